@@ -1,0 +1,36 @@
+// Helpers shared by the tests: temporary directories, files, and running commands such as the
+// `openssl` command line for interoperability checks. Everything is written under a fresh
+// directory in $TMPDIR (default /tmp) and removed afterwards.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mda::test {
+
+/// A fresh directory, removed with its contents when the object goes.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& content);
+
+struct run_result {
+  int exit_code = -1;
+  std::string output; ///< stdout and stderr together
+};
+
+/// Runs argv[0] with its arguments (no shell), optional stdin text; waits for it.
+run_result run(const std::vector<std::string>& argv, const std::string& input = "");
+
+} // namespace mda::test
