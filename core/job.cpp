@@ -1,5 +1,7 @@
 #include "core/job.hpp"
 
+#include "core/json_util.hpp"
+
 #include <cstring>
 #include <iterator>
 #include <tuple>
@@ -9,20 +11,6 @@ namespace mda {
 namespace {
 
 using ojson = nlohmann::ordered_json;
-
-ojson string_array(const std::vector<std::string>& items) {
-  ojson a = ojson::array();
-  for (const auto& s : items) a.push_back(s);
-  return a;
-}
-
-void set_if(ojson& j, const char* key, const std::string& value) {
-  if (!value.empty()) j[key] = value;
-}
-
-void set_time_if(ojson& j, const char* key, sys_time t) {
-  if (t > sys_time{}) j[key] = format_rfc822(t);
-}
 
 // GNU strerror_r returns the text, XSI strerror_r an int; take whichever this libc has.
 [[maybe_unused]] const char* strerror_text(int rc, const char* buf) { return rc == 0 ? buf : nullptr; }
@@ -58,8 +46,8 @@ ojson to_json(const log_entry& e) {
   ojson j = ojson::object();
   j["when"] = format_rfc822(e.when);
   j["type"] = e.type;
-  set_if(j, "status", e.status);
-  set_if(j, "detail", e.detail);
+  json_set_if(j, "status", e.status);
+  json_set_if(j, "detail", e.detail);
   return j;
 }
 
@@ -115,10 +103,10 @@ ojson to_json(const result& r) {
   ojson j = ojson::object();
   j["status"] = r.status;
   if (r.status > 0) j["status-description"] = status_description(r.status);
-  set_if(j, "problem", r.problem);
-  set_if(j, "detail", r.detail);
-  set_if(j, "activity", r.activity);
-  set_time_if(j, "valid-from", r.valid_from);
+  json_set_if(j, "problem", r.problem);
+  json_set_if(j, "detail", r.detail);
+  json_set_if(j, "activity", r.activity);
+  json_set_time_if(j, "valid-from", r.valid_from);
   if (!r.subproblems.is_null()) j["subproblems"] = r.subproblems;
   return j;
 }
@@ -201,13 +189,13 @@ std::optional<sys_time> job::last_time_of(std::string_view type) const {
 
 ojson to_json(const job& jb) {
   ojson j = ojson::object();
-  set_if(j, "name", jb.name);
+  json_set_if(j, "name", jb.name);
   j["finished"] = jb.finished;
   j["notified"] = jb.notified;
   j["notified-renewed"] = jb.notified_renewed;
-  set_time_if(j, "next-run", jb.next_run);
-  set_time_if(j, "last-run", jb.last_run);
-  set_time_if(j, "valid-from", jb.valid_from);
+  json_set_time_if(j, "next-run", jb.next_run);
+  json_set_time_if(j, "last-run", jb.last_run);
+  json_set_time_if(j, "valid-from", jb.valid_from);
   j["errors"] = jb.errors;
   if (jb.last) j["last"] = to_json(*jb.last);
   if (!jb.log.empty()) {
@@ -253,12 +241,12 @@ bool acme_order_file::operator==(const acme_order_file& o) const {
 
 ojson to_json(const acme_order_file& o) {
   ojson j = ojson::object();
-  set_if(j, "url", o.url);
+  json_set_if(j, "url", o.url);
   j["status"] = to_string(o.status);
-  j["authorizations"] = string_array(o.authorizations);
-  j["challenge-setups"] = string_array(o.challenge_setups);
-  set_if(j, "finalize", o.finalize);
-  set_if(j, "certificate", o.certificate);
+  j["authorizations"] = json_string_array(o.authorizations);
+  j["challenge-setups"] = json_string_array(o.challenge_setups);
+  json_set_if(j, "finalize", o.finalize);
+  json_set_if(j, "certificate", o.certificate);
   return j;
 }
 
@@ -290,12 +278,12 @@ ojson to_json(const account_file& a) {
   ojson j = ojson::object();
   auto si = static_cast<std::size_t>(a.status);
   if (si < std::size(k_account_states) && k_account_states[si]) j["status"] = k_account_states[si];
-  set_if(j, "url", a.url);
-  set_if(j, "ca-url", a.ca_url);
-  j["contact"] = string_array(a.contact);
+  json_set_if(j, "url", a.url);
+  json_set_if(j, "ca-url", a.ca_url);
+  j["contact"] = json_string_array(a.contact);
   if (!a.registration.is_null()) j["registration"] = a.registration;
-  set_if(j, "agreement", a.agreement);
-  set_if(j, "orders", a.orders);
+  json_set_if(j, "agreement", a.agreement);
+  json_set_if(j, "orders", a.orders);
   if (!a.eab_kid.empty()) j["eab"]["kid"] = a.eab_kid;
   if (!a.eab_hmac.empty()) j["eab"]["hmac"] = a.eab_hmac;
   return j;

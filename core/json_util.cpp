@@ -217,4 +217,18 @@ json_fields json_fields::element(const char* key, std::size_t index) {
   return json_fields(e, state_, path_ + at + ".");
 }
 
+nlohmann::ordered_json json_string_array(const std::vector<std::string>& items) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  for (const auto& s : items) a.push_back(s);
+  return a;
+}
+
+void json_set_if(nlohmann::ordered_json& j, const char* key, const std::string& value) {
+  if (!value.empty()) j[key] = value;
+}
+
+void json_set_time_if(nlohmann::ordered_json& j, const char* key, sys_time t) {
+  if (t > sys_time{}) j[key] = format_rfc822(t);
+}
+
 } // namespace mda

@@ -44,6 +44,14 @@ inline constexpr int k_json_max_depth = 64;
 /// reason are shown as \xNN.
 expected<nlohmann::ordered_json> parse_json(std::string_view text, const std::string& source);
 
+/// Writing helpers shared by the writers of the store files.
+/// A JSON array of the strings.
+nlohmann::ordered_json json_string_array(const std::vector<std::string>& items);
+/// Sets j[key] = value unless value is empty (mod_md omits empty strings).
+void json_set_if(nlohmann::ordered_json& j, const char* key, const std::string& value);
+/// Sets j[key] to the RFC 822 form of t unless t is zero (the epoch), as mod_md omits it.
+void json_set_time_if(nlohmann::ordered_json& j, const char* key, sys_time t);
+
 /// Typed reads of the members of one JSON object, remembering the first error.
 class json_fields {
  public:

@@ -1,5 +1,7 @@
 #include "core/md.hpp"
 
+#include "core/json_util.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <strings.h>
@@ -17,43 +19,33 @@ std::string ascii_lower(std::string s) {
   return s;
 }
 
-ojson string_array(const std::vector<std::string>& items) {
-  ojson a = ojson::array();
-  for (const auto& s : items) a.push_back(s);
-  return a;
-}
-
-void set_if(ojson& j, const char* key, const std::string& value) {
-  if (!value.empty()) j[key] = value;
-}
-
 /// The "ca" object as md_to_json fills it before the key specs; the challenges come later.
 ojson ca_head_json(const md_ca& ca) {
   ojson j = ojson::object();
-  set_if(j, "account", ca.account);
-  set_if(j, "proto", ca.proto);
-  set_if(j, "url", ca.url);
-  if (!ca.urls.empty()) j["urls"] = string_array(ca.urls);
-  set_if(j, "agreement", ca.agreement);
+  json_set_if(j, "account", ca.account);
+  json_set_if(j, "proto", ca.proto);
+  json_set_if(j, "url", ca.url);
+  if (!ca.urls.empty()) j["urls"] = json_string_array(ca.urls);
+  json_set_if(j, "agreement", ca.agreement);
   return j;
 }
 
 /// Everything after "proto" (static files, per-MD overrides, EAB, profile, ARI).
 void write_tail(ojson& j, const managed_domain& md) {
-  if (!md.cert_files.empty()) j["cert-files"] = string_array(md.cert_files);
-  if (!md.pkey_files.empty()) j["pkey-files"] = string_array(md.pkey_files);
+  if (!md.cert_files.empty()) j["cert-files"] = json_string_array(md.cert_files);
+  if (!md.pkey_files.empty()) j["pkey-files"] = json_string_array(md.pkey_files);
   j["stapling"] = md.stapling;
-  set_if(j, "cmd-dns-01", md.dns01_cmd);
-  set_if(j, "proxy-url", md.proxy_url);
-  set_if(j, "ca-certs", md.ca_certs);
-  set_if(j, "proxy-ca-certs", md.proxy_ca_certs);
+  json_set_if(j, "cmd-dns-01", md.dns01_cmd);
+  json_set_if(j, "proxy-url", md.proxy_url);
+  json_set_if(j, "ca-certs", md.ca_certs);
+  json_set_if(j, "proxy-ca-certs", md.proxy_ca_certs);
   if (!md.eab.kid.empty() && md.eab.kid != "none") {
     ojson eab = ojson::object();
     eab["kid"] = md.eab.kid;
-    set_if(eab, "hmac", md.eab.hmac);
+    json_set_if(eab, "hmac", md.eab.hmac);
     j["eab"] = std::move(eab);
   }
-  set_if(j, "profile", md.profile);
+  json_set_if(j, "profile", md.profile);
   j["profile-mandatory"] = md.profile_mandatory;
   j["ari-renewals"] = md.ari_renewals;
 }
@@ -162,24 +154,24 @@ std::vector<std::string> compact_names(const std::vector<std::string>& names) {
 
 ojson to_json(const managed_domain& md) {
   ojson j = ojson::object();
-  set_if(j, "name", md.name);
-  j["domains"] = string_array(compact_names(md.domains));
-  j["contacts"] = string_array(md.contacts);
+  json_set_if(j, "name", md.name);
+  j["domains"] = json_string_array(compact_names(md.domains));
+  j["contacts"] = json_string_array(md.contacts);
   j["transitive"] = md.transitive;
   j["ca"] = ca_head_json(md.ca);
   if (!md.key_specs.empty()) j["privkey"] = to_json(md.key_specs);
   j["state"] = static_cast<int>(md.state);
-  set_if(j, "state-descr", md.state_descr);
+  json_set_if(j, "state-descr", md.state_descr);
   j["renew-mode"] = static_cast<int>(md.renew_mode);
-  set_if(j, "renew-window", md.renew_window);
-  set_if(j, "warn-window", md.warn_window);
+  json_set_if(j, "renew-window", md.renew_window);
+  json_set_if(j, "warn-window", md.warn_window);
   // mod_md adds the challenges to the "ca" object only here, so they come last in it.
-  if (!md.ca.challenges.empty()) j["ca"]["challenges"] = string_array(compact_names(md.ca.challenges));
+  if (!md.ca.challenges.empty()) j["ca"]["challenges"] = json_string_array(compact_names(md.ca.challenges));
   if (md.require_https == md_require_https::temporary) j["require-https"] = "temporary";
   if (md.require_https == md_require_https::permanent) j["require-https"] = "permanent";
   j["must-staple"] = md.must_staple;
   j["proto"] = ojson::object();
-  j["proto"]["acme-tls/1"] = string_array(md.acme_tls_1_domains);
+  j["proto"]["acme-tls/1"] = json_string_array(md.acme_tls_1_domains);
   write_tail(j, md);
   return j;
 }
