@@ -1,0 +1,247 @@
+// The order sequence of order.hpp: `obtain` and the certificate chain download.
+#include <algorithm>
+
+#include "acme/order.hpp"
+#include "core/csr.hpp"
+
+namespace mda::acme {
+
+// --- chain download -------------------------------------------------------------------------
+
+namespace {
+
+/// mod_md's bound when following rel="up".
+constexpr std::size_t k_max_chain = 10;
+
+expected<std::vector<certificate>> certs_of(const http_response& res) {
+  const std::string media = res.media_type();
+  const std::string source = "certificate at " + res.url;
+  if (media == "application/pkix-cert") {
+    auto cert = certificate::from_der(res.body, source);
+    if (!cert) return cert.error();
+    return std::vector<certificate>{*cert};
+  }
+  if (media == "application/x-pkcs7-mime")
+    return error(acme_errc::bad_response, source + ": PKCS#7 answers are not supported");
+  auto chain = read_pem_chain(res.body, source); // pem-certificate-chain, text/plain, others
+  if (!chain) return error(acme_errc::bad_response, chain.error().message);
+  return std::move(*chain);
+}
+
+} // namespace
+
+acme_result<downloaded_chain> download_chain(client& c, const signer& who,
+                                             const std::string& cert_url) {
+  auto res = c.post_as_get(cert_url, who);
+  if (!res) return res.failure<downloaded_chain>();
+  auto certs = certs_of(res->http);
+  if (!certs) return certs.error();
+  downloaded_chain out{std::move(*certs), res->http.links("alternate")};
+  http_response last = res->http;
+  // Only a leaf: walk Link rel="up" (RFC 8555 §7.4.2) until the chain stops growing.
+  const bool only_leaf = out.chain.size() == 1;
+  while (only_leaf && out.chain.size() < k_max_chain) {
+    auto up = last.links("up");
+    if (up.empty()) break;
+    auto next = c.post_as_get(up.front(), who);
+    if (!next) return next.failure<downloaded_chain>();
+    auto more = certs_of(next->http);
+    if (!more) return more.error();
+    const std::size_t before = out.chain.size();
+    for (auto& cert : *more)
+      if (out.chain.size() < k_max_chain && !cert.same_as(out.chain.back()))
+        out.chain.push_back(std::move(cert));
+    if (out.chain.size() == before) break;
+    last = std::move(next->http);
+  }
+  if (out.chain.size() < 2)
+    return error(acme_errc::bad_response,
+                 "certificate at " + cert_url + ": only the leaf and no Link rel=\"up\"");
+  return out;
+}
+
+// --- obtain ---------------------------------------------------------------------------------
+
+namespace {
+
+struct run {
+  client& c;
+  const signer& who;
+  const order_options& o;
+  acme_order_file state;
+
+  void report(const std::string& text) const {
+    if (o.progress) o.progress(text);
+  }
+  void save() const {
+    if (o.on_update) o.on_update(state);
+  }
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& id : order_identifiers(o.domains)) out.push_back(id.value);
+    return out;
+  }
+};
+
+/// Re-fetches the order; an invalid order is a failure with the order's "error".
+acme_result<acme_order_file> refresh(run& r, std::optional<sys_time>* retry_after) {
+  auto res = r.c.post_as_get(r.state.url, r.who);
+  if (!res) return res.failure<acme_order_file>();
+  if (retry_after) *retry_after = retry_after_of(res->http, r.c.clock().now());
+  auto order = parse_order(r.state.url, res->body, r.state);
+  if (!order) return order.error();
+  r.state = *order;
+  r.save();
+  if (r.state.status == order_status::invalid) {
+    std::string what = "the order " + r.state.url + " of '" + r.o.md_name + "' is invalid";
+    auto e = res->body.find("error");
+    if (e == res->body.end() || !e->is_object()) return error(acme_errc::invalid, what);
+    problem p = problem_from_object(*e, r.state.url);
+    if (p.code == acme_errc::server) p.code = acme_errc::invalid;
+    return acme_result<acme_order_file>(error(p.code, what + ": " + p.type + ": " + p.detail), p);
+  }
+  return r.state;
+}
+
+/// Polls the order while it is in `from` or `also`.
+acme_status await_order(run& r, order_status from, order_status also, const std::string& goal) {
+  poller wait(r.o.poll, r.c.clock(), r.o.sleep);
+  std::optional<sys_time> retry_after;
+  for (;;) {
+    auto st = refresh(r, &retry_after);
+    if (!st) return st.failure<std::monostate>();
+    if (r.state.status != from && r.state.status != also) return std::monostate{};
+    if (!wait.wait(retry_after))
+      return error(acme_errc::timeout, "timeout waiting for the order " + r.state.url +
+                                           " of '" + r.o.md_name + "' to become " + goal);
+  }
+}
+
+acme_status authorize_all(run& r) {
+  r.report("Starting challenges for domains");
+  for (const auto& url : r.state.authorizations) {
+    authz_context ctx{r.o.setup, r.o.challenges, r.o.md_name, r.o.poll, r.o.sleep, r.o.progress,
+                      {}};
+    std::vector<std::string> added;
+    ctx.on_setup = [&](const std::string& entry) {
+      added.push_back(entry);
+      r.state.challenge_setups.push_back(entry);
+      r.save();
+    };
+    auto a = authorize(r.c, r.who, url, ctx);
+    // authorize() tore its setups down again: forget them.
+    for (const auto& e : added) {
+      auto& v = r.state.challenge_setups;
+      v.erase(std::remove(v.begin(), v.end(), e), v.end());
+    }
+    if (!added.empty()) r.save();
+    if (!a) return a.failure<std::monostate>();
+    r.report("Monitoring challenge status for " + r.o.md_name + ": domain authorization for " +
+             a->ident.value + " is valid");
+  }
+  return std::monostate{};
+}
+
+acme_status finalize(run& r, const private_key& key) {
+  const std::string spec = r.o.spec.name();
+  r.report("Finalizing order for " + r.o.md_name);
+  r.report("Creating " + spec + " CSR");
+  auto csr = make_csr(key, r.names(), r.o.must_staple);
+  if (!csr) return csr.error().prefixed("CSR for '" + r.o.md_name + "'");
+  r.report("Submitting " + spec + " CSR to CA");
+  auto res = r.c.post(r.state.finalize, {{"csr", csr->der_base64url()}}, r.who);
+  if (!res) return res.failure<std::monostate>();
+  if (auto order = parse_order(r.state.url, res->body, r.state)) r.state = *order;
+  if (auto loc = res->http.location(); loc && r.state.certificate.empty() &&
+                                       r.state.status == order_status::valid)
+    r.state.certificate = *loc; // old style: the certificate URL in Location
+  r.save();
+  return std::monostate{};
+}
+
+/// The order to work on: the resumed one when it is still usable, else a new one.
+acme_status start_order(run& r) {
+  if (r.o.resume && !r.o.resume->url.empty()) {
+    r.state = *r.o.resume;
+    auto st = refresh(r, nullptr);
+    if (st) return std::monostate{};
+    // mod_md: a gone or invalid order is purged and a new one created.
+    for (const auto& entry : r.state.challenge_setups)
+      if (auto d = challenge_data_from_entry(entry, r.o.md_name)) (void)r.o.setup->teardown(*d);
+  }
+  auto dir = r.c.get_directory();
+  if (!dir) return dir.failure<std::monostate>();
+  std::string cert_id;
+  if (dir->has_renewal_info() && r.o.predecessor && r.o.predecessor->valid())
+    if (auto id = r.o.predecessor->ari_cert_id()) cert_id = *id;
+  r.report("Creating new order, key-spec=" + r.o.spec.describe() +
+           ", profile=" + (r.o.profile.empty() ? "none" : r.o.profile) +
+           ", replacing-cert=" + (cert_id.empty() ? "none" : cert_id));
+  auto created = create_order(r.c, r.who, r.o);
+  if (!created) return created.failure<std::monostate>();
+  r.state = *created;
+  r.save();
+  return std::monostate{};
+}
+
+/// Downloads and checks the chain (leaf matches the key and covers the names).
+acme_result<obtained_cert> fetch_result(run& r, const private_key& key) {
+  r.report("Retrieving " + r.o.spec.name() + " certificate chain for " + r.o.md_name);
+  if (r.state.certificate.empty())
+    return error(acme_errc::bad_response, "the valid order " + r.state.url + " has no certificate URL");
+  auto dl = download_chain(r.c, r.who, r.state.certificate);
+  if (!dl) return dl.failure<obtained_cert>();
+  const certificate& leaf = dl->chain.front();
+  if (!leaf.matches_key(key))
+    return error(acme_errc::bad_response,
+                 "the certificate at " + r.state.certificate + " does not match the key");
+  if (!leaf.covers(r.names()))
+    return error(acme_errc::bad_response, "the certificate at " + r.state.certificate +
+                                              " does not cover all names of '" + r.o.md_name + "'");
+  obtained_cert out{r.state, key, dl->chain, {}, {}};
+  auto pem = write_pem_chain(out.chain);
+  if (!pem) return pem.error();
+  out.chain_pem = *pem;
+  for (const auto& alt : dl->alternate_urls) {
+    auto more = download_chain(r.c, r.who, alt);
+    if (more && more->chain.front().matches_key(key)) out.alternates.push_back(more->chain);
+  }
+  return out;
+}
+
+} // namespace
+
+acme_result<obtained_cert> obtain(client& c, const signer& who, const order_options& o) {
+  if (!o.setup) return error(acme_errc::config, "no challenge setup given for '" + o.md_name + "'");
+  run r{c, who, o, {}};
+  if (auto st = start_order(r); !st) return st.failure<obtained_cert>();
+  if (r.state.status == order_status::pending) {
+    if (auto st = authorize_all(r); !st) return st.failure<obtained_cert>();
+    r.report("Waiting for order to become ready");
+    if (auto st = await_order(r, order_status::pending, order_status::pending, "ready"); !st)
+      return st.failure<obtained_cert>();
+  }
+  std::optional<private_key> key = o.cert_key;
+  if (r.state.status == order_status::ready) {
+    if (!key) {
+      auto k = private_key::generate(o.spec);
+      if (!k) return k.error().prefixed("key for '" + o.md_name + "'");
+      key = *k;
+    }
+    if (auto st = finalize(r, *key); !st) return st.failure<obtained_cert>();
+  }
+  if (!key)
+    return error(acme_errc::config, "the order " + r.state.url +
+                                        " is past finalization and no certificate key was given");
+  if (r.state.status == order_status::processing || r.state.status == order_status::ready) {
+    r.report("Waiting for finalized order to become valid");
+    if (auto st = await_order(r, order_status::processing, order_status::ready, "valid"); !st)
+      return st.failure<obtained_cert>();
+  }
+  if (r.state.status != order_status::valid)
+    return error(acme_errc::bad_response, "the order " + r.state.url + " is '" +
+                                              to_string(r.state.status) + "' after finalizing");
+  return fetch_result(r, *key);
+}
+
+} // namespace mda::acme

@@ -1,0 +1,290 @@
+// Orders (acme/order): identifiers, payloads, profiles, order objects, and the whole obtain()
+// sequence against a scripted CA (tests/acme/fake_ca.hpp): progress texts, order.json updates,
+// CSR, chain download with Link rel="up" and rel="alternate", key mismatch, resume.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "acme/order.hpp"
+#include "core/base64.hpp"
+#include "core/certgen.hpp"
+#include "tests/acme/fake_ca.hpp"
+#include "tests/test_util.hpp"
+
+using namespace mda;
+using namespace mda::acme;
+using namespace std::chrono_literals;
+using mda::test::fake_ca;
+using mda::test::fake_post;
+using mda::test::json_answer;
+
+namespace {
+
+const sys_time k_now = from_unix(1'800'000'000);
+
+struct null_setup final : challenge_setup {
+  std::vector<challenge_data> teardowns;
+  bool supports(challenge_type) const override { return true; }
+  status setup(const challenge_data&) override { return {}; }
+  status teardown(const challenge_data& c) override {
+    teardowns.push_back(c);
+    return {};
+  }
+};
+
+} // namespace
+
+TEST_CASE("order: identifiers", "[acme][acme-flow][order]") {
+  CHECK(normalize_ip("127.0.0.1") == "127.0.0.1");
+  CHECK(normalize_ip("2001:DB8:0:0::1") == "2001:db8::1");
+  CHECK(normalize_ip("[::1]") == "::1");
+  CHECK(normalize_ip("0:0:0:0:0:ffff:7f00:1") == "::ffff:127.0.0.1");
+  CHECK_FALSE(normalize_ip("example.test"));
+  CHECK_FALSE(normalize_ip("1.2.3"));
+
+  auto ids = order_identifiers({"Example.TEST.", "www.example.test", "*.example.test",
+                                "a.b.example.test", "example.test", "127.0.0.1",
+                                "2001:DB8:0:0::1", "[2001:db8::1]"});
+  CHECK(ids == std::vector<identifier>{{"dns", "example.test"},
+                                       {"dns", "*.example.test"},
+                                       {"dns", "a.b.example.test"},
+                                       {"ip", "127.0.0.1"},
+                                       {"ip", "2001:db8::1"}});
+  CHECK(new_order_payload(ids, "", "").dump() ==
+        R"({"identifiers":[{"type":"dns","value":"example.test"},{"type":"dns","value":"*.example.test"},)"
+        R"({"type":"dns","value":"a.b.example.test"},{"type":"ip","value":"127.0.0.1"},)"
+        R"({"type":"ip","value":"2001:db8::1"}]})");
+  CHECK(new_order_payload({{"dns", "a.test"}}, "Classic", "AKI.SER").dump() ==
+        R"({"identifiers":[{"type":"dns","value":"a.test"}],"profile":"Classic","replaces":"AKI.SER"})");
+}
+
+TEST_CASE("order: profiles", "[acme][acme-flow][order]") {
+  directory d;
+  d.url = "https://ca.test/dir";
+  d.profiles = {{"Classic", "the old one"}, {"shortlived", "6 days"}};
+  CHECK(*choose_profile(d, "", true) == "");
+  CHECK(*choose_profile(d, "classic", false) == "Classic");
+  CHECK(*choose_profile(d, "SHORTLIVED", true) == "shortlived");
+  CHECK(*choose_profile(d, "tlsserver", false) == "");
+  auto m = choose_profile(d, "tlsserver", true);
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.error().code == acme_errc::invalid);
+  CHECK(m.error().message == "the CA at https://ca.test/dir does not offer the profile "
+                             "'tlsserver', which is configured as mandatory");
+}
+
+TEST_CASE("order: order objects", "[acme][acme-flow][order]") {
+  nlohmann::json j = {{"status", "valid"},
+                      {"expires", "2027-01-01T00:00:00Z"},
+                      {"identifiers", {{{"type", "dns"}, {"value", "a.test"}}}},
+                      {"authorizations", {"https://ca.test/authz/1"}},
+                      {"finalize", "https://ca.test/order/1/fin"},
+                      {"certificate", "https://ca.test/cert/1"}};
+  acme_order_file base;
+  base.challenge_setups = {"http-01:a.test"};
+  auto o = parse_order("https://ca.test/order/1", j, base);
+  REQUIRE(o.ok());
+  CHECK(o->url == "https://ca.test/order/1");
+  CHECK(o->status == order_status::valid);
+  CHECK(o->authorizations == std::vector<std::string>{"https://ca.test/authz/1"});
+  CHECK(o->finalize == "https://ca.test/order/1/fin");
+  CHECK(o->certificate == "https://ca.test/cert/1");
+  CHECK(o->challenge_setups == std::vector<std::string>{"http-01:a.test"});
+
+  j["status"] = "done";
+  CHECK(parse_order("u", j).error().message == "order at u: unknown status 'done'");
+  j.erase("status");
+  CHECK(parse_order("u", j).error().message == "order at u: no status");
+  j["status"] = "pending";
+  j.erase("finalize");
+  CHECK(parse_order("u", j).error().message == "order at u: no finalize URL");
+}
+
+// --- obtain() against the scripted CA -------------------------------------------------------
+
+namespace {
+
+std::string pem_of(const certificate& c) { return *c.to_pem(); }
+
+struct order_session {
+  std::shared_ptr<fake_ca> ca = std::make_shared<fake_ca>();
+  std::shared_ptr<manual_time_source> clock = std::make_shared<manual_time_source>(k_now);
+  client c{ca, client_options{ca->dir_url()}, clock};
+  private_key acct = *private_key::generate(key_spec::ec("P-256"));
+  private_key key = *private_key::generate(key_spec::ec("P-256"));
+  certificate leaf = *make_fallback_certificate(key, {"a.test", "www.a.test"}, k_now);
+  certificate issuer = *make_fallback_certificate(acct, {"issuer.test"}, k_now);
+  null_setup setup;
+  std::vector<std::string> progress;
+  std::vector<acme_order_file> updates;
+  std::vector<std::string> order_states = {"ready", "valid"};
+  std::size_t order_polls = 0;
+  order_options o;
+
+  order_session() {
+    o.md_name = "a.test";
+    o.domains = {"a.test", "www.a.test"};
+    o.spec = key_spec::ec("P-256");
+    o.cert_key = key;
+    o.setup = &setup;
+    o.poll = poll_policy{100ms, 1s, 10s};
+    o.sleep = [this](std::chrono::milliseconds d) { clock->advance(d); };
+    o.progress = [this](const std::string& s) { progress.push_back(s); };
+    o.on_update = [this](const acme_order_file& f) { updates.push_back(f); };
+    auto order_obj = [this](const std::string& status) {
+      nlohmann::json j = {{"status", status},
+                          {"authorizations", {"https://ca.test/authz/1"}},
+                          {"finalize", "https://ca.test/order/1/fin"}};
+      if (status == "valid") j["certificate"] = "https://ca.test/cert/1";
+      return j;
+    };
+    ca->routes["https://ca.test/order"] = [=](const fake_post&) {
+      auto r = json_answer(201, order_obj("pending"));
+      r.headers.emplace("Location", "https://ca.test/order/1");
+      return r;
+    };
+    ca->routes["https://ca.test/authz/1"] = [](const fake_post&) {
+      return json_answer(200, {{"identifier", {{"type", "dns"}, {"value", "a.test"}}},
+                               {"status", "valid"},
+                               {"challenges", nlohmann::json::array()}});
+    };
+    ca->routes["https://ca.test/order/1"] = [=](const fake_post&) {
+      return json_answer(200, order_obj(order_states[std::min(order_polls++, order_states.size() - 1)]));
+    };
+    ca->routes["https://ca.test/order/1/fin"] = [=](const fake_post&) {
+      return json_answer(200, order_obj("processing"));
+    };
+    ca->routes["https://ca.test/cert/1"] = [this](const fake_post&) {
+      http_response r;
+      r.status = 200;
+      r.body = pem_of(leaf);
+      r.headers.emplace("Content-Type", "application/pem-certificate-chain");
+      r.headers.emplace("Link", "<https://ca.test/issuer>;rel=\"up\"");
+      r.headers.emplace("Link", "</cert/1/alt>; rel=\"alternate\"");
+      return r;
+    };
+    ca->routes["https://ca.test/issuer"] = [this](const fake_post&) {
+      http_response r;
+      r.status = 200;
+      r.body = *issuer.to_der();
+      r.headers.emplace("Content-Type", "application/pkix-cert");
+      return r;
+    };
+    ca->routes["https://ca.test/cert/1/alt"] = [this](const fake_post&) {
+      http_response r;
+      r.status = 200;
+      r.body = pem_of(leaf) + pem_of(leaf);
+      r.headers.emplace("Content-Type", "application/pem-certificate-chain");
+      return r;
+    };
+  }
+  auto run() { return obtain(c, signer{acct, "https://ca.test/acct/1"}, o); }
+};
+
+} // namespace
+
+TEST_CASE("order: obtain against a scripted CA", "[acme][acme-flow][order]") {
+  order_session s;
+
+  SECTION("the whole sequence") {
+    auto r = s.run();
+    REQUIRE(r.ok());
+    CHECK(s.progress == std::vector<std::string>{
+                            "Creating new order, key-spec=p-256, profile=none, replacing-cert=none",
+                            "Starting challenges for domains",
+                            "Monitoring challenge status for a.test: domain authorization for "
+                            "a.test is valid",
+                            "Waiting for order to become ready",
+                            "Finalizing order for a.test",
+                            "Creating P-256 CSR",
+                            "Submitting P-256 CSR to CA",
+                            "Waiting for finalized order to become valid",
+                            "Retrieving P-256 certificate chain for a.test"});
+    REQUIRE(r->chain.size() == 2);
+    CHECK(r->chain[0].same_as(s.leaf));
+    CHECK(r->chain[1].same_as(s.issuer));
+    CHECK(r->chain_pem == pem_of(s.leaf) + pem_of(s.issuer));
+    REQUIRE(r->alternates.size() == 1);
+    CHECK(r->alternates[0].size() == 2);
+    CHECK(r->order.status == order_status::valid);
+    CHECK(r->order.certificate == "https://ca.test/cert/1");
+    REQUIRE_FALSE(s.updates.empty());
+    CHECK(s.updates.front().status == order_status::pending);
+    CHECK(s.updates.back() == r->order);
+    // newOrder payload and the CSR sent to finalize
+    const auto& posts = s.ca->posts;
+    CHECK(nlohmann::json::parse(posts[0].payload) ==
+          nlohmann::json::parse(R"({"identifiers":[{"type":"dns","value":"a.test"},)"
+                                R"({"type":"dns","value":"www.a.test"}]})"));
+    auto fin = std::find_if(posts.begin(), posts.end(),
+                            [](const fake_post& p) { return p.url == "https://ca.test/order/1/fin"; });
+    REQUIRE(fin != posts.end());
+    auto der = base64url_decode(nlohmann::json::parse(fin->payload)["csr"].get<std::string>());
+    REQUIRE(der.ok());
+    test::temp_dir tmp;
+    test::write_file(tmp / "csr.der", *der);
+    auto text = test::run({"openssl", "req", "-inform", "DER", "-in", tmp / "csr.der", "-noout", "-text"});
+    CHECK(text.output.find("DNS:a.test, DNS:www.a.test") != std::string::npos);
+  }
+  SECTION("a chain that does not match the key") {
+    s.o.cert_key = *private_key::generate(key_spec::ec("P-256"));
+    auto r = s.run();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "the certificate at https://ca.test/cert/1 does not match the key");
+  }
+  SECTION("profile and replaces when the CA offers them") {
+    test::temp_dir tmp;
+    auto gen = test::run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                          "ec_paramgen_curve:P-256", "-nodes", "-keyout", tmp / "k.pem", "-out",
+                          tmp / "c.pem", "-subj", "/CN=old.test", "-days", "1"});
+    REQUIRE(gen.exit_code == 0);
+    auto old = certificate::from_pem(test::read_file(tmp / "c.pem"), "c.pem");
+    REQUIRE(old.ok());
+    REQUIRE(old->ari_cert_id().ok());
+    s.o.predecessor = *old;
+    s.o.profile = "CLASSIC";
+    s.ca->dir["meta"] = {{"profiles", {{"classic", "x"}}}};
+    SECTION("without renewalInfo: no replaces") {
+      REQUIRE(s.run().ok());
+      auto p = nlohmann::json::parse(s.ca->posts[0].payload);
+      CHECK(p["profile"] == "classic");
+      CHECK_FALSE(p.contains("replaces"));
+    }
+    SECTION("with renewalInfo") {
+      s.ca->dir["renewalInfo"] = "https://ca.test/ari";
+      REQUIRE(s.run().ok());
+      auto p = nlohmann::json::parse(s.ca->posts[0].payload);
+      CHECK(p["replaces"] == *old->ari_cert_id());
+      CHECK(s.progress[0] == "Creating new order, key-spec=p-256, profile=CLASSIC, replacing-cert=" +
+                                 *old->ari_cert_id());
+    }
+  }
+  SECTION("resume a valid order: only the download") {
+    acme_order_file saved;
+    saved.url = "https://ca.test/order/1";
+    saved.status = order_status::processing;
+    saved.finalize = "https://ca.test/order/1/fin";
+    s.o.resume = saved;
+    s.order_states = {"valid"};
+    auto r = s.run();
+    REQUIRE(r.ok());
+    CHECK(s.ca->posts[0].url == "https://ca.test/order/1");
+    CHECK(s.progress == std::vector<std::string>{"Retrieving P-256 certificate chain for a.test"});
+  }
+  SECTION("resume a gone order: torn down and created anew") {
+    acme_order_file saved;
+    saved.url = "https://ca.test/order/404";
+    saved.challenge_setups = {"dns-01:a.test TXT1"};
+    s.o.resume = saved;
+    REQUIRE(s.run().ok());
+    REQUIRE(s.setup.teardowns.size() == 1);
+    CHECK(s.setup.teardowns[0].token == "TXT1");
+    CHECK(s.ca->posts[1].url == "https://ca.test/order");
+  }
+  SECTION("an invalid order") {
+    s.order_states = {"invalid"};
+    auto r = s.run();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "the order https://ca.test/order/1 of 'a.test' is invalid");
+  }
+}
