@@ -231,4 +231,11 @@ void json_set_time_if(nlohmann::ordered_json& j, const char* key, sys_time t) {
   if (t > sys_time{}) j[key] = format_rfc822(t);
 }
 
+nlohmann::ordered_json json_period(sys_time from, sys_time until) {
+  nlohmann::ordered_json v = nlohmann::ordered_json::object();
+  json_set_time_if(v, "from", from);
+  json_set_time_if(v, "until", until);
+  return v;
+}
+
 } // namespace mda

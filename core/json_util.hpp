@@ -51,6 +51,8 @@ nlohmann::ordered_json json_string_array(const std::vector<std::string>& items);
 void json_set_if(nlohmann::ordered_json& j, const char* key, const std::string& value);
 /// Sets j[key] to the RFC 822 form of t unless t is zero (the epoch), as mod_md omits it.
 void json_set_time_if(nlohmann::ordered_json& j, const char* key, sys_time t);
+/// {"from": ..., "until": ...} with either member left out when zero (md-status "valid").
+nlohmann::ordered_json json_period(sys_time from, sys_time until);
 
 /// Typed reads of the members of one JSON object, remembering the first error.
 class json_fields {
