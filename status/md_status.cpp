@@ -1,0 +1,181 @@
+#include "status/md_status.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/json_util.hpp"
+
+namespace mda {
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+/// job.json as md-status embeds it: the list view leaves the log out (job_loadj with_log=0).
+ojson job_json(const job& jb, bool with_logs) {
+  ojson j = to_json(jb);
+  if (!with_logs) j.erase("log");
+  return j;
+}
+
+const stapling_info* find_stapling(const status_snapshot& s, const std::string& domain,
+                                   const std::string& fingerprint) {
+  for (const auto& st : s.staplings)
+    if (st.domain == domain && st.sha256_fingerprint == fingerprint) return &st;
+  return nullptr;
+}
+
+/// "ocsp" of one certificate of a stapling MD (status_get_cert_json_ex): what the responder
+/// said, and the MD's OCSP job (the same job under every certificate). Empty = leave out.
+ojson ocsp_json(const status_snapshot& s, const md_snapshot& m, const cert_info& c, bool with_logs) {
+  ojson o = ojson::object();
+  if (const stapling_info* st = find_stapling(s, m.md.name, c.sha256_fingerprint)) {
+    o["status"] = to_string(st->status);
+    if (st->valid_from != sys_time{} || st->valid_until != sys_time{})
+      o["valid"] = json_period(st->valid_from, st->valid_until);
+  }
+  if (m.ocsp_renewal) o["renewal"] = job_json(*m.ocsp_renewal, with_logs);
+  return o;
+}
+
+struct certs_view {
+  const status_snapshot& s;
+  const md_snapshot& m;
+  bool with_ocsp;
+  bool with_logs;
+};
+
+/// The "cert" object: one member per place that has a certificate, then "valid".
+ojson certs_json(const certs_view& v, const std::vector<cert_slot>& slots) {
+  ojson o = ojson::object();
+  for (const auto& slot : slots) {
+    if (!slot.cert) continue;
+    ojson cj = to_json(*slot.cert);
+    if (v.with_ocsp && v.m.md.stapling) {
+      ojson oc = ocsp_json(v.s, v.m, *slot.cert, v.with_logs);
+      if (!oc.empty()) cj["ocsp"] = std::move(oc);
+    }
+    o[slot.name] = std::move(cj);
+  }
+  if (auto valid = certs_valid(slots)) o["valid"] = json_period(valid->start, valid->end);
+  return o;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+/// md_cert_count / md_pkeys_spec_get naming: static MDs have one entry per file, others one
+/// per key spec (at least one); an index without a spec is named "rsa" (the default spec).
+std::vector<std::string> cert_status_names(const managed_domain& md) {
+  std::size_t count = md.cert_files.empty() ? std::max<std::size_t>(1, md.key_specs.size())
+                                            : md.cert_files.size();
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < count; ++i)
+    names.push_back(i < md.key_specs.size() ? md.key_specs[i].name() : std::string("rsa"));
+  return names;
+}
+
+} // namespace
+
+std::optional<time_period> certs_valid(const std::vector<cert_slot>& slots) {
+  // mod_md (status_get_certs_json): valid = i ? common(valid, cert_i) : cert_i, with i the
+  // place index; common() of non-overlapping periods is {0, 0}. Kept as is (see header).
+  time_period cv{};
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (!slots[i].cert) continue;
+    time_period v{slots[i].cert->valid_from, slots[i].cert->valid_until};
+    if (i == 0) {
+      cv = v;
+      continue;
+    }
+    time_period c{std::max(cv.start, v.start), std::min(cv.end, v.end)};
+    cv = c.start > c.end ? time_period{} : c;
+  }
+  if (cv.start == sys_time{}) return std::nullopt;
+  return cv;
+}
+
+bool renew_due(const md_snapshot& m) { return m.renew || m.renewal.has_value(); }
+
+ojson md_status_json(const status_snapshot& s, const md_snapshot& m, bool with_logs) {
+  ojson j = to_public_json(m.md);
+  j["cert"] = certs_json({s, m, true, with_logs}, m.certs);
+  json_set_time_if(j, "renew-at", m.renew_at);
+  j["stapling"] = m.md.stapling;
+  j["watched"] = m.watched;
+  if (renew_due(m)) j["renew"] = true;
+  if (m.renewal) {
+    ojson r = job_json(*m.renewal, with_logs);
+    r["cert"] = certs_json({s, m, false, false}, m.staged_certs);
+    j["renewal"] = std::move(r);
+  }
+  if (m.error != 0) j["error"] = m.error;
+  return j;
+}
+
+ojson md_status_all_json(const status_snapshot& s) {
+  ojson j = ojson::object();
+  j["version"] = s.version;
+  std::vector<const md_snapshot*> sorted;
+  for (const auto& m : s.mds) sorted.push_back(&m);
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const md_snapshot* a, const md_snapshot* b) { return a->md.name < b->md.name; });
+  for (const md_snapshot* m : sorted) j["managed-domains"].push_back(md_status_json(s, *m, false));
+  return j;
+}
+
+ojson certificate_status_json(const status_snapshot& s, const md_snapshot& m) {
+  const ojson certs = certs_json({s, m, false, false}, m.certs);
+  ojson resp = ojson::object();
+  if (certs.contains("valid")) resp["valid"] = certs["valid"];
+  for (const auto& name : cert_status_names(m.md)) {
+    ojson cj = ojson::object();
+    auto it = certs.find(name);
+    if (it != certs.end() && name != "valid") {
+      for (const char* key : {"valid", "serial", "sha256-fingerprint"})
+        if (it->contains(key)) cj[key] = (*it)[key];
+    }
+    resp[name] = std::move(cj);
+  }
+  if (m.renewal) {
+    // Something is going on: the staged certificates, {} until there are some.
+    resp["renewal"] = ojson::object();
+    resp["renewal"]["cert"] = certs_json({s, m, false, false}, m.staged_certs);
+  }
+  return resp;
+}
+
+const md_snapshot* find_md_by_name(const status_snapshot& s, std::string_view name) {
+  for (const auto& m : s.mds)
+    if (m.md.name == name) return &m;
+  return nullptr;
+}
+
+const md_snapshot* find_md_by_domain(const status_snapshot& s, std::string_view domain) {
+  for (const auto& m : s.mds)
+    for (const auto& d : m.md.domains)
+      if (iequals(d, domain)) return &m;
+  return nullptr;
+}
+
+const md_snapshot* find_md_for_path(const status_snapshot& s, std::string_view path_info) {
+  if (path_info.size() < 2 || path_info[0] != '/') return nullptr;
+  const std::string_view name = path_info.substr(path_info.rfind('/') + 1);
+  if (name.empty()) return nullptr;
+  if (const md_snapshot* m = find_md_by_name(s, name)) return m;
+  return find_md_by_domain(s, name);
+}
+
+std::string md_status_text(const status_snapshot& s, std::string_view path_info) {
+  if (const md_snapshot* m = find_md_for_path(s, path_info)) return render_json(md_status_json(s, *m, true));
+  return render_json(md_status_all_json(s));
+}
+
+std::string render_json(const ojson& j) {
+  return j.dump(2, ' ', false, ojson::error_handler_t::replace);
+}
+
+} // namespace mda

@@ -1,0 +1,124 @@
+// The status snapshot: what the engine knows about every managed domain (MD), as plain data,
+// and its JSON form.
+//
+// - The engine's status actor builds a status_snapshot, writes to_json(s) atomically to a file
+//   (temp + rename) and answers live queries with it; Apache's workers read it back with
+//   parse_snapshot / load_snapshot_file and render it with md_status.hpp / server_status.hpp.
+// - Certificates are kept already inspected (cert_info), so readers never parse X.509.
+// - The JSON round-trips exactly: parse(to_json(s)) == s whenever every time in s is a whole
+//   second (times are RFC 822 strings, as in all of mod_md's files), and to_json of what was
+//   read gives the same text again.
+// - Secrets never reach the file: the MD is written as md_to_public_json writes it (EAB hmac
+//   "***").
+// Not here: how the engine gathers the data (actors/), the atomic write (store/), rendering.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/job.hpp"
+#include "core/md.hpp"
+#include "core/timefmt.hpp"
+#include "core/x509.hpp"
+
+namespace mda {
+
+/// The version md-status reports ("version"): mdactor answers as the mod_md it replaces.
+inline constexpr char k_mod_md_version[] = "2.6.10";
+
+/// A certificate as md-status shows it (md_status.c status_get_cert_json).
+struct cert_info {
+  std::string issuer_name;        ///< X509_NAME_oneline form, "/CN=Pebble Intermediate CA 411709"
+  std::string issuer_uri;         ///< the first AIA caIssuers URL; "" = none
+  sys_time valid_from{};
+  sys_time valid_until{};
+  std::string serial;             ///< uppercase hex, BN_bn2hex form
+  std::string sha256_fingerprint; ///< lowercase hex of the DER
+  /// RFC 9773 §4.1 id; "" when the certificate has no AKI. Made by certificate::ari_cert_id,
+  /// which keeps a serial's DER sign byte where mod_md drops it (reference §10.8): the two
+  /// differ for serials whose first byte is 0x80 or more.
+  std::string ari_cert_id;
+  bool operator==(const cert_info& o) const;
+};
+
+/// Inspects a certificate (the leaf of a chain) for the snapshot.
+cert_info inspect_certificate(const certificate& leaf);
+
+/// md-status's form, in mod_md's key order: "issuer-name", "issuer-uri", "valid" {"from",
+/// "until"}, "serial", "sha256-fingerprint", "ari-cert-id"; empty strings are left out.
+nlohmann::ordered_json to_json(const cert_info& c);
+
+/// One certificate place of an MD: one per key spec, named by the spec ("rsa", "secp256r1"),
+/// or, for static MDCertificateFile certificates, one per file named "0", "1", ... A place
+/// without a certificate is kept: mod_md's validity intersection counts places (md_status.hpp).
+struct cert_slot {
+  std::string name;
+  std::optional<cert_info> cert; ///< nullopt: no certificate there (yet)
+  bool operator==(const cert_slot& o) const { return name == o.name && cert == o.cert; }
+};
+
+/// md_ocsp_cert_stat_t. "unknown" also means: no response yet.
+enum class ocsp_cert_status { good, revoked, unknown };
+const char* to_string(ocsp_cert_status s) noexcept;
+
+/// One certificate whose OCSP response is kept for stapling (md_ocsp_status_t).
+struct stapling_info {
+  std::string domain;             ///< the MD name, or "other" (MDStapleOthers)
+  std::string id;                 ///< hex SHA-1 of the certificate DER (ocsp-<id>.json)
+  std::string sha256_fingerprint; ///< of the certificate: ties the entry to an MD's cert_slot
+  std::string responder_url;
+  ocsp_cert_status status = ocsp_cert_status::unknown;
+  sys_time valid_from{};          ///< thisUpdate; the epoch = no response
+  sys_time valid_until{};         ///< nextUpdate
+  sys_time renew_at{};            ///< MDStaplingRenewWindow before valid_until; epoch = none
+  bool operator==(const stapling_info& o) const;
+};
+
+/// Everything shown about one MD.
+struct md_snapshot {
+  managed_domain md;                   ///< as in domains/<md>/md.json (effective CA in ca.url)
+  std::vector<cert_slot> certs;        ///< the certificates in use, in key spec / file order
+  sys_time renew_at{};                 ///< when renewal is planned; the epoch = unknown
+  bool watched = false;                ///< the engine drives this MD
+  bool renew = false;                  ///< a renewal is due (md_reg_should_renew)
+  bool renewing = false;               ///< a renewal run is in progress right now
+  std::optional<job> renewal;          ///< staging/<md>/job.json, with its log
+  std::vector<cert_slot> staged_certs; ///< staging/<md>/pubcert*.pem, one place per key spec
+  std::optional<job> ocsp_renewal;     ///< ocsp/<md>/job.json, with its log
+  std::string ca_in_use;               ///< the CA URL the current renewal talks to; "" = none
+  sys_time next_run{};                 ///< when the engine looks at this MD next; epoch = unknown
+  int error = 0;                       ///< APR status when gathering the MD failed; 0 = none
+  bool operator==(const md_snapshot& o) const;
+};
+
+/// What the engine publishes.
+struct status_snapshot {
+  std::string version = k_mod_md_version;
+  sys_time published{};                ///< when the engine made it
+  std::string cert_check_name;         ///< MDCertificateCheck; both empty = off
+  std::string cert_check_url;
+  std::vector<md_snapshot> mds;        ///< any order: the outputs sort by name
+  std::vector<stapling_info> staplings;///< every certificate OCSP-stapled, any order
+  std::optional<job> other_ocsp_renewal; ///< ocsp/other/job.json (certificates of no MD)
+  bool operator==(const status_snapshot& o) const;
+};
+
+nlohmann::ordered_json to_json(const status_snapshot& s);
+
+/// Reads the JSON form. A member of the wrong type or with a value not understood is an error
+/// naming `source` and the member (json_errc), e.g. "<file>: \"mds[0].certs[1].serial\" must be
+/// a string, found number"; absent optional members keep their defaults.
+expected<status_snapshot> snapshot_from_json(const nlohmann::ordered_json& j, const std::string& source);
+
+/// parse_json + snapshot_from_json: a truncated text is "<source>: invalid JSON at byte N: ...".
+expected<status_snapshot> parse_snapshot(std::string_view text, const std::string& source);
+
+/// Reads the published file. An unreadable file is "cannot read '<path>': <strerror>".
+expected<status_snapshot> load_snapshot_file(const std::string& path);
+
+} // namespace mda
