@@ -1,6 +1,7 @@
 // mdctl: the admin command line of mdactor.
 //
 //   mdctl selfcheck [--store DIR]   exercise the core and the store, print what was made
+//   mdctl obtain --ca URL ... NAME... get a certificate into a store (tools/mdctl_obtain.hpp)
 //   mdctl --help
 //
 // selfcheck runs in a fresh temporary store unless --store names one (which it then leaves
@@ -21,18 +22,20 @@
 #include "core/timefmt.hpp"
 #include "core/x509.hpp"
 #include "store/fs_store.hpp"
+#include "tools/mdctl_obtain.hpp"
 
 namespace {
 
-const char* const k_usage =
-    "usage: mdctl <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  selfcheck [--store DIR]\n"
-    "      Generate RSA 2048 and P-256 keys, store them the way mod_md does (encrypted in\n"
-    "      staging/, plain in domains/), build a CSR, the fallback certificate and a\n"
-    "      tls-alpn-01 challenge certificate for a test name, inspect them and print what was\n"
-    "      found. Uses a temporary store unless --store DIR is given. No network.\n"
+const std::string k_usage =
+    std::string("usage: mdctl <command> [options]\n"
+                "\n"
+                "commands:\n"
+                "  selfcheck [--store DIR]\n"
+                "      Generate RSA 2048 and P-256 keys, store them the way mod_md does (encrypted in\n"
+                "      staging/, plain in domains/), build a CSR, the fallback certificate and a\n"
+                "      tls-alpn-01 challenge certificate for a test name, inspect them and print what was\n"
+                "      found. Uses a temporary store unless --store DIR is given. No network.\n") +
+    mda::mdctl::k_obtain_usage +
     "  --help\n"
     "      This text.\n";
 
@@ -145,6 +148,7 @@ int main(int argc, char** argv) {
   const std::string cmd = args[0];
   args.erase(args.begin());
   if (cmd == "selfcheck") return selfcheck(args);
+  if (cmd == "obtain") return mda::mdctl::obtain_main(args);
   std::cerr << "mdctl: unknown command '" << cmd << "'\n" << k_usage;
   return 2;
 }
