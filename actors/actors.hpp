@@ -1,0 +1,63 @@
+// Every typed actor interface of the engine, one alias per actor (CAF 0.17.6:
+// typed_actor<replies_to<...>::with<...>, reacts_to<...>>). Message structs are in messages/;
+// each actor's config, state and spawn function are in its own file pair.
+#pragma once
+
+#include <string>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/job.hpp"
+#include "messages/policy.hpp"
+#include "messages/status.hpp"
+#include "messages/type_ids.hpp"
+
+namespace mda {
+
+/// The WORKER actor interface: one detached actor per blocking job, spawned by the worker
+/// pool; it runs the job, answers, and quits.
+using worker_actor = caf::typed_actor<
+  // Runs the job on this actor's own thread; replies with its value, or with
+  // engine_errc::job_failed when it threw.
+  caf::replies_to<run_atom, blocking_job>::with<job_result>>;
+
+/// The WORKER POOL actor interface: runs blocking jobs (HTTP calls, fsync, external commands)
+/// off the event-based actors, at most `max_in_flight` at a time; any actor may send.
+using worker_pool_actor = caf::typed_actor<
+  // Runs the job when a slot is free, else queues it (first come, first served); replies
+  // with its value, or an engine error when the job threw or its worker died.
+  caf::replies_to<run_atom, blocking_job>::with<job_result>,
+  // The pool's counters.
+  caf::replies_to<get_atom, stats_atom>::with<pool_stats>>;
+
+/// The CA POLICY actor interface: retry delays and CA failover per MD (reference §5.4, §5.5);
+/// domain actors report outcomes and ask when and where to try next.
+using ca_policy_actor = caf::typed_actor<
+  // A run failed: counts the error and plans the next attempt (time and CA).
+  caf::replies_to<failed_atom, md_failure>::with<retry_plan>,
+  // A run succeeded: the MD's error count starts over (the CA in use stays).
+  caf::reacts_to<ok_atom, std::string>,
+  // Seeds the memory of an MD from its job.json (on start, after a restart).
+  caf::reacts_to<put_atom, md_policy_state>,
+  // The memory of an MD (errors 0 and no CA for an unknown one).
+  caf::replies_to<get_atom, std::string>::with<md_policy_state>,
+  // Forgets an MD (removed from the configuration).
+  caf::reacts_to<delete_atom, std::string>>;
+
+/// The STATUS actor interface: keeps the live snapshot of every MD, publishes it to the status
+/// file (paced) and answers queries; domain actors send updates, the status socket listener
+/// and in-process readers ask.
+using status_actor = caf::typed_actor<
+  // Replaces the entry of one MD (by md.name) or adds it.
+  caf::reacts_to<put_atom, md_snapshot>,
+  // Removes the entry of an MD (no longer configured).
+  caf::reacts_to<delete_atom, std::string>,
+  // The current snapshot ("published" = now).
+  caf::replies_to<get_atom, snapshot_atom>::with<status_snapshot>,
+  // The actor's counters.
+  caf::replies_to<get_atom, stats_atom>::with<status_stats>,
+  // INTERNAL: the pacing timer ran out; writes the file when something changed.
+  caf::reacts_to<publish_atom>>;
+
+} // namespace mda

@@ -1,0 +1,144 @@
+// The status actor (see status.hpp).
+#include "actors/status.hpp"
+
+#include <utility>
+
+#include <caf/abstract_actor.hpp>
+#include <caf/actor_cast.hpp>
+
+#include "actors/status_socket.hpp"
+#include "status/md_status.hpp"
+#include "store/fs_io.hpp"
+
+namespace mda {
+
+caf::error validate(const status_config& cfg) {
+  if (!cfg.env.clock)
+    return make_error(engine_errc::bad_request, "status: no clock");
+  if (!cfg.file.empty() && !cfg.pool)
+    return make_error(engine_errc::bad_request, "status: a status file needs a worker pool");
+  if (cfg.min_interval < caf::timespan{0})
+    return make_error(engine_errc::bad_request, "status: the write interval must not be negative");
+  if (!cfg.socket_path.empty() && cfg.ask_timeout <= caf::timespan{0})
+    return make_error(engine_errc::bad_request, "status: the ask timeout must be positive");
+  return caf::none;
+}
+
+status_snapshot status_state::current(sys_time now) const {
+  status_snapshot s;
+  s.published = now;
+  s.cert_check_name = cfg.cert_check_name;
+  s.cert_check_url = cfg.cert_check_url;
+  s.mds.reserve(mds.size());
+  for (const auto& [name, m] : mds)
+    s.mds.push_back(m);
+  return s;
+}
+
+namespace {
+
+void schedule_publish(status_pointer self);
+
+/// Starts the write of the current snapshot on the worker pool.
+void publish_now(status_pointer self) {
+  auto& st = self->state;
+  st.dirty = false;
+  st.writing = true;
+  st.last_write = st.cfg.env.clock->mono_now();
+  auto text = render_json(to_json(st.current(st.cfg.env.clock->now())));
+  auto path = st.cfg.file;
+  auto mode = st.cfg.file_mode;
+  auto job = make_job("write '" + path + "'", [path, text = std::move(text), mode] {
+    return fsio::write_file_atomic(path, text, mode);
+  });
+  auto done = [self](const std::string& failure) {
+    auto& s = self->state;
+    s.writing = false;
+    if (failure.empty()) {
+      ++s.stats.writes;
+    } else {
+      ++s.stats.write_errors;
+      s.stats.last_error = failure;
+      s.dirty = true; // what was not written is still to be written
+    }
+    schedule_publish(self);
+  };
+  self->request(st.cfg.pool, caf::infinite, run_atom_v, std::move(job))
+    .then(
+      [done](job_result& r) {
+        auto* res = r.get<mda::status>();
+        if (res == nullptr)
+          done("write job returned no status");
+        else
+          done(res->ok() ? std::string() : res->error().message);
+      },
+      [done](caf::error& e) { done(error_text(e)); });
+}
+
+/// Writes now when the last write began at least min_interval ago, else arms the timer once.
+void schedule_publish(status_pointer self) {
+  auto& st = self->state;
+  if (!st.dirty || st.writing || st.timer_armed || st.cfg.file.empty())
+    return;
+  auto now = st.cfg.env.clock->mono_now();
+  if (!st.last_write || now - *st.last_write >= st.cfg.min_interval) {
+    publish_now(self);
+    return;
+  }
+  auto wait = st.cfg.min_interval - (now - *st.last_write);
+  st.timer_armed = true;
+  self->delayed_send(self, std::chrono::duration_cast<caf::timespan>(wait), publish_atom_v);
+}
+
+} // namespace
+
+status_actor::behavior_type status_behavior(status_pointer self, status_config cfg) {
+  self->state.cfg = std::move(cfg);
+  self->state.dirty = true; // the first snapshot goes out at once
+  schedule_publish(self);
+  return {
+    [self](put_atom, md_snapshot& m) {
+      ++self->state.stats.updates;
+      auto name = m.md.name;
+      self->state.mds[name] = std::move(m);
+      self->state.dirty = true;
+      schedule_publish(self);
+    },
+    [self](delete_atom, const std::string& name) {
+      ++self->state.stats.updates;
+      if (self->state.mds.erase(name) > 0) {
+        self->state.dirty = true;
+        schedule_publish(self);
+      }
+    },
+    [self](get_atom, snapshot_atom) -> status_snapshot {
+      return self->state.current(self->state.cfg.env.clock->now());
+    },
+    [self](get_atom, stats_atom) -> status_stats { return self->state.stats; },
+    [self](publish_atom) {
+      self->state.timer_armed = false;
+      schedule_publish(self);
+    },
+  };
+}
+
+caf::expected<status_actor> spawn_status(caf::actor_system& sys, status_config cfg) {
+  if (auto err = validate(cfg))
+    return err;
+  std::shared_ptr<status_socket_server> server;
+  if (!cfg.socket_path.empty()) {
+    auto bound = status_socket_server::bind(cfg.socket_path, cfg.socket_mode);
+    if (!bound)
+      return make_error(engine_errc::io, "status socket: " + bound.error().message);
+    server = std::move(*bound);
+  }
+  auto ask_timeout = cfg.ask_timeout;
+  auto hdl = sys.spawn(status_behavior, std::move(cfg));
+  if (server) {
+    server->start(sys, hdl, ask_timeout);
+    caf::actor_cast<caf::abstract_actor*>(hdl)->attach_functor([server] { server->stop(); });
+  }
+  return hdl;
+}
+
+} // namespace mda

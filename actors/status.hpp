@@ -1,0 +1,89 @@
+// The status actor: the engine's live view of every managed domain (MD).
+//
+// Who sends what: domain actors send (put_atom, md_snapshot) whenever their MD changes (state,
+// certificates, job, next run, errors, CA in use) and (delete_atom, name) when it goes; the
+// status socket listener (status_socket.hpp) and in-process readers ask (get_atom,
+// snapshot_atom); anyone may ask (get_atom, stats_atom).
+// What it does:
+// - keeps one status_snapshot (status/snapshot.hpp) of all MDs;
+// - publishes it to `file` (JSON, status/snapshot.hpp to_json) atomically: temp file, fsync,
+//   rename, fsync of the directory (store/fs_io.hpp write_file_atomic), the write running as a
+//   job on the worker pool, never in this actor's handler;
+// - paces the writes: at most one per `min_interval`; updates in between are coalesced into
+//   the next write, one write is in flight at a time, nothing is written when nothing changed.
+//   The first snapshot (maybe without any MD) is written right at start, so readers always
+//   find a file.
+// - with a `socket_path`, serves live queries on a unix-domain socket (status_socket.hpp),
+//   started by spawn_status and stopped when this actor ends.
+// Not here: rendering md-status (status/md_status.hpp), gathering MD state (domain actors).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <sys/types.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/clock.hpp"
+
+namespace mda {
+
+/// Status files are written at most this often: readers see changes within half a second,
+/// and a burst of 100 MD updates costs one write and one fsync, not 100.
+constexpr caf::timespan k_default_status_interval = std::chrono::milliseconds(500);
+
+/// How long the socket listener waits for the status actor before answering with an error.
+constexpr caf::timespan k_default_status_ask_timeout = std::chrono::milliseconds(200);
+
+struct status_config {
+  std::string file;        ///< the published status file; "" = none
+  mode_t file_mode = 0644; ///< readable by the httpd workers
+  caf::timespan min_interval = k_default_status_interval;
+  std::string socket_path; ///< the unix-domain socket for live queries; "" = none
+  mode_t socket_mode = 0660;
+  caf::timespan ask_timeout = k_default_status_ask_timeout;
+  std::string cert_check_name; ///< MDCertificateCheck (copied into the snapshot)
+  std::string cert_check_url;
+  worker_pool_actor pool;      ///< runs the file writes (required when `file` is set)
+  actor_env env;               ///< the clock ("published", pacing); required
+};
+
+/// No error, or what is wrong, e.g. "status: a status file needs a worker pool".
+caf::error validate(const status_config& cfg);
+
+class status_socket_server;
+
+struct status_state {
+  static inline const char* name = "status";
+  status_config cfg;
+  std::map<std::string, md_snapshot> mds; ///< by MD name
+  status_stats stats;
+  bool dirty = false;                  ///< changed since the last write began
+  bool timer_armed = false;            ///< a publish_atom is on its way
+  bool writing = false;                ///< a write job is in flight
+  std::optional<mono_time> last_write; ///< when the last write began
+
+  /// The snapshot of all MDs, "published" = `now`.
+  status_snapshot current(sys_time now) const;
+};
+
+using status_pointer = status_actor::stateful_pointer<status_state>;
+
+/// The actor's behaviour (spawn with spawn_status, which also starts the socket).
+status_actor::behavior_type status_behavior(status_pointer self, status_config cfg);
+
+/// Validates the config, binds the socket when one is configured (so a bad path fails here,
+/// e.g. "bind('/x/s') failed: No such file or directory"), spawns the actor and starts the
+/// listener, which ends with the actor.
+caf::expected<status_actor> spawn_status(caf::actor_system& sys, status_config cfg);
+
+} // namespace mda

@@ -1,0 +1,99 @@
+// The worker pool and its one-shot workers (see worker_pool.hpp).
+#include "actors/worker_pool.hpp"
+
+#include <exception>
+#include <string>
+#include <utility>
+
+#include <caf/spawn_options.hpp>
+
+namespace mda {
+
+caf::error validate(const worker_pool_config& cfg) {
+  if (cfg.max_in_flight < 1)
+    return make_error(engine_errc::bad_request, "worker pool: max_in_flight must be at least 1");
+  return caf::none;
+}
+
+worker_actor::behavior_type worker(worker_actor::pointer self) {
+  return {
+    [=](run_atom, blocking_job& job) -> caf::result<job_result> {
+      // One job per worker: the thread ends with it.
+      self->quit();
+      try {
+        auto value = job.run();
+        return job_result{job.name, std::move(value)};
+      } catch (const std::exception& e) {
+        return make_error(engine_errc::job_failed,
+                          "job '" + job.name + "' failed: " + e.what());
+      } catch (...) {
+        return make_error(engine_errc::job_failed,
+                          "job '" + job.name + "' failed: unknown exception");
+      }
+    },
+  };
+}
+
+namespace {
+
+void start_next(worker_pool_pointer self);
+
+/// Hands the job to a fresh worker; the promise is kept in the reply handlers.
+void start(worker_pool_pointer self, worker_pool_state::waiting w) {
+  auto& st = self->state;
+  ++st.stats.started;
+  ++st.stats.in_flight;
+  worker_actor wk = st.cfg.detached ? self->spawn<caf::detached>(worker) : self->spawn(worker);
+  auto name = w.job.name;
+  auto promise = w.promise;
+  self->request(wk, caf::infinite, run_atom_v, std::move(w.job))
+    .then(
+      [self, promise](job_result& r) mutable {
+        ++self->state.stats.finished;
+        promise.deliver(std::move(r));
+        --self->state.stats.in_flight;
+        start_next(self);
+      },
+      [self, promise, name](caf::error& err) mutable {
+        ++self->state.stats.failed;
+        if (err.category() == engine_error_category)
+          promise.deliver(std::move(err));
+        else
+          promise.deliver(make_error(engine_errc::job_crashed,
+                                     "job '" + name + "' crashed: " + error_text(err)));
+        --self->state.stats.in_flight;
+        start_next(self);
+      });
+}
+
+void start_next(worker_pool_pointer self) {
+  auto& st = self->state;
+  while (!st.queue.empty() && st.stats.in_flight < st.cfg.max_in_flight) {
+    auto w = std::move(st.queue.front());
+    st.queue.pop_front();
+    start(self, std::move(w));
+  }
+  st.stats.queued = static_cast<std::uint32_t>(st.queue.size());
+}
+
+} // namespace
+
+worker_pool_actor::behavior_type worker_pool(worker_pool_pointer self, worker_pool_config cfg) {
+  self->state.cfg = cfg;
+  self->state.stats.max_in_flight = static_cast<std::uint32_t>(cfg.max_in_flight);
+  return {
+    [self](run_atom, blocking_job& job) -> caf::typed_response_promise<job_result> {
+      auto promise = self->make_response_promise<job_result>();
+      self->state.queue.push_back({std::move(job), promise});
+      start_next(self);
+      return promise;
+    },
+    [self](get_atom, stats_atom) -> pool_stats { return self->state.stats; },
+  };
+}
+
+worker_pool_actor spawn_worker_pool(caf::actor_system& sys, worker_pool_config cfg) {
+  return sys.spawn(worker_pool, cfg);
+}
+
+} // namespace mda

@@ -1,0 +1,146 @@
+// The status actor on the test_coordinator: the first file at once, bursts coalesced into one
+// write per interval, no write without a change, removals, queries, a failing write counted.
+#include "actors/status.hpp"
+
+#include "actors/worker_pool.hpp"
+#include "store/fs_io.hpp"
+#include "tests/actors/actor_fixture.hpp"
+#include "tests/test_util.hpp"
+
+using namespace mda;
+using namespace std::chrono_literals;
+
+namespace {
+
+const sys_time t0 = from_unix(1767225600); // 2026-01-01T00:00:00Z
+
+md_snapshot md_named(const std::string& name, bool renewing = false) {
+  md_snapshot m;
+  m.md.name = name;
+  m.md.domains = {name};
+  m.watched = true;
+  m.renewing = renewing;
+  return m;
+}
+
+/// The names in the published file, and its "published" time.
+struct file_view {
+  std::vector<std::string> names;
+  std::vector<bool> renewing;
+  sys_time published{};
+};
+
+file_view read_published(const std::string& path) {
+  auto s = load_snapshot_file(path);
+  REQUIRE(s.ok());
+  file_view v;
+  v.published = s->published;
+  for (const auto& m : s->mds) {
+    v.names.push_back(m.md.name);
+    v.renewing.push_back(m.renewing);
+  }
+  return v;
+}
+
+using names = std::vector<std::string>;
+
+} // namespace
+
+TEST_CASE("status actor: publishing is paced and coalesced", "[actors][status]") {
+  test::temp_dir dir;
+  test::actor_fixture fx;
+  auto pool = spawn_worker_pool(fx.sys, {8, false});
+  status_config cfg;
+  cfg.file = dir / "status.json";
+  cfg.pool = pool;
+  cfg.env = make_test_env(fx.sys, t0);
+  auto spawned = spawn_status(fx.sys, cfg);
+  REQUIRE(spawned);
+  auto aut = *spawned;
+  auto& st = fx.state_of<status_state>(aut);
+  auto send = [&](auto... xs) { caf::anon_send(aut, xs...); };
+
+  fx.sched.run(); // the first snapshot goes out at once, without any MD
+  CHECK(st.stats.writes == 1);
+  CHECK(read_published(cfg.file).names.empty());
+
+  send(put_atom::value, md_named("a.example"));
+  fx.sched.run();
+  CHECK(st.stats.writes == 1); // written 0 ms ago: wait for the interval
+  fx.advance(100ms);
+  send(put_atom::value, md_named("b.example"));
+  send(put_atom::value, md_named("a.example", true));
+  fx.sched.run();
+  fx.advance(399ms);
+  CHECK(st.stats.writes == 1);
+  CHECK(read_published(cfg.file).names.empty());
+  fx.advance(1ms); // 500 ms after the first write: the burst in one write
+  CHECK(st.stats.writes == 2);
+  auto v = read_published(cfg.file);
+  CHECK(v.names == names{"a.example", "b.example"});
+  CHECK(v.renewing == std::vector<bool>{true, false});
+  CHECK(v.published == t0); // RFC 822 keeps whole seconds of t0 + 500 ms
+
+  fx.advance(2s); // nothing changed: nothing written
+  CHECK(st.stats.writes == 2);
+
+  send(put_atom::value, md_named("c.example"));
+  fx.sched.run(); // the last write is 2.5 s old: at once
+  CHECK(st.stats.writes == 3);
+  v = read_published(cfg.file);
+  CHECK(v.names == names{"a.example", "b.example", "c.example"});
+  CHECK(v.published == t0 + 2s);
+
+  send(delete_atom::value, std::string("b.example"));
+  send(delete_atom::value, std::string("unknown.example")); // no change
+  fx.sched.run();
+  fx.advance(499ms);
+  CHECK(st.stats.writes == 3);
+  fx.advance(1ms);
+  CHECK(st.stats.writes == 4);
+  CHECK(read_published(cfg.file).names == names{"a.example", "c.example"});
+  CHECK(st.stats.updates == 6);
+  CHECK(st.stats.write_errors == 0);
+
+  auto snap = fx.ask<status_snapshot>(aut, get_atom::value, snapshot_atom_v);
+  CHECK(snap.published == t0 + 3s);
+  REQUIRE(snap.mds.size() == 2);
+  CHECK(snap.mds[0].md.name == "a.example");
+  CHECK(snap.mds[0].renewing);
+  auto stats = fx.ask<status_stats>(aut, get_atom::value, stats_atom_v);
+  CHECK(stats.writes == 4);
+  fx.stop(aut, pool);
+}
+
+TEST_CASE("status actor: a failing write is counted and retried after the interval",
+          "[actors][status]") {
+  test::temp_dir dir;
+  test::actor_fixture fx;
+  auto pool = spawn_worker_pool(fx.sys, {1, false});
+  status_config cfg;
+  cfg.file = dir / "missing/status.json";
+  cfg.pool = pool;
+  cfg.env = make_test_env(fx.sys, t0);
+  auto aut = *spawn_status(fx.sys, cfg);
+  fx.sched.run();
+  auto stats = fx.ask<status_stats>(aut, get_atom::value, stats_atom_v);
+  CHECK(stats.writes == 0);
+  CHECK(stats.write_errors == 1);
+  CHECK(stats.last_error == "open('" + cfg.file + ".tmp') failed: No such file or directory");
+
+  REQUIRE(fsio::make_dirs(dir / "missing", 0755).ok());
+  fx.advance(500ms); // still dirty: the pacing timer tries again
+  stats = fx.ask<status_stats>(aut, get_atom::value, stats_atom_v);
+  CHECK(stats.writes == 1);
+  CHECK(read_published(cfg.file).names.empty());
+  fx.stop(aut, pool);
+}
+
+TEST_CASE("status actor: validate", "[actors][status]") {
+  status_config cfg;
+  CHECK(error_text(validate(cfg)) == "status: no clock");
+  cfg.env = make_system_env();
+  CHECK(!validate(cfg));
+  cfg.file = "/tmp/x.json";
+  CHECK(error_text(validate(cfg)) == "status: a status file needs a worker pool");
+}
