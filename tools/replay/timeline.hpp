@@ -1,0 +1,116 @@
+// md-replay's timelines: the job files of mod_md (and of mdactor, which writes the same
+// job.json, core/job.hpp) read back and laid out oldest first, one timeline per job.
+//
+// - Inputs: a job.json (reference §2.4), an md-status document of one MD or of all
+//   ("managed-domains"), an mdactor status snapshot ("mds"), or a store directory:
+//   domains/<md>/job.json (the job copied at activation), staging/<md>/job.json (the current
+//   renewal job) and ocsp/<md>/job.json (the OCSP job), in that order per MD.
+// - Times are printed as the file gives them: RFC 822 as mod_md writes, RFC 3339 accepted too.
+// - Runs: a "starting" entry opens a run; a run with a renewal-, ocsp- or notify-error entry
+//   failed, one with "finished" and no such error finished, anything else is open. A retry is
+//   a run after a failed one; its delay counts from the failed run's last error entry. The
+//   next retry is the job's next-run while it counts errors.
+// Not here: the SVG drawing (svg.hpp), the renewal decision (explain.hpp), writing anything.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/job.hpp"
+#include "core/timefmt.hpp"
+
+namespace mda::replay {
+
+/// One job as read, with the time texts as the file had them.
+struct job_source {
+  std::string md;     ///< the MD name
+  std::string kind;   ///< "renewal" or "ocsp"
+  std::string origin; ///< the file (and member) it came from, for headings and errors
+  mda::job job;
+  std::vector<std::string> when_text; ///< per job.log entry (newest first, as job.log)
+  std::string next_run_text;          ///< "" when absent
+  std::string last_run_text;
+};
+
+/// Reads one job.json object. Times in RFC 3339 are accepted besides RFC 822. Errors name
+/// `origin` and the member (core/job.hpp).
+expected<job_source> read_job(const nlohmann::ordered_json& j, const std::string& origin,
+                              const std::string& md, const std::string& kind);
+
+/// The jobs of one JSON document: a job.json, an md-status of one MD or of all MDs, or a
+/// status snapshot (see above). A document with no job at all is an error.
+expected<std::vector<job_source>> read_document(const nlohmann::ordered_json& doc,
+                                                const std::string& origin);
+
+/// The jobs of a store directory (see above), MDs sorted by name. Nothing is written.
+expected<std::vector<job_source>> read_store(const std::string& dir);
+
+/// A file (read_document) or a store directory (read_store). Errors name the path.
+expected<std::vector<job_source>> load_input(const std::string& path);
+
+/// The directory names in a store group directory, sorted; none when it is absent.
+std::vector<std::string> group_names(const std::string& group_dir);
+
+/// One log entry in time order.
+struct step {
+  sys_time when{};
+  std::string when_text;
+  std::string type;
+  std::string status;
+  std::string detail;
+  std::optional<std::chrono::seconds> since_previous; ///< none for the first step
+  int run = 0;        ///< 0: before the first "starting"
+  bool error = false; ///< a "*-error" entry
+};
+
+enum class run_outcome { open, finished, failed };
+const char* to_string(run_outcome o) noexcept;
+
+struct run_info {
+  int number = 0;
+  sys_time start{};
+  std::string start_text;
+  sys_time end{};     ///< the time of its last entry
+  run_outcome outcome = run_outcome::open;
+  std::string error_type; ///< failed: the last error entry's type, status and detail
+  std::string problem;
+  std::string detail;
+  std::optional<std::chrono::seconds> retry_delay; ///< after a failed run: since its error
+};
+
+struct timeline {
+  std::string md;
+  std::string kind;
+  std::string origin;
+  std::vector<step> steps; ///< oldest first
+  std::vector<run_info> runs;
+  int errors = 0;
+  bool finished = false;
+  std::string last_run_text;
+  std::string next_run_text;
+  std::optional<sys_time> next_run;
+  std::optional<std::chrono::seconds> next_retry_delay; ///< errors > 0: next-run - last error
+  std::optional<result> last;                           ///< the result of the last run
+};
+
+timeline build_timeline(const job_source& src);
+
+/// "0s", "45s", "1m05s", "2h03m", "3d04h"; negative ones with a leading '-'.
+std::string format_gap(std::chrono::seconds s);
+
+struct text_options {
+  std::size_t detail_width = 120; ///< longer details are cut and end in "..."; 0 = whole
+};
+
+/// The timelines as text (see md-replay --help for the layout).
+std::string format_text(const std::vector<timeline>& tls, const text_options& opts = {});
+/// {"timelines": [{"md", "kind", "origin", "errors", "finished", "last-run", "next-run",
+///  "next-retry-delay", "last", "steps": [...], "runs": [...]}]}; delays in seconds.
+nlohmann::ordered_json to_json(const std::vector<timeline>& tls);
+
+} // namespace mda::replay
