@@ -8,6 +8,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/domain.hpp"
 #include "messages/job.hpp"
 #include "messages/policy.hpp"
 #include "messages/status.hpp"
@@ -59,5 +60,32 @@ using status_actor = caf::typed_actor<
   caf::replies_to<get_atom, stats_atom>::with<status_stats>,
   // INTERNAL: the pacing timer ran out; writes the file when something changed.
   caf::reacts_to<publish_atom>>;
+
+/// The ACCOUNT actor interface: one per (CA URL, EAB kid, contacts); selects or registers the
+/// account in the store once and hands it out; holds new orders back while the CA asked to
+/// slow down.
+using account_actor = caf::typed_actor<
+  // The account to sign with. The first request selects or registers it (once, however many
+  // ask meanwhile); answered when the rate budget allows (after a limit, at its time). A
+  // failed selection answers every waiting request with the failure; the next one tries anew.
+  caf::replies_to<account_atom>::with<account_answer>,
+  // The CA answered rateLimited or with Retry-After: no grant before this time.
+  caf::reacts_to<limit_atom, sys_time>,
+  // INTERNAL: the rate budget timer ran out (its generation).
+  caf::reacts_to<wake_atom, std::uint64_t>>;
+
+/// The DOMAIN actor interface: one per managed domain (MD), running its renewal state machine
+/// (check -> order -> authorizations -> challenges -> finalize -> download -> stage -> notify)
+/// with every blocking step on the worker pools.
+using domain_actor = caf::typed_actor<
+  // Look at the MD now (ignored while a run is in progress).
+  caf::reacts_to<check_atom>,
+  // The current view of the MD (what the status actor also gets after every step).
+  caf::replies_to<get_atom>::with<md_snapshot>,
+  // INTERNAL: a job log entry of the running order (sent by the worker running it): its type
+  // ("progress", "message-challenge-setup:<type>:<dns>") and detail.
+  caf::reacts_to<progress_atom, std::string, std::string>,
+  // INTERNAL: a timer ran out (its generation; older generations are ignored).
+  caf::reacts_to<wake_atom, std::uint64_t>>;
 
 } // namespace mda

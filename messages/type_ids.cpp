@@ -4,11 +4,22 @@
 #include <caf/make_message.hpp>
 #include <caf/message.hpp>
 
+#include "messages/domain.hpp"
 #include "messages/job.hpp"
 #include "messages/policy.hpp"
 #include "messages/status.hpp"
 
 namespace mda {
+
+const char* to_string(md_outcome o) noexcept {
+  switch (o) {
+    case md_outcome::complete: return "complete";
+    case md_outcome::staged: return "staged";
+    case md_outcome::failed: return "failed";
+    case md_outcome::skipped: return "skipped";
+  }
+  return "unknown";
+}
 
 std::string to_string(engine_errc e) {
   switch (e) {

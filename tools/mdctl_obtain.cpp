@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "acme/account.hpp"
+#include "acme/account_store.hpp"
 #include "acme/dns01_command.hpp"
 #include "acme/http01_responder.hpp"
 #include "acme/order.hpp"
@@ -13,7 +14,6 @@
 #include "core/md.hpp"
 #include "core/timefmt.hpp"
 #include "store/fs_store.hpp"
-#include "tools/mdctl_account.hpp"
 
 namespace mda::mdctl {
 
@@ -317,7 +317,7 @@ int run(const obtain_args& a) {
   ao.contacts = a.contacts;
   ao.agreement = a.agree_tos ? "accepted" : "";
   ao.eab = a.eab;
-  auto acct = select_or_register_account(
+  auto acct = acme::select_or_register_account(
       c, *st, ao, [](const std::string& line) { std::cout << "  " << line << "\n"; });
   if (!acct) return fail(acct.error().message + account_hint(a, acct.error().message));
   std::cout << (acct->reused ? "reusing account " : "registered account ") << acct->id << " ("

@@ -2,7 +2,7 @@
 // challenges itself (embedded http-01 or tls-alpn-01 responder, or an MDChallengeDns01-style
 // dns-01 program).
 //
-// - Account: reused or registered as tools/mdctl_account.hpp describes (accounts/).
+// - Account: reused or registered as acme/account_store.hpp describes (accounts/).
 // - One order per --key spec (as mod_md orders per key spec), all with the same names. Only
 //   when every order succeeded are the files written: domains/<first name>/privkey*.pem
 //   (plain, 0600) and pubcert*.pem (leaf first, no root), then md.json (core/md.hpp: names,

@@ -1,5 +1,5 @@
-// The ACME account of `mdctl obtain` in a mod_md store (reference §2.1, §2.5, §6 "Account
-// selection"):
+// Selecting or registering the ACME account in a mod_md store, for `mdctl obtain` and the
+// engine's account actor (reference §2.1, §2.5, §6 "Account selection"):
 //
 // - Reuse: the first account in accounts/ACME-<sname>-* (sorted) whose account.json is valid,
 //   names the same CA directory URL and the same EAB (kid and hmac; no EAB configured -> only
@@ -9,6 +9,11 @@
 // - Otherwise register a new one (RSA 3072 key, acme/account.hpp) and store it as
 //   accounts/ACME-<sname>-NNNN with the first free NNNN (0000..0999): account.json as mod_md's
 //   accounts/ copy (no "registration") and the encrypted account.pem.
+// - Crash safety: the new key (account.pem) is filed first, create-only, then the account is
+//   registered (or found, when the CA already knows the key), then account.json is written.
+//   A directory with account.pem but no account.json is a registration a killed process left
+//   unfinished: the next selection completes it with that key instead of making a second
+//   account. account.json is never written without its key.
 // <sname> is the CA URL's host, or its last 16 characters when longer (md_acme_create).
 // Not here: mod_md's other selection steps (accounts staged for an MD, md.json's ca.account).
 #pragma once
@@ -19,11 +24,11 @@
 #include "acme/account.hpp"
 #include "store/store.hpp"
 
-namespace mda::mdctl {
+namespace mda::acme {
 
 /// The account used and where it lives.
 struct account_choice {
-  acme::account acct;
+  account acct;
   std::string id;       ///< "ACME-<sname>-NNNN"
   bool reused = false; ///< found in the store rather than registered now
 };
@@ -32,8 +37,8 @@ struct account_choice {
 expected<std::string> account_id_prefix(const std::string& ca_url);
 
 /// Reuses or registers (see above). `log` gets one line per account skipped.
-acme::acme_result<account_choice> select_or_register_account(
-    acme::client& c, store& st, const acme::account_options& opts,
+acme_result<account_choice> select_or_register_account(
+    client& c, store& st, const account_options& opts,
     const std::function<void(const std::string&)>& log);
 
-} // namespace mda::mdctl
+} // namespace mda::acme

@@ -1,18 +1,16 @@
-#include "tools/mdctl_account.hpp"
+#include "acme/account_store.hpp"
 
 #include <cstdio>
 
 #include "acme/http_client.hpp"
+#include "store/accounts.hpp"
 
-namespace mda::mdctl {
+namespace mda::acme {
 
 namespace {
 
 using acme::acme_errc;
 using acme::acme_result;
-
-/// mod_md's limit for account ids: ACME-<sname>-0000 .. -0999.
-constexpr int k_max_account_ids = 1000;
 
 bool same_eab(const account_file& f, const acme::account_options& opts) {
   if (!opts.eab) return f.eab_kid.empty() && f.eab_hmac.empty();
@@ -51,27 +49,44 @@ bool account_rejected(const acme_result<acme::account>& r) {
          code == acme_errc::invalid;
 }
 
-/// Stores a new account under the first free id.
-expected<std::string> save_new_account(store& st, const std::string& prefix,
-                                       const acme::account& acct) {
-  account_file file = acct.file;
-  file.registration = nullptr; // the accounts/ copy has none (reference §2.5)
-  const auto json = to_json(file);
+/// Files the key of an account about to be registered under the first id that has neither
+/// account.json nor account.pem (account.pem create-only, so two selections never share one).
+/// The key is on disk before the CA knows it: a process killed during the registration
+/// finds it on the next start (see select_or_register_account).
+expected<std::string> reserve_account_id(store& st, const std::string& prefix,
+                                         const private_key& key) {
   for (int n = 0; n < k_max_account_ids; ++n) {
     char num[8];
     std::snprintf(num, sizeof num, "%04d", n);
     const std::string id = prefix + num;
-    auto saved = st.save_json(store_group::accounts, id, aspect::account, json, true);
+    if (st.exists(store_group::accounts, id, aspect::account)) continue;
+    auto saved = st.save_key(store_group::accounts, id, aspect::account_key, key, true);
     if (!saved && saved.error().code == store_errc::exists) continue;
     if (!saved) return saved.error();
-    if (auto k = st.save_key(store_group::accounts, id, aspect::account_key, acct.key); !k) {
-      (void)st.purge(store_group::accounts, id);
-      return k.error();
-    }
     return id;
   }
   return error(store_errc::exists, "no free account id " + prefix + "0000 .. " + prefix +
                                        std::to_string(k_max_account_ids - 1));
+}
+
+/// Registers (or, when the CA already knows the key, finds) the account of a reserved id and
+/// writes its account.json: the last file, the one that makes the account usable.
+acme_result<account_choice> register_with_key(acme::client& c, store& st,
+                                              const acme::account_options& opts,
+                                              const std::string& id, const private_key& key) {
+  auto found = acme::find_account(c, key);
+  auto reg = found && found->file.status == account_status::valid
+                 ? std::move(found)
+                 : acme::register_account(c, key, opts);
+  if (!reg) {
+    // The CA answered and refused: it does not know the key, so the reservation goes. Without
+    // an answer (unreachable) the key stays for the next attempt to complete.
+    if (reg.prob() && reg.prob()->http_status > 0) (void)st.purge(store_group::accounts, id);
+    return reg.failure<account_choice>();
+  }
+  if (auto s = save_account(st, id, reg->file, reg->key); !s)
+    return s.error().prefixed("storing the new account " + reg->url());
+  return account_choice{*reg, id, false};
 }
 
 } // namespace
@@ -79,9 +94,7 @@ expected<std::string> save_new_account(store& st, const std::string& prefix,
 expected<std::string> account_id_prefix(const std::string& ca_url) {
   auto url = acme::parse_url(ca_url);
   if (!url) return url.error();
-  std::string sname = url->host;
-  if (sname.size() > 16) sname = sname.substr(sname.size() - 16);
-  return "ACME-" + sname + "-";
+  return account_id_prefix_for_host(url->host);
 }
 
 acme_result<account_choice> select_or_register_account(
@@ -104,13 +117,22 @@ acme_result<account_choice> select_or_register_account(
     }
     return checked.failure<account_choice>();
   }
+  // An account key filed before its registration finished (a process killed in between):
+  // take that account over rather than registering a second one.
+  for (const auto& id : ids ? *ids : std::vector<std::string>{}) {
+    if (st.exists(store_group::accounts, id, aspect::account) ||
+        !st.exists(store_group::accounts, id, aspect::account_key))
+      continue;
+    auto key = st.load_key(store_group::accounts, id, aspect::account_key);
+    if (!key) continue;
+    log("completing account " + id + " (its key was stored, its account.json not)");
+    return register_with_key(c, st, opts, id, *key);
+  }
   auto key = acme::make_account_key();
   if (!key) return key.error();
-  auto reg = acme::register_account(c, *key, opts);
-  if (!reg) return reg.failure<account_choice>();
-  auto id = save_new_account(st, *prefix, *reg);
-  if (!id) return id.error().prefixed("storing the new account " + reg->url());
-  return account_choice{*reg, *id, false};
+  auto id = reserve_account_id(st, *prefix, *key);
+  if (!id) return id.error();
+  return register_with_key(c, st, opts, *id, *key);
 }
 
-} // namespace mda::mdctl
+} // namespace mda::acme

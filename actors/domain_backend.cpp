@@ -1,0 +1,204 @@
+// The store-backed blocking steps of a domain actor (see domain_backend.hpp).
+//
+// Staging and activation are store/staging.hpp's (mod_md's layout, reference §2.6).
+#include "actors/domain_backend.hpp"
+
+#include <mutex>
+#include <random>
+#include <utility>
+
+#include "acme/ari.hpp"
+#include "acme/dns01_command.hpp"
+#include "acme/store_challenges.hpp"
+#include "core/renewal.hpp"
+#include "store/staging.hpp"
+
+namespace mda {
+
+namespace {
+
+/// The key specs of an MD, one per slot ("rsa" default when none is configured).
+std::vector<key_spec> specs_of(const managed_domain& md) {
+  if (md.key_specs.empty()) return {key_spec::default_spec()};
+  return md.key_specs;
+}
+
+/// A challenge setup that runs a hook (the challenge-setup event) before the real one.
+class hooked_setup final : public acme::challenge_setup {
+ public:
+  hooked_setup(std::shared_ptr<acme::challenge_setup> inner,
+               std::function<status(const acme::challenge_data&)> hook)
+      : inner_(std::move(inner)), hook_(std::move(hook)) {}
+  bool supports(acme::challenge_type t) const override { return inner_->supports(t); }
+  status setup(const acme::challenge_data& c) override {
+    if (hook_)
+      if (auto s = hook_(c); !s) return s;
+    return inner_->setup(c);
+  }
+  status teardown(const acme::challenge_data& c) override { return inner_->teardown(c); }
+
+ private:
+  std::shared_ptr<acme::challenge_setup> inner_;
+  std::function<status(const acme::challenge_data&)> hook_;
+};
+
+class store_backend final : public domain_backend {
+ public:
+  store_backend(std::shared_ptr<store> st, store_backend_options opts)
+      : st_(std::move(st)), opts_(std::move(opts)) {}
+
+  expected<domain_facts> load(const managed_domain& md) override {
+    domain_facts f;
+    f.leaves = load_domain_leaves(*st_, md);
+    f.renewal.name = md.name;
+    if (auto j = st_->load_json(store_group::staging, md.name, aspect::job); j) {
+      auto parsed = job_from_json(*j, "staging/" + md.name + "/job.json");
+      if (parsed) {
+        f.renewal = std::move(*parsed);
+      } else {
+        f.problems.push_back(parsed.error().message);
+        st_->remove(store_group::staging, md.name, aspect::job, true);
+      }
+    } else if (!is_not_found(j.error())) {
+      f.problems.push_back(j.error().message);
+      st_->remove(store_group::staging, md.name, aspect::job, true);
+    }
+    if (auto o = st_->load_json(store_group::staging, md.name, aspect::order); o) {
+      auto parsed = order_from_json(*o, "staging/" + md.name + "/order.json");
+      if (parsed) {
+        f.order = std::move(*parsed);
+      } else {
+        f.problems.push_back(parsed.error().message);
+        st_->remove(store_group::staging, md.name, aspect::order, true);
+      }
+    } else if (!is_not_found(o.error())) {
+      f.problems.push_back(o.error().message);
+      st_->remove(store_group::staging, md.name, aspect::order, true);
+    }
+    if (auto m = st_->load_json(store_group::staging, md.name, aspect::md); m) {
+      if (auto parsed = md_from_json(*m, "staging/" + md.name + "/md.json"); parsed)
+        f.staged_ca_url = parsed->ca.url;
+    }
+    return f;
+  }
+
+  status save_job(const std::string& md_name, const job& j) override {
+    return st_->save_json(store_group::staging, md_name, aspect::job, to_json(j));
+  }
+
+  status save_order(const std::string& md_name, const acme_order_file& o) override {
+    return st_->save_json(store_group::staging, md_name, aspect::order, to_json(o));
+  }
+
+  acme::acme_result<acme::obtained_cert> obtain(const order_request& r) override {
+    auto inner = opts_.challenges(*st_, r.md);
+    if (!inner) return error(std::make_error_code(std::errc::invalid_argument),
+                             "no challenge setup for '" + r.md.name + "'");
+    acme::order_options o;
+    o.md_name = r.md.name;
+    o.domains = r.md.domains;
+    o.spec = r.spec;
+    o.must_staple = r.md.must_staple;
+    o.profile = r.md.profile;
+    o.profile_mandatory = r.md.profile_mandatory;
+    o.predecessor = r.predecessor;
+    for (const auto& c : r.md.ca.challenges)
+      if (auto t = acme::parse_challenge_type(c)) o.challenges.push_back(*t);
+    hooked_setup setup(inner, r.before_setup);
+    o.setup = &setup;
+    o.poll.total = opts_.poll_total;
+    o.poll.initial = opts_.poll_initial;
+    o.progress = r.progress;
+    o.on_update = r.on_update;
+    o.resume = r.resume;
+    return acme::obtain(*r.account.client, r.account.who, o);
+  }
+
+  status stage(const staged_result& r) override {
+    std::vector<staged_cert> certs;
+    for (size_t i = 0; i < r.certs.size() && i < r.specs.size(); ++i)
+      certs.push_back(staged_cert{r.specs[i], r.certs[i].key, r.certs[i].chain, r.certs[i].chain_pem});
+    return write_staging(*st_, r.md, certs, r.renewal, std::nullopt);
+  }
+
+  status activate(const managed_domain& md) override {
+    auto done = activate_staging(*st_, md.name);
+    if (!done) return done.error();
+    return {};
+  }
+
+  status reset_staging(const std::string& md_name) override {
+    return st_->purge(store_group::staging, md_name);
+  }
+
+  std::optional<ari_hint> fetch_ari(const std::string& ca_url,
+                                    const std::vector<std::optional<certificate>>& leaves) override {
+    if (!opts_.clients) return std::nullopt;
+    auto c = opts_.clients(ca_url);
+    if (!c) return std::nullopt;
+    auto dir = (*c)->get_directory();
+    if (!dir || !dir->has_renewal_info()) return std::nullopt;
+    std::optional<ari_hint> best;
+    for (const auto& leaf : leaves) {
+      if (!leaf) continue;
+      auto id = leaf->ari_cert_id();
+      if (!id) continue;
+      auto res = (*c)->get(acme::renewal_info_url(dir->renewal_info, *id));
+      if (!res) continue;
+      const auto now = (*c)->clock().now();
+      auto info = acme::renewal_info_from_response(*res, now);
+      if (!info) continue;
+      auto at = acme::choose_renewal_time(*info, now, [this] { return next_random(); });
+      ari_hint h{info->window_start, info->window_end, at.at, info->next_check,
+                 info->explanation_url};
+      if (!best || h.at < best->at) best = h;
+    }
+    return best;
+  }
+
+  expected<process_result> run_command(const std::vector<std::string>& argv,
+                                       std::chrono::milliseconds timeout) override {
+    process_options po;
+    po.timeout = timeout;
+    return run_process(argv, po);
+  }
+
+ private:
+  std::uint64_t next_random() {
+    std::lock_guard<std::mutex> lock(rng_mu_);
+    return rng_();
+  }
+
+  std::shared_ptr<store> st_;
+  store_backend_options opts_;
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+} // namespace
+
+challenge_factory store_challenge_factory(std::string global_dns01_cmd, int dns01_version,
+                                          std::chrono::milliseconds command_timeout) {
+  return [global_dns01_cmd, dns01_version, command_timeout](store& st, const managed_domain& md)
+             -> std::shared_ptr<acme::challenge_setup> {
+    acme::store_challenges_options o;
+    o.key_specs = specs_of(md);
+    const std::string& cmd = md.dns01_cmd.empty() ? global_dns01_cmd : md.dns01_cmd;
+    if (!cmd.empty()) {
+      acme::dns01_command_options d;
+      d.command = cmd;
+      d.version = dns01_version;
+      d.timeout = command_timeout;
+      if (auto c = acme::dns01_command::create(std::move(d)); c)
+        o.dns01 = std::make_shared<acme::dns01_command>(std::move(*c));
+    }
+    return std::make_shared<acme::store_challenges>(st, std::move(o));
+  };
+}
+
+std::shared_ptr<domain_backend> make_store_backend(std::shared_ptr<store> st,
+                                                   store_backend_options opts) {
+  return std::make_shared<store_backend>(std::move(st), std::move(opts));
+}
+
+} // namespace mda

@@ -1,0 +1,142 @@
+// The engine (see engine.hpp).
+#include "actors/engine.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "store/fs_io.hpp"
+#include "store/fs_store.hpp"
+
+namespace mda {
+
+namespace {
+
+/// The outcomes reported so far, shared with the actors' threads.
+struct outcomes {
+  std::mutex mu;
+  std::map<std::string, md_outcome> by_md;
+
+  void put(const md_report& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    by_md[r.md] = r.outcome;
+  }
+  bool all(std::size_t n) {
+    std::lock_guard<std::mutex> lock(mu);
+    return by_md.size() >= n;
+  }
+  bool any_failed() {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& [md, o] : by_md)
+      if (o == md_outcome::failed) return true;
+    return false;
+  }
+};
+
+std::string status_file(const engine_settings& s) {
+  return s.status_file.empty() ? s.store_dir + "/status.json" : s.status_file;
+}
+
+/// The status file as the engine leaves it: the paced writes may be behind, so the last
+/// snapshot is written here (retried while a paced write holds the temp file).
+void final_status(caf::actor_system& sys, const engine_actors& a, const std::string& path,
+                  const engine_log& log) {
+  caf::scoped_actor self{sys};
+  std::optional<status_snapshot> snap;
+  self->request(a.status, std::chrono::seconds(2), caf::get_atom_v, snapshot_atom_v)
+    .receive([&](status_snapshot& s) { snap = std::move(s); },
+             [&](caf::error& e) { log("engine: no final status: " + error_text(e)); });
+  if (!snap) return;
+  const auto text = to_json(*snap).dump(2);
+  status s;
+  for (int i = 0; i < 20; ++i) {
+    s = fsio::write_file_atomic(path, text, 0644);
+    if (s) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  log("engine: writing the final status failed: " + s.error().message);
+}
+
+} // namespace
+
+int run_engine(const engine_config& cfg, const engine_options& opts) {
+  engine_log log = opts.log;
+  if (!log) {
+    auto mu = std::make_shared<std::mutex>();
+    log = [mu](const std::string& line) {
+      std::lock_guard<std::mutex> lock(*mu);
+      std::cerr << line << "\n";
+    };
+  }
+  if (auto s = validate(cfg); !s) {
+    log("engine: " + s.error().message);
+    return 2;
+  }
+  auto st = fs_store::open(cfg.settings.store_dir);
+  if (!st) {
+    log("engine: " + st.error().message);
+    return 2;
+  }
+  auto shared_store = std::make_shared<fs_store>(std::move(*st));
+  auto seen = std::make_shared<outcomes>();
+  caf::actor_system_config sc;
+  register_message_types(sc);
+  sc.set("logger.file-verbosity", caf::atom("quiet"));
+  sc.set("logger.console-verbosity", caf::atom("quiet"));
+  if (opts.scheduler_threads > 0) sc.set("scheduler.max-threads", opts.scheduler_threads);
+  int rc = 0;
+  {
+    caf::actor_system sys(sc);
+    supervisor_options so;
+    so.st = shared_store;
+    so.env = make_system_env();
+    so.challenges = opts.challenges;
+    so.transports = opts.transports;
+    so.activate = opts.activate;
+    so.log = log;
+    auto user = opts.observer;
+    so.observer = [seen, user, log](const md_report& r) {
+      seen->put(r);
+      log(r.md + ": " + to_string(r.outcome) + (r.detail.empty() ? "" : " (" + r.detail + ")"));
+      if (user) user(r);
+    };
+    auto actors = spawn_engine_actors(sys, cfg, so);
+    if (!actors) {
+      log("engine: " + error_text(actors.error()));
+      return 2;
+    }
+    while (!(opts.stop && opts.stop())) {
+      if (opts.once && seen->all(cfg.mds.size())) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    final_status(sys, *actors, status_file(cfg.settings), log);
+    stop_engine_actors(*actors);
+    rc = seen->any_failed() ? 1 : 0;
+  } // ~actor_system on this thread: waits for every actor
+  return rc;
+}
+
+std::function<bool()> stop_on_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  auto stopped = std::make_shared<std::atomic<bool>>(false);
+  return [set, stopped]() {
+    if (*stopped) return true;
+    timespec zero{0, 0};
+    if (sigtimedwait(&set, nullptr, &zero) > 0) *stopped = true;
+    return stopped->load();
+  };
+}
+
+} // namespace mda

@@ -1,0 +1,189 @@
+// The supervisor (see supervisor.hpp).
+#include "actors/supervisor.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <utility>
+
+#include <caf/send.hpp>
+
+#include "acme/account_store.hpp"
+#include "acme/problem.hpp"
+#include "store/fs_store.hpp"
+
+namespace mda {
+
+std::string account_key(const managed_domain& md, const std::string& ca_url) {
+  auto contacts = md.contacts;
+  std::sort(contacts.begin(), contacts.end());
+  std::string key = ca_url + " " + md.eab.kid;
+  for (const auto& c : contacts) key += " " + c;
+  return key;
+}
+
+namespace {
+
+std::vector<std::string> ca_urls_of(const managed_domain& md) {
+  if (!md.ca.urls.empty()) return md.ca.urls;
+  if (!md.ca.url.empty()) return {md.ca.url};
+  return {};
+}
+
+transport_factory default_transports(const engine_settings& s) {
+  return [s](const std::string&) -> expected<std::shared_ptr<acme::http_transport>> {
+    acme::http_options o;
+    o.ca_file = s.ca_certs;
+    o.proxy_url = s.http_proxy;
+    auto t = acme::httplib_transport::create(o);
+    if (!t) return t.error();
+    return std::shared_ptr<acme::http_transport>(*t);
+  };
+}
+
+/// The blocking selection of one account actor.
+account_source make_source(const supervisor_options& opts, transport_factory transports,
+                           const managed_domain& md, const std::string& ca_url) {
+  acme::account_options ao;
+  for (const auto& c : md.contacts) ao.contacts.push_back(c);
+  ao.agreement = md.ca.agreement;
+  if (!md.eab.kid.empty()) ao.eab = acme::eab_credentials{md.eab.kid, md.eab.hmac};
+  auto st = opts.st;
+  auto clock = opts.env.clock;
+  auto retries = opts.max_bad_nonce_retries;
+  auto log = opts.log;
+  return [st, clock, retries, log, transports, ao, ca_url]() -> account_answer {
+    auto t = transports(ca_url);
+    if (!t) return account_answer{std::nullopt, t.error().message, false, {}};
+    acme::client_options co;
+    co.directory_url = ca_url;
+    co.max_bad_nonce_retries = retries;
+    auto c = std::make_shared<acme::client>(*t, co, clock);
+    auto sel = acme::select_or_register_account(*c, *st, ao, [log](const std::string& line) {
+      if (log) log("account: " + line);
+    });
+    if (!sel) {
+      account_answer a{std::nullopt, sel.error().message, false, {}};
+      if (sel.prob()) {
+        auto cl = acme::classify(*sel.prob());
+        a.input_related = cl.input_related;
+        if (cl.retry_after) a.retry_after = *cl.retry_after;
+      }
+      return a;
+    }
+    if (log)
+      log((sel->reused ? "reusing account " : "registered account ") + sel->id + " at " + ca_url);
+    return account_answer{account_grant{c, sel->acct.as_signer(), sel->id, ca_url}, "", false, {}};
+  };
+}
+
+/// One unauthenticated session per CA for renewalInfo, made on first use.
+client_factory ari_clients(transport_factory transports, std::shared_ptr<const time_source> clock,
+                           int retries) {
+  struct cache {
+    std::mutex mu;
+    std::map<std::string, std::shared_ptr<acme::client>> by_url;
+  };
+  auto c = std::make_shared<cache>();
+  return [c, transports, clock, retries](
+           const std::string& url) -> expected<std::shared_ptr<acme::client>> {
+    std::lock_guard<std::mutex> lock(c->mu);
+    auto i = c->by_url.find(url);
+    if (i != c->by_url.end()) return i->second;
+    auto t = transports(url);
+    if (!t) return t.error();
+    acme::client_options co;
+    co.directory_url = url;
+    co.max_bad_nonce_retries = retries;
+    auto client = std::make_shared<acme::client>(*t, co, clock);
+    c->by_url[url] = client;
+    return client;
+  };
+}
+
+domain_settings settings_for(const engine_settings& s, bool used) {
+  domain_settings d;
+  d.windows.renew_window = s.renew_window;
+  d.windows.warn_window = s.warn_window;
+  d.windows.used = used;
+  d.check_interval = s.check_interval;
+  d.initial_delay = s.initial_delay;
+  d.activation_delay = s.activation_delay;
+  d.command_timeout = s.command_timeout;
+  d.commands = event_commands{s.notify_cmd, s.message_cmd};
+  return d;
+}
+
+} // namespace
+
+caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const engine_config& cfg,
+                                                 supervisor_options opts) {
+  const auto& s = cfg.settings;
+  engine_actors a;
+  a.io_pool = spawn_worker_pool(sys, {opts.io_jobs, true});
+  a.order_pool = spawn_worker_pool(
+    sys, {static_cast<std::size_t>(std::max(1, s.orders_in_flight)), true});
+  ca_policy_config pc{retry_policy{s.retry_delay, k_max_retry_delay, s.retry_failover}, opts.env};
+  if (auto err = validate(pc)) return err;
+  a.policy = spawn_ca_policy(sys, pc);
+  status_config sc;
+  sc.file = s.status_file.empty() ? s.store_dir + "/status.json" : s.status_file;
+  sc.socket_path = s.status_socket;
+  sc.cert_check_name = s.cert_check_name;
+  sc.cert_check_url = s.cert_check_url;
+  sc.pool = a.io_pool;
+  sc.env = opts.env;
+  auto status = spawn_status(sys, sc);
+  if (!status) return status.error();
+  a.status = *status;
+
+  if (!opts.challenges)
+    opts.challenges = store_challenge_factory(s.dns01_cmd, s.dns01_version, s.command_timeout);
+  if (!opts.transports) opts.transports = default_transports(s);
+  if (!opts.backend) {
+    store_backend_options bo;
+    bo.challenges = opts.challenges;
+    bo.clients = ari_clients(opts.transports, opts.env.clock, opts.max_bad_nonce_retries);
+    opts.backend = make_store_backend(opts.st, bo);
+  }
+
+  std::map<std::string, account_actor> by_key;
+  for (const auto& em : cfg.mds) {
+    domain_config dc;
+    dc.md = em.md;
+    dc.settings = settings_for(s, em.used);
+    dc.backend = opts.backend;
+    dc.io_pool = a.io_pool;
+    dc.order_pool = a.order_pool;
+    dc.policy = a.policy;
+    dc.status = a.status;
+    dc.env = opts.env;
+    dc.activate = opts.activate;
+    dc.observer = opts.observer;
+    dc.log = opts.log;
+    for (const auto& url : ca_urls_of(em.md)) {
+      auto key = account_key(em.md, url);
+      auto i = by_key.find(key);
+      if (i == by_key.end()) {
+        account_config ac{url, make_source(opts, opts.transports, em.md, url), a.io_pool,
+                          opts.env};
+        i = by_key.emplace(key, spawn_account(sys, std::move(ac))).first;
+        a.accounts.push_back(i->second);
+      }
+      dc.accounts[url] = i->second;
+    }
+    a.domains[em.md.name] = spawn_domain(sys, std::move(dc));
+  }
+  return a;
+}
+
+void stop_engine_actors(const engine_actors& a) {
+  auto reason = caf::exit_reason::user_shutdown;
+  for (const auto& [name, d] : a.domains) caf::anon_send_exit(d, reason);
+  for (const auto& acct : a.accounts) caf::anon_send_exit(acct, reason);
+  if (a.status) caf::anon_send_exit(a.status, reason);
+  if (a.policy) caf::anon_send_exit(a.policy, reason);
+  if (a.order_pool) caf::anon_send_exit(a.order_pool, reason);
+  if (a.io_pool) caf::anon_send_exit(a.io_pool, reason);
+}
+
+} // namespace mda

@@ -1,0 +1,69 @@
+// The supervisor: spawns the engine's actors from an engine_config and ends them again.
+//
+// What it spawns: two worker pools (io: loads, saves, commands, status file writes; orders:
+// ACME orders, bounded by settings.orders_in_flight), the ca_policy actor, the status actor
+// (file settings.status_file or <store>/status.json, socket settings.status_socket), one
+// account actor per (CA URL, EAB kid, contacts) and one domain actor per MD.
+// Accounts: selected or registered in the store on first use (acme/account_store.hpp), with
+// an acme::client per account (shared by that account's orders: one nonce pool).
+// Not here: the actor_system and its thread (engine.hpp), md.json sync, responders (mdctl).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include "acme/http_client.hpp"
+#include "actors/account.hpp"
+#include "actors/ca_policy.hpp"
+#include "actors/domain.hpp"
+#include "actors/status.hpp"
+#include "actors/worker_pool.hpp"
+#include "core/engine_config.hpp"
+#include "store/store.hpp"
+
+namespace mda {
+
+/// The transport to a CA (blocking; called on a worker thread).
+using transport_factory =
+    std::function<expected<std::shared_ptr<acme::http_transport>>(const std::string& ca_url)>;
+
+struct supervisor_options {
+  std::shared_ptr<store> st;            ///< required
+  actor_env env;                        ///< required
+  challenge_factory challenges;         ///< empty = store_challenge_factory(settings)
+  transport_factory transports;         ///< empty = httplib with MDCACertificateFile, proxy
+  std::shared_ptr<domain_backend> backend; ///< empty = make_store_backend(st, ...)
+  bool activate = false;                ///< activate staged sets in-process (mdctl run)
+  md_observer observer;
+  engine_log log;
+  int max_bad_nonce_retries = 30;       ///< per request (pebble rejects nonces at random)
+  std::size_t io_jobs = 4;              ///< bound of the io pool
+};
+
+/// The handles of everything spawned.
+struct engine_actors {
+  worker_pool_actor io_pool;
+  worker_pool_actor order_pool;
+  ca_policy_actor policy;
+  status_actor status;
+  std::vector<account_actor> accounts;
+  std::map<std::string, domain_actor> domains; ///< by MD name
+};
+
+/// The account actor key of an MD at one CA: "<url> <eab kid> <contacts...>".
+std::string account_key(const managed_domain& md, const std::string& ca_url);
+
+/// Spawns every actor; an invalid setting (status socket path, policy values) is an error.
+caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const engine_config& cfg,
+                                                 supervisor_options opts);
+
+/// Sends an exit to every actor (the system's destructor then waits for them).
+void stop_engine_actors(const engine_actors& a);
+
+} // namespace mda
