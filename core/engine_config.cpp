@@ -46,6 +46,8 @@ ojson to_json(const engine_settings& s) {
   j["http01-port"] = s.http01_port;
   j["tlsalpn01-port"] = s.tlsalpn01_port;
   j["responder-address"] = s.responder_address;
+  j["can-http"] = s.can_http;
+  j["can-https"] = s.can_https;
   return j;
 }
 
@@ -123,6 +125,8 @@ expected<engine_settings> engine_settings_from_json(const ojson& j, const std::s
   f.get("http01-port", s.http01_port);
   f.get("tlsalpn01-port", s.tlsalpn01_port);
   f.get("responder-address", s.responder_address);
+  f.get("can-http", s.can_http);
+  f.get("can-https", s.can_https);
   if (auto st = f.result(); !st) return st.error();
   return s;
 }

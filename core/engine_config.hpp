@@ -64,6 +64,10 @@ struct engine_settings {
   int http01_port = 0;
   int tlsalpn01_port = 0;
   std::string responder_address = "127.0.0.1";
+  /// Whether public port 80 / 443 reach this server (httpd.json; MDPortMap plus the Listen
+  /// ports, mod_md's detect_supported_protocols). Without Apache: both reachable.
+  bool can_http = true;
+  bool can_https = true;
 
   bool operator==(const engine_settings& o) const;
 };

@@ -15,6 +15,7 @@ TEST_CASE("engine configuration round-trips through JSON", "[core][engine-config
   c.settings.ports = port_map{5002, 5001};
   c.settings.orders_in_flight = 3;
   c.settings.http01_port = 5002;
+  c.settings.can_https = false;
   engine_md m;
   m.md.name = "example.org";
   m.md.domains = {"example.org", "www.example.org"};
@@ -26,6 +27,8 @@ TEST_CASE("engine configuration round-trips through JSON", "[core][engine-config
   CHECK(j["settings"]["retry-delay"] == "5s");
   CHECK(j["settings"]["check-interval"] == "1h");
   CHECK(j["settings"]["renew-window"] == "14d");
+  CHECK(j["settings"]["can-http"] == true);
+  CHECK(j["settings"]["can-https"] == false);
   auto back = engine_config_from_json(j, "cfg.json");
   REQUIRE(back);
   CHECK(*back == c);

@@ -1,0 +1,149 @@
+// The certificate hand-over to mod_ssl through the core hooks of http_ssl.h (reference §4,
+// §4.1; mod_md src/mod_md.c get_certificates, md_add_cert_files, md_add_fallback_cert_files,
+// md_post_config_after_ssl), and the post_config that runs after mod_ssl's.
+//
+// - ssl_add_cert_files: mod_ssl calls it for every SSL server_rec; that call is how we learn
+//   the server uses SSL. For a server assigned to exactly one MD it adds the MD's static
+//   files or its certificates in domains/ (md_cert_files) and answers DONE. Nothing there:
+//   DECLINED, so mod_ssl asks for a fallback. Several MDs: an error in the log, DECLINED.
+// - ssl_add_fallback_cert_files: the MD's fallback pairs, made where missing with one key per
+//   key spec shared by all MDs of this pass (store/cert_files.hpp); mod_ssl then answers 503
+//   on that server (its AH10085 warning).
+// - post_config after mod_ssl (APR_HOOK_LAST, mod_ssl/mod_tls as predecessors), every pass:
+//   phase 2 of the linking (an error stops the start), its warnings (not on the dry run, as
+//   mod_md skips this step there), md.json of every MD synced to domains/.
+// Only the core hooks are registered, not mod_ssl.h's optional ones: mod_ssl runs both kinds,
+// so registering both would add every file twice.
+// Not here: OCSP priming, tls-alpn-01 (ssl_answer_challenge), the engine process.
+#include <chrono>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_ssl.h>
+#include <apr_strings.h>
+
+#include "httpd/module.hpp"
+#include "httpd/store_sync.hpp"
+
+APLOG_USE_MODULE(md);
+
+namespace mda::httpd {
+
+namespace {
+
+/// get_certificates' common part: marks `s` as an SSL server and returns its one MD, or null
+/// (no MD, an unknown server, or several MDs, which is logged unless `fallback`).
+const managed_domain* md_of_server(module_state& st, server_rec* s, bool fallback) {
+  const auto it = st.server_index.find(s);
+  if (it == st.server_index.end() || it->second >= st.linked.assigned.size()) return nullptr;
+  st.input.vhosts[it->second].ssl = true;
+  const auto& assigned = st.linked.assigned[it->second];
+  if (assigned.empty()) return nullptr;
+  if (assigned.size() > 1) {
+    if (!fallback) {
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                   "MDA0130: conflict: %d MDs match Virtualhost %s which uses SSL, however there can be at most 1.",
+                   static_cast<int>(assigned.size()), s->server_hostname ? s->server_hostname : "");
+    }
+    return nullptr;
+  }
+  return &st.linked.config.mds[assigned.front()].md;
+}
+
+void push_files(apr_pool_t* p, apr_array_header_t* cert_files, apr_array_header_t* key_files,
+                const std::vector<cert_file_pair>& files) {
+  for (const auto& f : files) {
+    APR_ARRAY_PUSH(cert_files, const char*) = apr_pstrdup(p, f.cert_file.c_str());
+    APR_ARRAY_PUSH(key_files, const char*) = apr_pstrdup(p, f.key_file.c_str());
+  }
+}
+
+const char* host_of(const server_rec* s) { return s->server_hostname ? s->server_hostname : ""; }
+
+int add_cert_files(server_rec* s, apr_pool_t* p, apr_array_header_t* cert_files,
+                   apr_array_header_t* key_files) {
+  return guarded(s, "MDA0139", "ssl_add_cert_files", DECLINED, [&]() -> int {
+    module_state* st = mutable_state();
+    if (!st || !st->store) return DECLINED;
+    const managed_domain* md = md_of_server(*st, s, false);
+    if (!md) return DECLINED;
+    const auto files = md_cert_files(*st->store, *md);
+    if (files.empty()) return DECLINED;
+    if (!apr_is_empty_array(cert_files)) {
+      ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                   "MDA0131: host '%s' is covered by a Managed Domain, but certificate/key files are "
+                   "already configured for it (most likely via SSLCertificateFile).", host_of(s));
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MDA0132: %s: providing %d certificate(s) for server %s",
+                 md->name.c_str(), static_cast<int>(files.size()), host_of(s));
+    push_files(p, cert_files, key_files, files);
+    return DONE;
+  });
+}
+
+int add_fallback_cert_files(server_rec* s, apr_pool_t* p, apr_array_header_t* cert_files,
+                            apr_array_header_t* key_files) {
+  return guarded(s, "MDA0139", "ssl_add_fallback_cert_files", DECLINED, [&]() -> int {
+    module_state* st = mutable_state();
+    if (!st || !st->store) return DECLINED;
+    const managed_domain* md = md_of_server(*st, s, true);
+    if (!md || !md_cert_files(*st->store, *md).empty()) return DECLINED;
+    auto files = ensure_fallback_files(*st->store, *md, st->fallbacks, std::chrono::system_clock::now());
+    if (!files) {
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0133: %s", files.error().message.c_str());
+      return DECLINED;
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MDA0134: %s: providing %d fallback certificate(s) for server %s",
+                 md->name.c_str(), static_cast<int>(files->size()), host_of(s));
+    push_files(p, cert_files, key_files, *files);
+    return DONE;
+  });
+}
+
+/// md.json of every MD to domains/ (md_reg_sync_finish); problems are logged per MD.
+void sync_mds(server_rec* s, module_state& st) {
+  for (auto& em : st.linked.config.mds) {
+    auto r = sync_md_json(*st.store, em.md);
+    if (!r) {
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0135: %s: saving md.json: %s", em.md.name.c_str(),
+                   r.error().message.c_str());
+    } else if (r->replaced) {
+      ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MDA0136: %s: replaced a damaged md.json: %s",
+                   em.md.name.c_str(), r->replaced->message.c_str());
+    }
+  }
+}
+
+int post_config_after_ssl(apr_pool_t*, apr_pool_t*, apr_pool_t*, server_rec* s) {
+  return guarded(s, "MDA0101", "post_config", HTTP_INTERNAL_SERVER_ERROR, [&]() -> int {
+    module_state* st = mutable_state();
+    if (!st || !st->store) return OK;
+    if (auto r = finish_config(st->linked, st->input); !r) {
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0100: %s", r.error().message.c_str());
+      return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!st->dry_run) {
+      for (const auto& w : st->linked.warnings) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s: %s", w.id.c_str(), w.text.c_str());
+      }
+    }
+    sync_mds(s, *st);
+    if (APLOG_IS_LEVEL(s, APLOG_TRACE1)) {
+      const std::string json = to_json(st->linked.config).dump();
+      ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, s, "MDA0111: engine configuration %s", json.c_str());
+    }
+    return OK;
+  });
+}
+
+} // namespace
+
+void register_ssl_hooks() {
+  static const char* const after_ssl[] = {"mod_ssl.c", "mod_tls.c", nullptr};
+  ap_hook_post_config(post_config_after_ssl, after_ssl, nullptr, APR_HOOK_LAST);
+  ap_hook_ssl_add_cert_files(add_cert_files, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_ssl_add_fallback_cert_files(add_fallback_cert_files, nullptr, nullptr, APR_HOOK_MIDDLE);
+}
+
+} // namespace mda::httpd

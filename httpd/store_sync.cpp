@@ -1,0 +1,115 @@
+#include "httpd/store_sync.hpp"
+
+#include "core/renewal.hpp"
+#include "store/staging.hpp"
+#include "store/store_lock.hpp"
+
+namespace mda::httpd {
+
+namespace {
+
+/// The values httpd.json holds; absent members count as true (the registry defaults).
+struct proto_flags {
+  bool http = true;
+  bool https = true;
+};
+
+std::optional<proto_flags> read_flags(const nlohmann::ordered_json& j) {
+  if (!j.is_object()) return std::nullopt;
+  proto_flags f;
+  const auto proto = j.find("proto");
+  if (proto == j.end()) return f;
+  if (!proto->is_object()) return std::nullopt;
+  for (const auto& [key, flag] : {std::pair<const char*, bool*>{"http", &f.http}, {"https", &f.https}}) {
+    const auto v = proto->find(key);
+    if (v == proto->end()) continue;
+    if (!v->is_boolean()) return std::nullopt;
+    *flag = v->get<bool>();
+  }
+  return f;
+}
+
+} // namespace
+
+expected<httpd_json_sync> sync_httpd_json(store& st, bool can_http, bool can_https) {
+  httpd_json_sync out;
+  proto_flags stored;
+  auto j = st.load_json(store_group::none, "", aspect::httpd_json);
+  if (j) {
+    if (auto f = read_flags(*j)) {
+      stored = *f;
+    } else {
+      out.corrupt = error(store_errc::corrupt, "httpd.json: unexpected content");
+    }
+  } else if (!is_not_found(j.error())) {
+    out.corrupt = j.error();
+  }
+  if (out.corrupt) {
+    if (auto s = st.remove(store_group::none, "", aspect::httpd_json, true); !s) return s.error();
+  }
+  if (stored.http == can_http && stored.https == can_https) return out;
+  nlohmann::ordered_json value;
+  value["proto"]["http"] = can_http;
+  value["proto"]["https"] = can_https;
+  if (auto s = st.save_json(store_group::none, "", aspect::httpd_json, value); !s) return s.error();
+  out.written = true;
+  return out;
+}
+
+activation_report activate_staged_sets(store& st, const std::string& store_dir,
+                                       const std::vector<engine_md>& mds, const store_locks& locks) {
+  activation_report out;
+  std::optional<store_lock> lock;
+  if (locks.enabled) {
+    auto l = store_lock::acquire(store_dir, locks.wait.value_or(k_store_lock_wait));
+    if (!l) {
+      out.lock_error = l.error();
+      return out;
+    }
+    lock.emplace(std::move(*l));
+  }
+  for (const auto& em : mds) {
+    const std::string& name = em.md.name;
+    if (!st.exists(store_group::staging, name, aspect::md)) continue;
+    auto r = activate_staging(st, name);
+    if (!r) {
+      out.errors.push_back(r.error());
+    } else if (*r) {
+      out.activated.push_back(name);
+    }
+  }
+  return out;
+}
+
+expected<md_json_sync> sync_md_json(store& st, managed_domain& md) {
+  md_json_sync out;
+  std::optional<managed_domain> old;
+  auto j = st.load_json(store_group::domains, md.name, aspect::md);
+  if (j) {
+    auto parsed = md_from_json(*j, "domains/" + md.name + "/" + aspect::md);
+    if (parsed) {
+      old = std::move(*parsed);
+    } else {
+      out.replaced = parsed.error();
+    }
+  } else if (!is_not_found(j.error())) {
+    out.replaced = j.error();
+  }
+  if (old) {
+    if (md.contacts.empty()) md.contacts = old->contacts;
+    if (md.ca.url.empty()) md.ca.url = old->ca.url;
+    if (md.ca.account.empty()) md.ca.account = old->ca.account;
+  }
+  if (md.state != md_state::error) {
+    const auto assessed = assess_certificates(md, certificate_facts(md, load_domain_leaves(st, md)));
+    md.state = assessed.state;
+    md.state_descr = assessed.descr;
+  }
+  const nlohmann::ordered_json fresh = to_json(md);
+  if (old && to_json(*old) == fresh) return out;
+  if (auto s = st.save_json(store_group::domains, md.name, aspect::md, fresh); !s) return s.error();
+  out.written = true;
+  return out;
+}
+
+} // namespace mda::httpd

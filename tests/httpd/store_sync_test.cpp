@@ -1,0 +1,182 @@
+// The module's store work at startup, without Apache: httpd.json, md.json sync, activation.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+
+#include <sys/stat.h>
+
+#include "core/job.hpp"
+#include "httpd/store_sync.hpp"
+#include "store/fs_store.hpp"
+#include "store/store_lock.hpp"
+
+#include "tests/store/staging_test_util.hpp"
+#include "tests/test_util.hpp"
+
+using namespace mda;
+using namespace mda::httpd;
+using mda::test::read_file;
+using mda::test::temp_dir;
+using mda::test::write_file;
+
+namespace {
+
+bool file_exists(const std::string& path) {
+  struct stat sb {};
+  return ::stat(path.c_str(), &sb) == 0;
+}
+
+managed_domain configured_md(const std::string& name) {
+  managed_domain md;
+  md.name = name;
+  md.domains = {name, "www." + name};
+  md.ca.proto = "ACME";
+  md.ca.urls = {"https://127.0.0.1:14000/dir"};
+  md.ca.agreement = "accepted";
+  md.renew_window = "33%";
+  return md;
+}
+
+} // namespace
+
+TEST_CASE("httpd.json is written only when the reachability differs", "[httpd][store-sync]") {
+  temp_dir dir;
+  auto st = fs_store::open(dir.path());
+  REQUIRE(st);
+  const std::string file = dir / "httpd.json";
+
+  auto r = sync_httpd_json(*st, true, true);
+  REQUIRE(r);
+  CHECK_FALSE(r->written);
+  CHECK_FALSE(file_exists(file));
+
+  r = sync_httpd_json(*st, false, true);
+  REQUIRE(r);
+  CHECK(r->written);
+  CHECK(read_file(file) == "{\n  \"proto\": {\n    \"http\": false,\n    \"https\": true\n  }\n}");
+  r = sync_httpd_json(*st, false, true);
+  REQUIRE(r);
+  CHECK_FALSE(r->written);
+
+  r = sync_httpd_json(*st, true, true);
+  REQUIRE(r);
+  CHECK(r->written);
+  CHECK(read_file(file) == "{\n  \"proto\": {\n    \"http\": true,\n    \"https\": true\n  }\n}");
+
+  SECTION("a damaged file is removed") {
+    write_file(file, "{\"proto\": ");
+    r = sync_httpd_json(*st, true, true);
+    REQUIRE(r);
+    CHECK(r->corrupt);
+    CHECK_FALSE(r->written);
+    CHECK_FALSE(file_exists(file));
+  }
+  SECTION("a file with wrong types is removed and rewritten") {
+    write_file(file, R"({"proto": {"http": "yes"}})");
+    r = sync_httpd_json(*st, true, false);
+    REQUIRE(r);
+    CHECK(r->corrupt);
+    CHECK(r->written);
+    CHECK(read_file(file) == "{\n  \"proto\": {\n    \"http\": true,\n    \"https\": false\n  }\n}");
+  }
+}
+
+TEST_CASE("md.json is synced from the configuration", "[httpd][store-sync]") {
+  temp_dir dir;
+  auto st = fs_store::open(dir.path());
+  REQUIRE(st);
+  const std::string file = dir / "domains/example.org/md.json";
+
+  managed_domain md = configured_md("example.org");
+  auto r = sync_md_json(*st, md);
+  REQUIRE(r);
+  CHECK(r->written);
+  CHECK(md.state == md_state::incomplete);
+  CHECK(md.state_descr == "certificate(rsa) is missing");
+  CHECK(read_file(file) == to_json(md).dump(2));
+
+  managed_domain again = configured_md("example.org");
+  r = sync_md_json(*st, again);
+  REQUIRE(r);
+  CHECK_FALSE(r->written);
+
+  SECTION("contacts, ca.url and ca.account are kept when the configuration has none") {
+    managed_domain stored = md;
+    stored.contacts = {"mailto:admin@example.org"};
+    stored.ca.url = "https://127.0.0.1:14000/dir";
+    stored.ca.account = "ACME-127.0.0.1-0000";
+    REQUIRE(st->save_json(store_group::domains, "example.org", "md.json", to_json(stored)));
+    managed_domain fresh = configured_md("example.org");
+    r = sync_md_json(*st, fresh);
+    REQUIRE(r);
+    CHECK_FALSE(r->written);
+    CHECK(fresh.contacts == stored.contacts);
+    CHECK(fresh.ca.account == "ACME-127.0.0.1-0000");
+    CHECK(fresh.ca.url == "https://127.0.0.1:14000/dir");
+  }
+  SECTION("a changed property is written") {
+    managed_domain changed = configured_md("example.org");
+    changed.renew_window = "20d";
+    r = sync_md_json(*st, changed);
+    REQUIRE(r);
+    CHECK(r->written);
+    CHECK(read_file(file).find("\"renew-window\": \"20d\"") != std::string::npos);
+  }
+  SECTION("certificates in domains/ make it complete") {
+    const auto certs = mda::test::make_staged_certs(md);
+    REQUIRE(st->save_key(store_group::domains, "example.org", "privkey.pem", certs[0].key));
+    REQUIRE(st->save_text(store_group::domains, "example.org", "pubcert.pem", *certs[0].chain[0].to_pem()));
+    managed_domain fresh = configured_md("example.org");
+    r = sync_md_json(*st, fresh);
+    REQUIRE(r);
+    CHECK(r->written);
+    CHECK(fresh.state == md_state::complete);
+    CHECK(fresh.state_descr.empty());
+  }
+  SECTION("a damaged md.json is replaced") {
+    write_file(file, "{");
+    managed_domain fresh = configured_md("example.org");
+    r = sync_md_json(*st, fresh);
+    REQUIRE(r);
+    CHECK(r->written);
+    REQUIRE(r->replaced);
+    CHECK(read_file(file) == to_json(fresh).dump(2));
+  }
+}
+
+TEST_CASE("staged sets are activated, under the store lock when configured", "[httpd][store-sync]") {
+  temp_dir dir;
+  auto st = fs_store::open(dir.path());
+  REQUIRE(st);
+  const managed_domain staged = mda::test::staging_md({});
+  REQUIRE(write_staging(*st, staged, mda::test::make_staged_certs(staged), mda::test::staged_job(staged.name),
+                        std::nullopt));
+  std::vector<engine_md> mds = {{configured_md("other.org"), true}, {configured_md(staged.name), true}};
+
+  SECTION("no lock") {
+    const auto rep = activate_staged_sets(*st, dir.path(), mds, store_locks{});
+    CHECK(rep.activated == std::vector<std::string>{"example.org"});
+    CHECK(rep.errors.empty());
+    CHECK_FALSE(rep.lock_error);
+    CHECK(file_exists(dir / "domains/example.org/pubcert.pem"));
+    CHECK_FALSE(file_exists(dir / "staging/example.org/md.json"));
+  }
+  SECTION("the lock held elsewhere: nothing is activated") {
+    auto held = store_lock::acquire(dir.path());
+    REQUIRE(held);
+    store_locks locks;
+    locks.enabled = true;
+    locks.wait = std::chrono::milliseconds(0);
+    const auto rep = activate_staged_sets(*st, dir.path(), mds, locks);
+    CHECK(rep.activated.empty());
+    REQUIRE(rep.lock_error);
+    CHECK(file_exists(dir / "staging/example.org/md.json"));
+  }
+  SECTION("the lock free") {
+    store_locks locks;
+    locks.enabled = true;
+    const auto rep = activate_staged_sets(*st, dir.path(), mds, locks);
+    CHECK(rep.activated == std::vector<std::string>{"example.org"});
+  }
+}
