@@ -166,6 +166,22 @@ TEST_CASE("engine: 20 MDs, RSA 2048 and P-256, certified concurrently by mdctl r
   CHECK(names_in(store + "/accounts").size() == 1);
   CHECK(names_in(store + "/staging").empty());
   check_store_sane(store);
+
+  // md-replay reads the job.json files this engine wrote: one finished run per MD.
+  auto replay = test::run({MD_REPLAY_PATH, store, "--json"});
+  INFO(replay.output);
+  REQUIRE(replay.exit_code == 0);
+  const auto doc = nlohmann::json::parse(replay.output);
+  for (const auto& em : cfg.mds) {
+    INFO(em.md.name);
+    int finished_runs = 0;
+    for (const auto& tl : doc["timelines"]) {
+      if (tl["md"] != em.md.name) continue;
+      CHECK(tl["errors"] == 0);
+      for (const auto& st : tl["steps"]) finished_runs += st["type"] == "finished" ? 1 : 0;
+    }
+    CHECK(finished_runs >= 1);
+  }
 }
 
 TEST_CASE("engine: kill -9 at points of a real order, then a restart completes",
