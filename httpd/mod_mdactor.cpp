@@ -11,7 +11,9 @@
 // 2. mod_ssl's post_config calls ssl_add_cert_files / ssl_add_fallback_cert_files
 //    (ssl_hooks.cpp) for every SSL server_rec.
 // 3. post_config after mod_ssl (ssl_hooks.cpp): phase 2 of the linking, md.json sync.
-// Not here yet: the engine process, request handlers, the "installed" event.
+// The engine process (engine_process.hpp), the request hooks (request_hooks.hpp) and the
+// certificate hooks (ssl_hooks.cpp) live in their own files; the "installed" event is not
+// raised yet.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -28,6 +30,7 @@
 
 #include "httpd/directives.hpp"
 #include "httpd/module.hpp"
+#include "httpd/request_hooks.hpp"
 #include "httpd/store_sync.hpp"
 
 APLOG_USE_MODULE(md);
@@ -171,6 +174,7 @@ void register_hooks(apr_pool_t*) {
   static const char* const before_ssl[] = {"mod_ssl.c", "mod_tls.c", nullptr};
   ap_hook_post_config(post_config, nullptr, before_ssl, APR_HOOK_FIRST);
   register_ssl_hooks();
+  register_request_hooks();
 }
 
 } // namespace

@@ -14,7 +14,8 @@
 //   mod_md skips this step there), md.json of every MD synced to domains/.
 // Only the core hooks are registered, not mod_ssl.h's optional ones: mod_ssl runs both kinds,
 // so registering both would add every file twice.
-// Not here: OCSP priming, tls-alpn-01 (ssl_answer_challenge), the engine process.
+// Not here: OCSP priming, tls-alpn-01 (request_hooks.cpp); the engine process is started at
+// the end of the post_config after mod_ssl (engine_process.hpp).
 #include <chrono>
 
 #include <httpd.h>
@@ -23,6 +24,7 @@
 #include <http_ssl.h>
 #include <apr_strings.h>
 
+#include "httpd/engine_process.hpp"
 #include "httpd/module.hpp"
 #include "httpd/store_sync.hpp"
 
@@ -133,6 +135,7 @@ int post_config_after_ssl(apr_pool_t*, apr_pool_t*, apr_pool_t*, server_rec* s) 
       const std::string json = to_json(st->linked.config).dump();
       ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, s, "MDA0111: engine configuration %s", json.c_str());
     }
+    start_engine_process(s->process->pconf, s, st->linked.config); // real pass only
     return OK;
   });
 }

@@ -1,0 +1,215 @@
+// The engine process (see engine_process.hpp).
+#include "httpd/engine_process.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <ap_listen.h>
+#include <apr_thread_proc.h>
+#include <mod_unixd.h>
+
+#include "actors/engine.hpp"
+#include "store/fs_io.hpp"
+
+APLOG_USE_MODULE(md);
+
+namespace mda::httpd {
+
+namespace {
+
+/// What a re-fork needs; lives until the next pass replaces it (the .so stays loaded).
+struct engine_proc {
+  apr_pool_t* pool = nullptr; ///< pconf of the pass: its cleanup ends the process
+  server_rec* server = nullptr;
+  engine_config cfg;
+  apr_proc_t* proc = nullptr; ///< in `pool`: the pool's cleanup reads it after this is gone
+  pid_t parent = 0;
+  apr_time_t forked_at = 0;
+  int quick_deaths = 0; ///< deaths in a row within k_quick_death of the fork
+};
+
+std::unique_ptr<engine_proc> g_engine;
+
+constexpr int k_exit_no_start = 2; ///< run_engine: could not start (not re-forked)
+constexpr int k_exit_failed = 3;   ///< an exception ended it (re-forked, with backoff)
+constexpr apr_time_t k_quick_death = apr_time_from_sec(10);
+constexpr int k_max_backoff_s = 60;
+
+/// Before a re-fork after quick deaths the child waits 2^n s (at most a minute), so a crashing
+/// engine does not fork in a loop. True: stop arrived meanwhile.
+bool backoff(const std::function<bool()>& stop, int quick_deaths) {
+  if (quick_deaths <= 0) return false;
+  const int seconds = quick_deaths >= 6 ? k_max_backoff_s : std::min(k_max_backoff_s, 1 << quick_deaths);
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (stop()) return true;
+    usleep(100'000);
+  }
+  return stop();
+}
+
+/// Keeps the file-access capabilities across the setuid of ap_unixd_setup_child (call
+/// prctl(PR_SET_KEEPCAPS) before it). Without root nothing is kept: nothing to do.
+void keep_file_caps() {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  const unsigned caps = (1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH) | (1u << CAP_FOWNER);
+  data[0].effective = data[0].permitted = caps;
+  if (syscall(SYS_capset, &hdr, data) != 0) {
+    ap_log_error(APLOG_MARK, APLOG_WARNING, errno, g_engine->server,
+                 "MDA0143: engine process: capset failed, running without file capabilities");
+  }
+}
+
+/// Signal set-up of the child: Apache's handlers are inherited; the restart signals are not
+/// ours (prefork signals its whole process group), SIGCHLD must reach the engine's waits.
+void child_signals() {
+  for (int sig : {SIGHUP, SIGUSR1, SIGWINCH, SIGPIPE}) std::signal(sig, SIG_IGN);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT}) std::signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  pthread_sigmask(SIG_SETMASK, &none, nullptr);
+}
+
+/// The child's work; its result is the exit code.
+int child_run() {
+  server_rec* s = g_engine->server;
+  prctl(PR_SET_NAME, "md-engine"); // `ps -o comm` tells it from the workers
+  ap_close_listeners();
+  child_signals();
+  const bool root = geteuid() == 0;
+  if (root) prctl(PR_SET_KEEPCAPS, 1);
+  if (ap_unixd_setup_child() != 0) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0141: engine process: dropping privileges failed");
+    return k_exit_no_start;
+  }
+  if (root) keep_file_caps();
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != g_engine->parent) return 0; // the parent went before PDEATHSIG was set
+  auto stop = stop_on_signals();
+  engine_options opts;
+  opts.stop = stop;
+  opts.activate = false;
+  auto mu = std::make_shared<std::mutex>();
+  opts.log = [mu, s](const std::string& line) {
+    std::lock_guard<std::mutex> lock(*mu);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MDA0142: engine: %s", line.c_str());
+  };
+  if (backoff(stop, g_engine->quick_deaths)) return 0;
+  ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MDA0144: engine process %ld started for %d MD(s)",
+               static_cast<long>(getpid()), static_cast<int>(g_engine->cfg.mds.size()));
+  const int rc = run_engine(g_engine->cfg, opts);
+  ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MDA0149: engine process %ld ends with %d",
+               static_cast<long>(getpid()), rc);
+  return rc;
+}
+
+/// The child's body; never returns, nothing unwinds into Apache's code (the child would go on
+/// as a second server).
+[[noreturn]] void child_main() {
+  int rc = k_exit_failed;
+  try {
+    rc = child_run();
+  } catch (const std::exception& e) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, g_engine->server, "MDA0141: engine process failed: %s", e.what());
+  } catch (...) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, g_engine->server, "MDA0141: engine process failed");
+  }
+  _exit(rc);
+}
+
+void maintenance(int reason, void* data, apr_wait_t status);
+
+/// Forks the engine; in the parent registers it for the pool's cleanup and for re-forks.
+void fork_engine() {
+  engine_proc& e = *g_engine;
+  e.parent = getpid();
+  e.proc = static_cast<apr_proc_t*>(apr_pcalloc(e.pool, sizeof(apr_proc_t)));
+  e.forked_at = apr_time_now();
+  const apr_status_t rv = apr_proc_fork(e.proc, e.pool);
+  if (rv == APR_INCHILD) child_main();
+  if (rv != APR_INPARENT) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, e.server, "MDA0140: engine process: fork failed");
+    return;
+  }
+  apr_pool_note_subprocess(e.pool, e.proc, APR_KILL_AFTER_TIMEOUT);
+  apr_proc_other_child_register(e.proc, maintenance, &e, nullptr, e.pool);
+  ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, e.server, "MDA0145: engine process %ld forked",
+               static_cast<long>(e.proc->pid));
+}
+
+/// apr other-child callback, run by the MPM in the parent.
+void maintenance(int reason, void* data, apr_wait_t status) {
+  auto* e = static_cast<engine_proc*>(data);
+  if (e != g_engine.get()) return;
+  switch (reason) {
+  case APR_OC_REASON_DEATH:
+  case APR_OC_REASON_LOST:
+    apr_proc_other_child_unregister(e);
+    // `status`: the exit code or the signal number, as the MPM's apr_proc_wait_all_procs
+    // decoded it (signal 2, SIGINT, is taken by the engine as "stop" and ends with 0).
+    if (reason == APR_OC_REASON_DEATH && status == k_exit_no_start) {
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, e->server,
+                   "MDA0146: engine process %ld could not start; not restarted before the next "
+                   "(graceful) restart", static_cast<long>(e->proc->pid));
+      return;
+    }
+    e->quick_deaths = apr_time_now() - e->forked_at < k_quick_death ? e->quick_deaths + 1 : 0;
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, e->server,
+                 "MDA0147: engine process %ld ended (exit code or signal %d), starting a new one",
+                 static_cast<long>(e->proc->pid), static_cast<int>(status));
+    fork_engine();
+    break;
+  case APR_OC_REASON_RESTART:
+  case APR_OC_REASON_UNREGISTER:
+  default:
+    break; // the pool cleanup stops it
+  }
+}
+
+apr_status_t forget_engine(void* data) {
+  if (g_engine.get() == data) g_engine.reset();
+  return APR_SUCCESS;
+}
+
+/// <store>/mdactor-engine.json, for debugging and md-replay (may hold EAB keys: 0600).
+void write_config_file(server_rec* s, const engine_config& cfg) {
+  const std::string path = cfg.settings.store_dir + "/mdactor-engine.json";
+  if (auto r = fsio::write_file_atomic(path, to_json(cfg).dump(2), 0600); !r) {
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MDA0148: writing %s: %s", path.c_str(),
+                 r.error().message.c_str());
+  }
+}
+
+} // namespace
+
+void start_engine_process(apr_pool_t* pconf, server_rec* s, engine_config& cfg) {
+  if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG || cfg.mds.empty()) return;
+  if (cfg.settings.status_socket.empty()) {
+    cfg.settings.status_socket = ap_runtime_dir_relative(pconf, "mdactor-status.sock");
+  }
+  write_config_file(s, cfg);
+  g_engine = std::make_unique<engine_proc>();
+  g_engine->pool = pconf;
+  g_engine->server = s;
+  g_engine->cfg = cfg;
+  // At the pool's clear the cleanups run first, in reverse order (the other-child
+  // registration, then this one), then the noted subprocess is killed (SIGTERM, SIGKILL).
+  apr_pool_cleanup_register(pconf, g_engine.get(), forget_engine, apr_pool_cleanup_null);
+  fork_engine();
+}
+
+} // namespace mda::httpd

@@ -1,0 +1,146 @@
+// The status outputs of the module (see request_hooks.hpp; reference §3.1 - §3.3), glue around
+// the pure renderers of status/:
+//
+// - Where the data comes from: the engine's status socket (engine_settings::status_socket,
+//   200 ms at most), else the published status file (engine_settings::status_file, by default
+//   <store>/status.json). Neither there: 503 and a log line; the request never waits longer.
+// - md-status (SetHandler md-status): GET only (else 501); the last segment of path_info names
+//   one MD (by name, then by domain) shown with its log, otherwise all MDs; application/json.
+// - /.httpd/certificate-status (post_read_request before mod_ssl, so it also answers where
+//   mod_ssl would send its fallback 503): MDCertificateStatus on and the host a domain of an
+//   MD, else declined; GET only (else 501).
+// - server-status (mod_status's optional status_hook, MDServerStatus on): the "Managed
+//   Certificates" and "Managed Staplings" sections, HTML or `?auto`; the MDCertificateCheck
+//   links come from this configuration, not from whatever the snapshot carried.
+// Not here: the rendering (status/), the engine that publishes (httpd/engine_process.*).
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <mod_status.h>
+#include <apr_optional_hooks.h>
+
+#include "actors/status_socket.hpp"
+#include "httpd/module.hpp"
+#include "httpd/request_hooks.hpp"
+#include "httpd/request_rules.hpp"
+#include "status/md_status.hpp"
+#include "status/server_status.hpp"
+#include "status/snapshot.hpp"
+
+APLOG_USE_MODULE(md);
+
+namespace mda::httpd {
+
+namespace {
+
+/// How long a worker waits for the engine's answer before it reads the file.
+constexpr std::chrono::milliseconds k_socket_timeout{200};
+
+std::string status_file_of(const module_state& st) {
+  const engine_settings& s = st.linked.config.settings;
+  return s.status_file.empty() ? s.store_dir + "/status.json" : s.status_file;
+}
+
+/// The whole snapshot: live, else the file.
+expected<status_snapshot> fetch_snapshot(const module_state& st) {
+  const std::string& socket = st.linked.config.settings.status_socket;
+  if (!socket.empty()) {
+    if (auto text = query_status_socket(socket, "GET snapshot", k_socket_timeout)) {
+      if (auto snap = parse_snapshot(*text, socket)) return snap;
+    }
+  }
+  return load_snapshot_file(status_file_of(st));
+}
+
+/// The md-status answer for `path_info`: live, else rendered from the file.
+expected<std::string> md_status_answer(const module_state& st, const std::string& path_info) {
+  const std::string name = last_path_segment(path_info);
+  const std::string& socket = st.linked.config.settings.status_socket;
+  if (!socket.empty()) {
+    const std::string request = name.empty() ? "GET md-status" : "GET md-status " + name;
+    if (auto text = query_status_socket(socket, request, k_socket_timeout)) return text;
+  }
+  auto snap = load_snapshot_file(status_file_of(st));
+  if (!snap) return snap.error();
+  return md_status_text(*snap, path_info);
+}
+
+void send_json(request_rec* r, const std::string& body) {
+  ap_set_content_type(r, "application/json");
+  ap_set_content_length(r, static_cast<apr_off_t>(body.size()));
+  if (!r->header_only) ap_rwrite(body.data(), static_cast<int>(body.size()), r);
+}
+
+int unavailable(request_rec* r, const error& e) {
+  ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "MDA0165: no status from the engine: %s", e.message.c_str());
+  return HTTP_SERVICE_UNAVAILABLE;
+}
+
+int md_status_handler(request_rec* r) {
+  if (!r->handler || std::strcmp(r->handler, "md-status") != 0) return DECLINED;
+  return guarded(r->server, "MDA0169", "md-status", HTTP_INTERNAL_SERVER_ERROR, [&]() -> int {
+    if (r->method_number != M_GET) return HTTP_NOT_IMPLEMENTED;
+    const module_state* st = current_state();
+    if (!st) return HTTP_SERVICE_UNAVAILABLE;
+    auto text = md_status_answer(*st, r->path_info ? r->path_info : "");
+    if (!text) return unavailable(r, text.error());
+    send_json(r, *text);
+    return OK;
+  });
+}
+
+int certificate_status(request_rec* r) {
+  if (!r->parsed_uri.path || k_certificate_status_path != r->parsed_uri.path) return DECLINED;
+  return guarded(r->server, "MDA0169", "certificate-status", HTTP_INTERNAL_SERVER_ERROR, [&]() -> int {
+    const module_state* st = current_state();
+    if (!st || !st->input.mc.certificate_status || !r->hostname) return DECLINED;
+    const managed_domain* md = md_for_host(st->linked.config, r->hostname);
+    if (!md) return DECLINED;
+    if (r->method_number != M_GET) return HTTP_NOT_IMPLEMENTED;
+    auto snap = fetch_snapshot(*st);
+    if (!snap) return unavailable(r, snap.error());
+    const md_snapshot* m = find_md_by_name(*snap, md->name);
+    if (!m) {
+      ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "MDA0166: %s: not in the engine's status yet", md->name.c_str());
+      return HTTP_SERVICE_UNAVAILABLE;
+    }
+    send_json(r, render_json(certificate_status_json(*snap, *m)));
+    return DONE;
+  });
+}
+
+int server_status_section(request_rec* r, int flags) {
+  return guarded(r->server, "MDA0169", "server-status", DECLINED, [&]() -> int {
+    const module_state* st = current_state();
+    if (!st || !st->input.mc.server_status) return DECLINED;
+    auto snap = fetch_snapshot(*st);
+    if (!snap) {
+      ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "MDA0165: no status from the engine: %s",
+                    snap.error().message.c_str());
+      return DECLINED;
+    }
+    snap->cert_check_name = st->linked.config.settings.cert_check_name;
+    snap->cert_check_url = st->linked.config.settings.cert_check_url;
+    const status_form form = (flags & AP_STATUS_SHORT) ? status_form::short_text : status_form::html;
+    ap_rputs(server_status(*snap, std::chrono::system_clock::now(), form).c_str(), r);
+    return OK;
+  });
+}
+
+} // namespace
+
+void register_status_hooks() {
+  static const char* const mod_ssl[] = {"mod_ssl.c", nullptr};
+  ap_hook_post_read_request(certificate_status, nullptr, mod_ssl, APR_HOOK_FIRST);
+  ap_hook_handler(md_status_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
+  APR_OPTIONAL_HOOK(ap, status_hook, server_status_section, nullptr, nullptr, APR_HOOK_MIDDLE);
+}
+
+} // namespace mda::httpd

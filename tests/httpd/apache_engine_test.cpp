@@ -1,0 +1,329 @@
+// The engine process of mod_mdactor in a real Apache against a real pebble (issue 5 items 3
+// and 5): a new MD answers 503 with the fallback, the engine process (comm "md-engine", one
+// child of the Apache parent) obtains the certificate and stages it, a graceful restart
+// activates it and https then serves pebble's certificate (verified against pebble's root)
+// with 200. The engine is re-forked after kill -9, replaced on graceful and restart, gone
+// after stop.
+// Challenges: http-01 answered by the module on Apache's http port (pebble's httpPort), and
+// dns-01 through an MDChallengeDns01 script that sets TXT records in pebble-challtestsrv
+// (pebble resolves through it). Each under mpm_event and mpm_prefork. A graceful restart
+// with the engine stuck in a hanging dns-01 program waits about 3 s (SIGTERM, then SIGKILL).
+// Tag [httpd][apache][pebble].
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "actors/status_socket.hpp"
+#include "tests/support/pebble.hpp"
+#include "tests/test_util.hpp"
+
+using namespace mda::test;
+
+namespace {
+
+const std::string k_modules = "/usr/lib/apache2/modules";
+
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+bool alive(int pid) { return pid > 0 && ::kill(pid, 0) == 0; }
+
+/// PIDs of the children of `parent` whose comm is "md-engine".
+std::vector<int> engines_of(int parent) {
+  std::vector<int> out;
+  if (parent <= 0) return out;
+  const run_result r = run({"ps", "--ppid", std::to_string(parent), "-o", "pid=,comm="});
+  std::istringstream in(r.output);
+  int pid = 0;
+  std::string comm;
+  while (in >> pid >> comm) {
+    if (comm == "md-engine") out.push_back(pid);
+  }
+  return out;
+}
+
+/// A private Apache (http + https listener, User www-data) with mod_ssl, the module and one
+/// MD certified by `pebble` through dns-01.
+struct engine_apache {
+  temp_dir dir;
+  std::string conf;
+  int http = 0, https = 0;
+
+  /// `challenge`: "http-01" (answered by the module's request hook) or "dns-01" (the script).
+  engine_apache(const pebble_fixture& p, int http_port, int https_port, const std::string& mpm,
+                const std::string& challenge)
+      : conf(dir / "httpd.conf"), http(http_port), https(https_port) {
+    ::chmod(dir.path().c_str(), 0755);
+    ::mkdir((dir / "htdocs").c_str(), 0755);
+    write_file(dir / "htdocs/index.html", "hello\n");
+    const std::string script = dir / "dns01.sh";
+    write_file(script, "#!/bin/sh\n"
+                       "url=" + p.challtestsrv_url() + "\n"
+                       "case \"$1\" in\n"
+                       "setup) curl -sf -X POST -d \"{\\\"host\\\":\\\"_acme-challenge.$2.\\\",\\\"value\\\":"
+                       "\\\"$3\\\"}\" $url/set-txt ;;\n"
+                       "teardown) curl -sf -X POST -d \"{\\\"host\\\":\\\"_acme-challenge.$2.\\\"}\" "
+                       "$url/clear-txt ;;\n"
+                       "esac\n");
+    ::chmod(script.c_str(), 0755);
+    const std::string h = std::to_string(http), s = std::to_string(https);
+    write_file(conf, "ServerRoot " + dir.path() + "\n"
+                     "PidFile " + dir.path() + "/httpd.pid\n"
+                     "ErrorLog " + dir.path() + "/error.log\n"
+                     "DefaultRuntimeDir " + dir.path() + "\n"
+                     "LogLevel notice md:debug\n"
+                     "User www-data\n"
+                     "Group www-data\n"
+                     "Listen 127.0.0.1:" + h + "\n"
+                     "Listen 127.0.0.1:" + s + " https\n"
+                     "ServerName localhost\n"
+                     "DocumentRoot " + dir.path() + "/htdocs\n"
+                     "LoadModule mpm_" + mpm + "_module " + k_modules + "/mod_mpm_" + mpm + ".so\n"
+                     "LoadModule authz_core_module " + k_modules + "/mod_authz_core.so\n"
+                     "LoadModule socache_shmcb_module " + k_modules + "/mod_socache_shmcb.so\n"
+                     "LoadModule ssl_module " + k_modules + "/mod_ssl.so\n"
+                     "LoadModule md_module " + MODULE_PATH + "\n"
+                     "MDCertificateAuthority " + p.directory_url() + "\n"
+                     "MDCACertificateFile " + p.ca_file() + "\n"
+                     "MDCertificateAgreement accepted\n"
+                     "MDContactEmail admin@example.test\n"
+                     "MDPortMap http:" + h + " https:" + s + "\n"
+                     "MDRetryDelay 1s\n"
+                     "MDCAChallenges " + challenge + "\n"
+                     "MDChallengeDns01 " + script + "\n"
+                     "MDomain a.example.test www.a.example.test\n"
+                     "<VirtualHost 127.0.0.1:" + s + ">\n"
+                     "  ServerName a.example.test\n"
+                     "  ServerAlias www.a.example.test\n"
+                     "  SSLEngine on\n"
+                     "</VirtualHost>\n");
+  }
+  ~engine_apache() { stop(); }
+
+  std::string log() const { return exists(dir / "error.log") ? read_file(dir / "error.log") : std::string(); }
+  std::string store(const std::string& rel) const { return dir / ("md/" + rel); }
+
+  int pid() const {
+    try {
+      return exists(dir / "httpd.pid") ? std::stoi(read_file(dir / "httpd.pid")) : 0;
+    } catch (...) {
+      return 0;
+    }
+  }
+
+  int generations() const {
+    const std::string text = log();
+    int n = 0;
+    const std::string mark = "resuming normal operations"; // AH00489 (event), AH00163 (prefork)
+    for (auto at = text.find(mark); at != std::string::npos; at = text.find(mark, at + 1)) ++n;
+    return n;
+  }
+
+  bool wait_generations(int n) const {
+    for (int i = 0; i < 300; ++i) {
+      if (generations() >= n && pid() > 0) return true;
+      ::usleep(50'000);
+    }
+    return false;
+  }
+
+  bool start() {
+    const int before = generations();
+    const run_result r = run({"apache2", "-d", dir.path(), "-f", conf, "-k", "start"});
+    INFO(r.output);
+    return r.exit_code == 0 && wait_generations(before + 1);
+  }
+
+  /// `apache2 -k graceful` (or `what`, e.g. "restart"), waiting for the new generation.
+  bool graceful(const std::string& what = "graceful") {
+    const int before = generations();
+    const run_result r = run({"apache2", "-d", dir.path(), "-f", conf, "-k", what});
+    INFO(r.output);
+    return r.exit_code == 0 && wait_generations(before + 1);
+  }
+
+  /// `apache2 -k stop`, then waits until the parent is gone.
+  void stop() {
+    const int p = pid();
+    if (!alive(p)) return;
+    run({"apache2", "-d", dir.path(), "-f", conf, "-k", "stop"});
+    for (int i = 0; i < 200 && alive(p); ++i) ::usleep(50'000);
+  }
+
+  /// The one engine process, waiting up to 10 s for it (0: none, -n: n of them).
+  int engine() const {
+    std::vector<int> e;
+    for (int i = 0; i < 100; ++i) {
+      e = engines_of(pid());
+      if (!e.empty()) break;
+      ::usleep(100'000);
+    }
+    if (e.size() > 1) return -static_cast<int>(e.size());
+    return e.empty() ? 0 : e.front();
+  }
+
+  /// Waits up to `seconds` until staging/<md>/job.json says "finished": true.
+  bool wait_staged(const std::string& md, int seconds) const {
+    const std::string job = store("staging/" + md + "/job.json");
+    for (int i = 0; i < seconds * 10; ++i) {
+      if (exists(job) && read_file(job).find("\"finished\": true") != std::string::npos) return true;
+      ::usleep(100'000);
+    }
+    return false;
+  }
+
+  std::string status_of(const std::string& host) const {
+    const std::string resolve = host + ":" + std::to_string(https) + ":127.0.0.1";
+    return run({"curl", "-k", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "--resolve",
+                resolve, "https://" + host + ":" + std::to_string(https) + "/index.html"})
+        .output;
+  }
+
+  /// s_client's view of the certificate served for `host`, verified against `root`.
+  std::string served(const std::string& host, const std::string& root) const {
+    const std::string cmd = "openssl s_client -connect 127.0.0.1:" + std::to_string(https) + " -servername " +
+                            host + " -CAfile " + root + " </dev/null 2>/dev/null | grep -E "
+                            "'^ *[0-9] s:|^ *i:|Verify return code'; openssl s_client -connect 127.0.0.1:" +
+                            std::to_string(https) + " -servername " + host +
+                            " </dev/null 2>/dev/null | openssl x509 -noout -subject -ext subjectAltName";
+    return run({"sh", "-c", cmd}).output;
+  }
+};
+
+void certify_and_serve(const std::string& mpm, const std::string& challenge) {
+  const int http = free_port(), https = free_port();
+  pebble_options po;
+  po.http_port = http;
+  po.tls_port = https;
+  pebble_fixture pebble(po);
+  engine_apache a(pebble, http, https, mpm, challenge);
+  const bool started = a.start();
+  INFO(a.log());
+  REQUIRE(started);
+
+  // Before the certificate: the fallback and 503; one engine process.
+  CHECK(a.status_of("a.example.test") == "503");
+  const int first = a.engine();
+  CHECK(first > 0);
+  { // forked once: on the real pass, not on the dry run
+    const std::string log = a.log();
+    const auto at = log.find("MDA0145: engine process ");
+    CHECK(at != std::string::npos);
+    CHECK(log.find("MDA0145", at + 1) == std::string::npos);
+  }
+  CHECK(exists(a.store("mdactor-engine.json")));
+  CHECK(read_file("/proc/" + std::to_string(first) + "/status").find("\nUid:\t33\t33\t33\t33\n") !=
+        std::string::npos);
+
+  REQUIRE(a.wait_staged("a.example.test", 60));
+  CHECK(exists(a.store("staging/a.example.test/pubcert.pem")));
+  CHECK(a.status_of("a.example.test") == "503"); // staged, not active before the restart
+  // The engine answers live status queries on its socket in DefaultRuntimeDir, as the User
+  // (the workers' user), and publishes status.json in the store.
+  const std::string sock = a.dir / "mdactor-status.sock";
+  struct stat sb {};
+  REQUIRE(::stat(sock.c_str(), &sb) == 0);
+  CHECK(sb.st_uid == 33);
+  const auto live = mda::query_status_socket(sock, "GET md-status", std::chrono::seconds(2));
+  REQUIRE(live);
+  CHECK(live->find("\"a.example.test\"") != std::string::npos);
+  for (int i = 0; i < 30 && !exists(a.store("status.json")); ++i) ::usleep(100'000);
+  CHECK(exists(a.store("status.json")));
+  CHECK(read_file(a.store("mdactor-engine.json")).find("\"a.example.test\"") != std::string::npos);
+
+  REQUIRE(a.graceful());
+  CHECK_FALSE(alive(first));
+  const int second = a.engine();
+  CHECK(second > 0);
+  CHECK(second != first);
+  CHECK(a.log().find("MDA0125: a.example.test: staged certificates activated") != std::string::npos);
+  CHECK(a.status_of("a.example.test") == "200");
+  CHECK(a.status_of("www.a.example.test") == "200");
+  const std::string root = pebble.write_root_file();
+  const std::string seen = a.served("a.example.test", root);
+  CHECK(seen.find("Verify return code: 0 (ok)") != std::string::npos);
+  CHECK(seen.find("Pebble Intermediate CA") != std::string::npos);
+  CHECK(seen.find("DNS:a.example.test, DNS:www.a.example.test") != std::string::npos);
+  CHECK(seen.find("Fallback") == std::string::npos);
+
+  // kill -9: a new engine comes.
+  REQUIRE(::kill(second, SIGKILL) == 0);
+  int third = 0;
+  for (int i = 0; i < 100 && (third <= 0 || third == second); ++i) {
+    ::usleep(100'000);
+    third = a.engine();
+  }
+  CHECK(third > 0);
+  CHECK(third != second);
+  CHECK(a.log().find("MDA0147: engine process " + std::to_string(second) + " ended") != std::string::npos);
+  // -k restart replaces it too.
+  REQUIRE(a.graceful("restart"));
+  CHECK_FALSE(alive(third));
+  const int fourth = a.engine();
+  CHECK(fourth > 0);
+  CHECK(fourth != third);
+  CHECK(a.status_of("a.example.test") == "200");
+  a.stop();
+  ::usleep(200'000);
+  CHECK_FALSE(alive(fourth));
+  CHECK_FALSE(alive(a.pid()));
+  CHECK(a.log().find("MDA0101") == std::string::npos);
+}
+
+} // namespace
+
+TEST_CASE("a graceful restart does not wait long for a busy engine", "[httpd][apache][pebble]") {
+  const int http = free_port(), https = free_port();
+  pebble_options po;
+  po.http_port = http;
+  po.tls_port = https;
+  pebble_fixture pebble(po);
+  engine_apache a(pebble, http, https, "event", "dns-01");
+  // The dns-01 program hangs: the engine is inside a blocking step when it is told to stop.
+  ::mkdir((a.dir / "marks").c_str(), 0777);
+  ::chmod((a.dir / "marks").c_str(), 0777); // the program runs as the User
+  const std::string marker = a.dir / "marks/dns01.started";
+  write_file(a.dir / "dns01.sh", "#!/bin/sh\ntouch " + marker + "\nsleep 20\n");
+  ::chmod((a.dir / "dns01.sh").c_str(), 0755);
+  const bool started = a.start();
+  INFO(a.log());
+  REQUIRE(started);
+  for (int i = 0; i < 300 && !exists(marker); ++i) ::usleep(100'000);
+  REQUIRE(exists(marker));
+  const int busy = a.engine();
+  REQUIRE(busy > 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(a.graceful());
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(waited < std::chrono::seconds(6)); // APR: SIGTERM, at most 3 s, then SIGKILL
+  std::cout << "INFO: graceful restart with a busy engine took "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms\n";
+  CHECK_FALSE(alive(busy));
+  const int next = a.engine();
+  CHECK(next > 0);
+  CHECK(next != busy);
+  CHECK(a.status_of("a.example.test") == "503");
+}
+
+TEST_CASE("the engine process certifies an MD in Apache (mpm_event, http-01)", "[httpd][apache][pebble]") {
+  certify_and_serve("event", "http-01");
+}
+
+TEST_CASE("the engine process certifies an MD in Apache (mpm_event, dns-01)", "[httpd][apache][pebble]") {
+  certify_and_serve("event", "dns-01");
+}
+
+TEST_CASE("the engine process certifies an MD in Apache (mpm_prefork, http-01)", "[httpd][apache][pebble]") {
+  certify_and_serve("prefork", "http-01");
+}
+
+TEST_CASE("the engine process certifies an MD in Apache (mpm_prefork, dns-01)", "[httpd][apache][pebble]") {
+  certify_and_serve("prefork", "dns-01");
+}
