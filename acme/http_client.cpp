@@ -11,6 +11,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
+#include <mutex>
+#include <csignal>
+#include <pthread.h>
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
@@ -199,6 +203,32 @@ error transport_failure(httplib::Error e, const failure_context& c) {
 
 } // namespace
 
+namespace {
+
+/// One cpp-httplib client with its SSL context and, between requests, its open connection.
+struct pooled_client {
+  std::unique_ptr<httplib::ClientImpl> cli;
+  httplib::SSLClient* ssl = nullptr; ///< cli, when it speaks TLS
+  std::chrono::steady_clock::time_point idle_since{};
+};
+
+} // namespace
+
+/// Idle clients by "scheme://host:port" (oldest first), and a count for tests.
+struct httplib_transport::pool {
+  std::mutex mu;
+  std::map<std::string, std::vector<pooled_client>> idle;
+  std::size_t created = 0;
+};
+
+httplib_transport::httplib_transport(http_options opts, std::optional<proxy_parts> proxy)
+    : opts_(std::move(opts)), proxy_(std::move(proxy)), pool_(std::make_shared<pool>()) {}
+
+std::size_t httplib_transport::clients_created() const {
+  std::lock_guard<std::mutex> lock(pool_->mu);
+  return pool_->created;
+}
+
 expected<std::shared_ptr<httplib_transport>> httplib_transport::create(http_options opts) {
   if (!opts.ca_file.empty())
     if (auto st = check_readable("CA file", opts.ca_file); !st) return st.error();
@@ -216,39 +246,136 @@ expected<std::shared_ptr<httplib_transport>> httplib_transport::create(http_opti
 
 namespace {
 
-/// A cpp-httplib client for one request to u; `ssl` points at it when it speaks TLS.
-expected<std::unique_ptr<httplib::ClientImpl>> make_client(
-    const url_parts& u, const std::string& url, const http_options& o,
-    const std::optional<httplib_transport::proxy_parts>& proxy, httplib::SSLClient*& ssl) {
-  std::unique_ptr<httplib::ClientImpl> cli;
+/// A cpp-httplib client for u (its connection is made by the first request).
+expected<pooled_client> make_client(const url_parts& u, const std::string& url,
+                                     const http_options& o,
+                                     const std::optional<httplib_transport::proxy_parts>& proxy) {
+  pooled_client pc;
   if (u.scheme == "https") {
     auto s = std::make_unique<httplib::SSLClient>(u.host, u.port);
     if (!o.ca_file.empty()) s->set_ca_cert_path(o.ca_file);
     s->enable_server_certificate_verification(true);
     if (auto st = expect_peer_name(s->ssl_context(), u.host); !st)
       return error(st.error().code, contact_failure(url) + st.error().message);
-    ssl = s.get();
-    cli = std::move(s);
+    pc.ssl = s.get();
+    pc.cli = std::move(s);
   } else {
-    cli = std::make_unique<httplib::ClientImpl>(u.host, u.port);
+    pc.cli = std::make_unique<httplib::ClientImpl>(u.host, u.port);
   }
+  auto& cli = *pc.cli;
   auto secs = [](std::chrono::milliseconds d) { return static_cast<time_t>(d.count() / 1000); };
   auto usecs = [](std::chrono::milliseconds d) {
     return static_cast<time_t>(d.count() % 1000 * 1000);
   };
-  cli->set_connection_timeout(secs(o.connect_timeout), usecs(o.connect_timeout));
-  cli->set_read_timeout(secs(o.read_timeout), usecs(o.read_timeout));
-  cli->set_write_timeout(secs(o.read_timeout), usecs(o.read_timeout));
-  cli->set_keep_alive(false);
-  cli->set_follow_location(false);
-  cli->set_url_encode(false); // parse_url refused anything that would need it
+  cli.set_connection_timeout(secs(o.connect_timeout), usecs(o.connect_timeout));
+  cli.set_read_timeout(secs(o.read_timeout), usecs(o.read_timeout));
+  cli.set_write_timeout(secs(o.read_timeout), usecs(o.read_timeout));
+  cli.set_keep_alive(o.keep_alive_idle.count() > 0);
+  cli.set_follow_location(false);
+  cli.set_url_encode(false); // parse_url refused anything that would need it
   if (proxy) {
     // cpp-httplib sends plain http in absolute form (RFC 9112 §3.2.2) and tunnels https
     // with CONNECT, always over plain TCP to the proxy.
-    cli->set_proxy(proxy->host, proxy->port);
-    if (!proxy->user.empty()) cli->set_proxy_basic_auth(proxy->user, proxy->password);
+    cli.set_proxy(proxy->host, proxy->port);
+    if (!proxy->user.empty()) cli.set_proxy_basic_auth(proxy->user, proxy->password);
   }
-  return cli;
+  return pc;
+}
+
+/// Blocks SIGPIPE in this thread while it lives: writing to a connection the server closed
+/// (a reused one, or through OpenSSL, which does not ask for MSG_NOSIGNAL) then fails with
+/// EPIPE instead of killing the process. A SIGPIPE raised meanwhile is consumed.
+class sigpipe_guard {
+ public:
+  sigpipe_guard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+    sigset_t pending;
+    was_pending_ = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+  }
+  ~sigpipe_guard() {
+    sigset_t pending;
+    if (!was_pending_ && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+      timespec zero{0, 0};
+      sigtimedwait(&pipe_, nullptr, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  sigpipe_guard(const sigpipe_guard&) = delete;
+  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
+
+ private:
+  sigset_t pipe_, old_;
+  bool was_pending_ = false;
+};
+
+/// The outcome of one exchange on one client.
+struct exchange_result {
+  httplib::Error err = httplib::Error::Success;
+  http_response out;
+  bool too_large = false, overdue = false;
+  std::chrono::milliseconds elapsed{0};
+};
+
+exchange_result exchange(httplib::ClientImpl& cli, const http_request& req, const url_parts& u,
+                         const http_options& o) {
+  httplib::Request hr;
+  hr.method = req.method;
+  hr.path = u.target;
+  for (const auto& [name, value] : req.headers) hr.headers.emplace(name, value);
+  hr.set_header("Host", u.authority);
+  hr.set_header("User-Agent", o.user_agent);
+  if (req.method == "POST") {
+    hr.body = req.body;
+    hr.set_header("Content-Type", req.content_type);
+  }
+  exchange_result r;
+  r.out.url = req.url;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + o.total_timeout;
+  // The body goes through here so that the cap and the deadline stop reading early.
+  hr.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    if (r.out.body.size() + n > o.max_body) { r.too_large = true; return false; }
+    if (std::chrono::steady_clock::now() > deadline) { r.overdue = true; return false; }
+    r.out.body.append(data, n);
+    return true;
+  };
+  httplib::Response res;
+  if (!cli.send(hr, res, r.err) && r.err == httplib::Error::Success)
+    r.err = httplib::Error::Unknown;
+  r.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  if (r.err != httplib::Error::Success) return r;
+  r.out.status = res.status;
+  for (const auto& [name, value] : res.headers) r.out.headers.emplace(name, value);
+  return r;
+}
+
+/// Whether a failure on a reused connection means the server had closed it before answering.
+bool stale_connection(const exchange_result& r, const http_options& o) {
+  if (r.err == httplib::Error::Write) return true;
+  return r.err == httplib::Error::Read && r.out.body.empty() && r.elapsed < o.read_timeout;
+}
+
+/// An idle client for key, if one is kept; drops those idle for too long (into `expired`,
+/// to be closed outside the lock).
+std::optional<pooled_client> take_idle(std::map<std::string, std::vector<pooled_client>>& idle,
+                                       const std::string& key, const http_options& o,
+                                       std::vector<pooled_client>& expired) {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [k, list] : idle) {
+    auto fresh = std::find_if(list.begin(), list.end(), [&](const pooled_client& c) {
+      return now - c.idle_since < o.keep_alive_idle;
+    });
+    std::move(list.begin(), fresh, std::back_inserter(expired));
+    list.erase(list.begin(), fresh);
+  }
+  auto it = idle.find(key);
+  if (it == idle.end() || it->second.empty()) return std::nullopt;
+  pooled_client c = std::move(it->second.back());
+  it->second.pop_back();
+  return c;
 }
 
 } // namespace
@@ -258,47 +385,51 @@ expected<http_response> httplib_transport::request(const http_request& req) {
   if (!u) return u.error();
   if (req.method != "GET" && req.method != "HEAD" && req.method != "POST")
     return error(acme_errc::config, "unsupported HTTP method '" + req.method + "' for " + req.url);
-  httplib::SSLClient* ssl = nullptr;
-  auto cli = make_client(*u, req.url, opts_, proxy_, ssl);
-  if (!cli) return cli.error();
-
-  httplib::Request hr;
-  hr.method = req.method;
-  hr.path = u->target;
-  for (const auto& [name, value] : req.headers) hr.headers.emplace(name, value);
-  hr.set_header("Host", u->authority);
-  hr.set_header("User-Agent", opts_.user_agent);
-  if (req.method == "POST") {
-    hr.body = req.body;
-    hr.set_header("Content-Type", req.content_type);
-  }
-  http_response out;
-  out.url = req.url;
-  const auto start = std::chrono::steady_clock::now();
-  const auto deadline = start + opts_.total_timeout;
-  bool too_large = false, overdue = false;
-  // The body goes through here so that the cap and the deadline stop reading early.
-  hr.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
-    if (out.body.size() + n > opts_.max_body) { too_large = true; return false; }
-    if (std::chrono::steady_clock::now() > deadline) { overdue = true; return false; }
-    out.body.append(data, n);
-    return true;
+  const std::string key = u->scheme + "://" + u->host + ":" + std::to_string(u->port);
+  auto fresh_client = [&]() -> expected<pooled_client> {
+    auto c = make_client(*u, req.url, opts_, proxy_);
+    if (c) {
+      std::lock_guard<std::mutex> lock(pool_->mu);
+      ++pool_->created;
+    }
+    return c;
   };
-
-  httplib::Response res;
-  httplib::Error err = httplib::Error::Success;
-  if (!(*cli)->send(hr, res, err) || err != httplib::Error::Success) {
-    failure_context c{req, *u, opts_, proxy_};
-    c.verify_result = ssl ? ssl->get_openssl_verify_result() : X509_V_OK;
-    c.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - start);
-    c.too_large = too_large;
-    c.overdue = overdue;
-    return transport_failure(err == httplib::Error::Success ? httplib::Error::Unknown : err, c);
+  std::optional<pooled_client> pc;
+  {
+    std::vector<pooled_client> expired;
+    std::lock_guard<std::mutex> lock(pool_->mu);
+    pc = take_idle(pool_->idle, key, opts_, expired);
   }
-  out.status = res.status;
-  for (const auto& [name, value] : res.headers) out.headers.emplace(name, value);
-  return out;
+  if (!pc) {
+    auto c = fresh_client();
+    if (!c) return c.error();
+    pc = std::move(*c);
+  }
+  sigpipe_guard no_sigpipe;
+  bool reused = pc->cli->is_socket_open() > 0;
+  auto r = exchange(*pc->cli, req, *u, opts_);
+  if (r.err != httplib::Error::Success && reused && stale_connection(r, opts_)) {
+    pc.reset(); // one more time on a new connection
+    auto c = fresh_client();
+    if (!c) return c.error();
+    pc = std::move(*c);
+    r = exchange(*pc->cli, req, *u, opts_);
+  }
+  if (r.err != httplib::Error::Success) {
+    failure_context c{req, *u, opts_, proxy_};
+    c.verify_result = pc->ssl ? pc->ssl->get_openssl_verify_result() : X509_V_OK;
+    c.elapsed = r.elapsed;
+    c.too_large = r.too_large;
+    c.overdue = r.overdue;
+    return transport_failure(r.err, c); // the failed client (and its connection) goes
+  }
+  if (opts_.keep_alive_idle.count() > 0) {
+    pc->idle_since = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(pool_->mu);
+    auto& list = pool_->idle[key];
+    if (list.size() < opts_.max_idle_per_host) list.push_back(std::move(*pc));
+  }
+  return std::move(r.out);
 }
 
 } // namespace mda::acme

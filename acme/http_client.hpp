@@ -12,8 +12,16 @@
 //   10 min; a read stalling longer than the read timeout (30 s) fails.
 // - Errors are mda::error with an acme_errc code and a message naming the URL.
 //
-// Not here: redirects (not followed; 3xx is returned as is), cookies, keep-alive between
-// calls, retries, JSON. Thread-safe: every request uses its own connection.
+// - Connections are kept alive and reused (RFC 9112 §9.3), as mod_md's curl does: a pool per
+//   transport of idle clients per (scheme, host, port), each with its own SSL context (the CA
+//   file is read once per pooled client, not per request). A request checks a client out, so
+//   any number of threads may share one transport. A client whose request failed is dropped;
+//   idle ones are closed after `keep_alive_idle`. A request on a reused connection that fails
+//   while writing or before any byte of the answer arrived (the server closed the idle
+//   connection) is sent once more on a new connection: for ACME POSTs this is safe, as a JWS
+//   whose nonce the server did consume comes back as badNonce.
+//
+// Not here: redirects (not followed; 3xx is returned as is), cookies, other retries, JSON.
 #pragma once
 
 #include <chrono>
@@ -108,6 +116,9 @@ struct http_options {
   std::chrono::milliseconds total_timeout{std::chrono::minutes(10)};  ///< whole body
   std::size_t max_body = default_max_body;
   std::string user_agent = default_user_agent();
+  /// How long an idle connection is kept for reuse; 0 = a new connection per request.
+  std::chrono::milliseconds keep_alive_idle{std::chrono::seconds(60)};
+  std::size_t max_idle_per_host = 8; ///< idle connections kept per (scheme, host, port)
 };
 
 /// The real transport.
@@ -118,6 +129,8 @@ class httplib_transport final : public http_transport {
 
   expected<http_response> request(const http_request& req) override;
   const http_options& options() const { return opts_; }
+  /// How many cpp-httplib clients (connections with their SSL context) were made so far.
+  std::size_t clients_created() const;
 
   struct proxy_parts {
     std::string host;
@@ -126,11 +139,12 @@ class httplib_transport final : public http_transport {
   };
 
  private:
-  httplib_transport(http_options opts, std::optional<proxy_parts> proxy)
-      : opts_(std::move(opts)), proxy_(std::move(proxy)) {}
+  struct pool; // idle clients by (scheme, host, port); see http_client.cpp
+  httplib_transport(http_options opts, std::optional<proxy_parts> proxy);
 
   http_options opts_;
   std::optional<proxy_parts> proxy_;
+  std::shared_ptr<pool> pool_;
 };
 
 } // namespace mda::acme
