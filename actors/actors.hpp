@@ -10,6 +10,7 @@
 
 #include "messages/domain.hpp"
 #include "messages/job.hpp"
+#include "messages/ocsp.hpp"
 #include "messages/policy.hpp"
 #include "messages/status.hpp"
 #include "messages/type_ids.hpp"
@@ -54,6 +55,9 @@ using status_actor = caf::typed_actor<
   caf::reacts_to<put_atom, md_snapshot>,
   // Removes the entry of an MD (no longer configured).
   caf::reacts_to<delete_atom, std::string>,
+  // Replaces or adds the OCSP stapling entry of one certificate (by domain and id), sent by
+  // the OCSP responder actors.
+  caf::reacts_to<put_atom, stapling_info>,
   // The current snapshot ("published" = now).
   caf::replies_to<get_atom, snapshot_atom>::with<status_snapshot>,
   // The actor's counters.
@@ -80,6 +84,9 @@ using account_actor = caf::typed_actor<
 using domain_actor = caf::typed_actor<
   // Look at the MD now (ignored while a run is in progress).
   caf::reacts_to<check_atom>,
+  // OCSP answered "revoked" for the certificate with this SHA-256 fingerprint (lowercase hex):
+  // remembered, and a check runs, whose decision renews at once (reference §7).
+  caf::reacts_to<revoked_atom, std::string>,
   // The current view of the MD (what the status actor also gets after every step).
   caf::replies_to<get_atom>::with<md_snapshot>,
   // INTERNAL: a job log entry of the running order (sent by the worker running it): its type

@@ -200,7 +200,11 @@ void decide(domain_pointer self) {
     arm(self, regular);
     return;
   }
-  auto facts = certificate_facts(md, st.leaves);
+  std::vector<bool> revoked;
+  for (const auto& l : st.leaves)
+    revoked.push_back(l && std::find(st.revoked.begin(), st.revoked.end(),
+                                     l->fingerprint_sha256()) != st.revoked.end());
+  auto facts = certificate_facts(md, st.leaves, revoked);
   renewal_input in{md, facts, st.renewal, *windows, st.ari};
   auto d = decide_renewal(in, t);
   // renewalInfo is fetched by the check (fetch_ari_then_decide), at st.ari_next
@@ -339,6 +343,12 @@ domain_actor::behavior_type domain_behavior(domain_pointer self, domain_config c
   arm(self, initial_check_time(start, self->state.cfg.settings.initial_delay));
   return {
     [self](check_atom) { start_check(self); },
+    [self](revoked_atom, const std::string& fingerprint) {
+      auto& rv = self->state.revoked;
+      if (std::find(rv.begin(), rv.end(), fingerprint) == rv.end()) rv.push_back(fingerprint);
+      log(self, "OCSP: certificate " + fingerprint + " is revoked");
+      start_check(self);
+    },
     [self](get_atom) -> md_snapshot { return make_snapshot(self->state); },
     [self](progress_atom, const std::string& type, const std::string& detail) {
       auto& st = self->state;

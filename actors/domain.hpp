@@ -95,6 +95,7 @@ struct domain_state {
   std::optional<ari_hint> ari;  ///< the last usable renewalInfo answer
   sys_time ari_next{};          ///< when to fetch renewalInfo again
   std::uint64_t ari_fetches = 0; ///< renewalInfo fetches started (tests)
+  std::vector<std::string> revoked; ///< SHA-256 fingerprints OCSP reported revoked
 };
 
 using domain_pointer = domain_actor::stateful_pointer<domain_state>;

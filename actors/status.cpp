@@ -32,6 +32,8 @@ status_snapshot status_state::current(sys_time now) const {
   s.mds.reserve(mds.size());
   for (const auto& [name, m] : mds)
     s.mds.push_back(m);
+  for (const auto& [key, st] : staplings)
+    s.staplings.push_back(st);
   return s;
 }
 
@@ -110,6 +112,13 @@ status_actor::behavior_type status_behavior(status_pointer self, status_config c
         self->state.dirty = true;
         schedule_publish(self);
       }
+    },
+    [self](put_atom, stapling_info& s) {
+      ++self->state.stats.updates;
+      auto key = std::make_pair(s.domain, s.id);
+      self->state.staplings[key] = std::move(s);
+      self->state.dirty = true;
+      schedule_publish(self);
     },
     [self](get_atom, snapshot_atom) -> status_snapshot {
       return self->state.current(self->state.cfg.env.clock->now());

@@ -66,6 +66,7 @@ struct status_state {
   static inline const char* name = "status";
   status_config cfg;
   std::map<std::string, md_snapshot> mds; ///< by MD name
+  std::map<std::pair<std::string, std::string>, stapling_info> staplings; ///< by (domain, id)
   status_stats stats;
   bool dirty = false;                  ///< changed since the last write began
   bool timer_armed = false;            ///< a publish_atom is on its way

@@ -31,7 +31,11 @@ using account_atom = caf::atom_constant<caf::atom("account")>;
 /// The CA asked to slow down until a time (account).
 using limit_atom = caf::atom_constant<caf::atom("limit")>;
 
+/// OCSP said a certificate of the MD is revoked (domain, from the OCSP responder actors).
+using revoked_atom = caf::atom_constant<caf::atom("revoked")>;
+
 constexpr check_atom check_atom_v{};
+constexpr revoked_atom revoked_atom_v{};
 constexpr progress_atom progress_atom_v{};
 constexpr wake_atom wake_atom_v{};
 constexpr account_atom account_atom_v{};

@@ -1,0 +1,112 @@
+// The OCSP responder actor: one per responder URL (the first AIA OCSP URL of the certificates
+// it serves), keeping the stapled responses of every certificate registered with it fresh.
+//
+// Who sends what: the supervisor registers the current certificates of each stapling MD
+// (staple_atom, ocsp_registration{md, certs, replace=true}) at start and after activation;
+// the httpd glue may add MDStapleOthers certificates (owner "other", replace=false). Anyone
+// may ask (get_atom) for the stapling entries.
+// What it does, per certificate (key = hex SHA-1 of its DER, ocsp/persist.hpp):
+// - on registration the stored response ocsp/<owner>/ocsp-<key>.json is read; the cert is
+//   due at once without one, else at refresh_at(valid, MDStaplingRenewWindow);
+// - due certificates are fetched (ocsp/fetch.hpp) as blocking jobs on the io pool, at most
+//   `max_parallel` at a time (mod_md: 6); apply_fetch saves a good/revoked answer and keeps
+//   the previous good response on failure;
+// - a failure counts an error for the certificate and retries at core/backoff.hpp's
+//   next_retry (MDRetryDelay doubling, jitter), logging "ocsp-error" in the owner's job;
+// - every result goes to the status actor (put_atom, stapling_info); the owner's job.json
+//   is saved (ocsp/<owner>/job.json).
+// - `revoked` answers are reported through cfg.on_revoked(owner, sha256 fingerprint).
+// Not here: startup cleanup (ocsp::remove_old_responses, called by the supervisor), events
+// (ocsp-renewed / ocsp-errored: see the report; cfg.on_event is called with the reason),
+// the handshake cache (httpd glue).
+// Limitation: an MD whose certificates name two responders has its job.json written by two
+// actors; the last write wins.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "acme/http_client.hpp"
+#include "actors/actors.hpp"
+#include "actors/clock.hpp"
+#include "core/backoff.hpp"
+#include "core/duration.hpp"
+#include "messages/domain.hpp"
+#include "messages/ocsp.hpp"
+#include "ocsp/persist.hpp"
+#include "ocsp/request.hpp"
+#include "status/snapshot.hpp"
+#include "store/store.hpp"
+
+namespace mda {
+
+/// The OCSP RESPONDER actor interface (one per responder URL).
+using ocsp_responder_actor = caf::typed_actor<
+  // Registers certificates of an owner (MD name or "other"), see ocsp_registration.
+  caf::reacts_to<staple_atom, ocsp_registration>,
+  // Fetch every due certificate now.
+  caf::reacts_to<check_atom>,
+  // The stapling entries of every registered certificate.
+  caf::replies_to<get_atom>::with<std::vector<stapling_info>>,
+  // INTERNAL: the timer ran out (its generation).
+  caf::reacts_to<wake_atom, std::uint64_t>>;
+
+struct ocsp_responder_config {
+  std::string url;                                 ///< the responder
+  std::shared_ptr<store> st;                       ///< required
+  std::shared_ptr<acme::http_transport> transport; ///< required (thread-safe)
+  worker_pool_actor io_pool;                       ///< required
+  status_actor status;                             ///< optional
+  actor_env env;
+  timeslice renew_window = default_stapling_renew_window(); ///< MDStaplingRenewWindow
+  retry_policy retry;                              ///< MDRetryDelay for failures
+  std::size_t max_parallel = 6;                    ///< fetches in flight (mod_md: 6)
+  /// Called on the actor's thread: a certificate was answered "revoked".
+  std::function<void(const std::string& owner, const std::string& sha256)> on_revoked;
+  /// Called on the actor's thread: "ocsp-renewed" / "ocsp-errored" for an owner.
+  std::function<void(const std::string& owner, const std::string& reason)> on_event;
+  std::function<void(const std::string&)> log;
+};
+
+struct ocsp_entry {
+  std::string owner;
+  ocsp_cert cert;
+  ocsp::cert_id id;
+  std::string key;                       ///< hex SHA-1 of the leaf
+  std::optional<ocsp::stored_response> current;
+  sys_time next_run{};
+  int errors = 0;
+  bool in_flight = false;
+  bool loaded = false;                   ///< the stored file was read
+};
+
+struct ocsp_responder_state {
+  static inline const char* name = "ocsp-responder";
+  ocsp_responder_config cfg;
+  std::map<std::string, ocsp_entry> entries; ///< by key
+  std::map<std::string, job> jobs;           ///< by owner
+  std::size_t in_flight = 0;
+  std::uint64_t timer_gen = 0;
+  std::uint64_t fetches = 0;                 ///< fetches started (tests)
+};
+
+using ocsp_responder_pointer = ocsp_responder_actor::stateful_pointer<ocsp_responder_state>;
+
+ocsp_responder_actor::behavior_type ocsp_responder_behavior(ocsp_responder_pointer self,
+                                                            ocsp_responder_config cfg);
+ocsp_responder_actor spawn_ocsp_responder(caf::actor_system& sys, ocsp_responder_config cfg);
+
+/// The status entry of one registered certificate.
+stapling_info stapling_of(const ocsp_entry& e, const std::string& url, const timeslice& window);
+
+} // namespace mda
