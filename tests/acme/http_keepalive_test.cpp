@@ -31,23 +31,27 @@ struct counting_server {
 
   explicit counting_server(httplib::Server& s, std::string sch = "http")
       : svr(s), scheme(std::move(sch)) {
-    auto answer = [](const httplib::Request& req, httplib::Response& res) {
+    // Ports are recorded in the handlers, before the answer leaves: a logger runs after it,
+    // racing with the client's next check.
+    auto answer = [this](const httplib::Request& req, httplib::Response& res) {
+      record(req);
       res.set_content(req.matches[1].str(), "text/plain");
     };
     svr.Get(R"(/n/(\d+))", answer);
     svr.Post(R"(/n/(\d+))", answer);
-    svr.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+    svr.Get("/big", [this](const httplib::Request& req, httplib::Response& res) {
+      record(req);
       res.set_content(std::string(default_max_body + 1, 'a'), "text/plain");
     });
     svr.set_keep_alive_max_count(1000); // the default closes after 5 requests
-    svr.set_logger([this](const httplib::Request& req, const httplib::Response&) {
-      std::lock_guard<std::mutex> lock(mu);
-      client_ports.insert(req.remote_port);
-    });
     port = svr.bind_to_any_port("127.0.0.1");
     REQUIRE(port > 0);
     th = std::thread([this] { svr.listen_after_bind(); });
     while (!svr.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  void record(const httplib::Request& req) {
+    std::lock_guard<std::mutex> lock(mu);
+    client_ports.insert(req.remote_port);
   }
   ~counting_server() {
     svr.stop();
