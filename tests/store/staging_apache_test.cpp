@@ -140,10 +140,8 @@ struct apache_case {
 } // namespace
 
 TEST_CASE("staging: mod_md activates a set staged by mdactor", "[store][staging][apache]") {
-  if (!have_apache()) {
-    WARN("apache2 with mod_md and mod_ssl is not installed; skipped");
-    return;
-  }
+  INFO("needs apache2 with mod_md and mod_ssl (tools/install-deps installs them)");
+  REQUIRE(have_apache());
   apache_case c("a.mdactor.test");
   auto& st = c.st;
   const auto& md = c.md;
@@ -189,10 +187,8 @@ TEST_CASE("staging: mod_md activates a set staged by mdactor", "[store][staging]
 }
 
 TEST_CASE("staging: mod_md refuses a staged key that does not match", "[store][staging][apache]") {
-  if (!have_apache()) {
-    WARN("apache2 with mod_md and mod_ssl is not installed; skipped");
-    return;
-  }
+  INFO("needs apache2 with mod_md and mod_ssl (tools/install-deps installs them)");
+  REQUIRE(have_apache());
   apache_case c("b.mdactor.test");
   REQUIRE(write_staging(c.st, c.md, make_staged_certs(c.md), staged_job(c.md.name),
                         std::nullopt));
@@ -223,10 +219,9 @@ TEST_CASE("staging: mod_md refuses a staged key that does not match", "[store][s
 
 
 TEST_CASE("staging: mdactor activates a set staged by mod_md", "[store][staging][apache][pebble]") {
-  if (!have_apache() || !pebble_missing().empty()) {
-    WARN("apache2 with mod_md and mod_ssl, or pebble, is not installed; skipped");
-    return;
-  }
+  INFO("needs apache2 with mod_md and mod_ssl, and pebble (tools/install-deps installs them)");
+  REQUIRE(have_apache());
+  REQUIRE(pebble_missing().empty());
   pebble_options po;
   po.http_port = free_port(); // pebble checks http-01 on our Apache
   pebble_fixture pebble(po);
