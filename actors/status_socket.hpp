@@ -12,6 +12,7 @@
 // The listener is one thread outside the actors: it serves one connection at a time (each
 // bounded by 1 s socket timeouts), asks the status actor with `ask_timeout`, renders the JSON
 // itself, and holds only a weak reference to the actor.
+// The client (query_status_socket) is declared in status_client.hpp, free of CAF headers.
 // Not here: the status file (status.hpp), HTTP, access control beyond the socket's mode.
 #pragma once
 
@@ -31,6 +32,7 @@
 #include <caf/timespan.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/status_client.hpp"
 #include "core/error.hpp"
 
 namespace mda {
@@ -78,12 +80,5 @@ class status_socket_server {
   std::atomic<bool> stopped_{false};
 };
 
-/// Client side: connects to `path`, sends `request` and "\n", reads the answer until the
-/// server closes. The body on "OK"; on "ERR <message>" an error with that message
-/// (std::errc::protocol_error); connection problems name the failed call, e.g.
-/// "connect('/run/x.sock') failed: No such file or directory" (errno's code). `timeout`
-/// bounds connecting, sending and each wait for data.
-expected<std::string> query_status_socket(const std::string& path, std::string_view request,
-                                          std::chrono::milliseconds timeout);
 
 } // namespace mda

@@ -26,7 +26,7 @@
 #include <mod_status.h>
 #include <apr_optional_hooks.h>
 
-#include "actors/status_socket.hpp"
+#include "actors/status_client.hpp"
 #include "httpd/module.hpp"
 #include "httpd/request_hooks.hpp"
 #include "httpd/request_rules.hpp"
