@@ -22,14 +22,13 @@
 #include <unistd.h>
 
 #include "actors/status_socket.hpp"
+#include "tests/support/apache.hpp"
 #include "tests/support/pebble.hpp"
 #include "tests/test_util.hpp"
 
 using namespace mda::test;
 
 namespace {
-
-const std::string k_modules = "/usr/lib/apache2/modules";
 
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
@@ -51,18 +50,13 @@ std::vector<int> engines_of(int parent) {
 
 /// A private Apache (http + https listener, User www-data) with mod_ssl, the module and one
 /// MD certified by `pebble` through dns-01.
-struct engine_apache {
-  temp_dir dir;
-  std::string conf;
+struct engine_apache : private_apache {
   int http = 0, https = 0;
 
   /// `challenge`: "http-01" (answered by the module's request hook) or "dns-01" (the script).
   engine_apache(const pebble_fixture& p, int http_port, int https_port, const std::string& mpm,
                 const std::string& challenge)
-      : conf(dir / "httpd.conf"), http(http_port), https(https_port) {
-    ::chmod(dir.path().c_str(), 0755);
-    ::mkdir((dir / "htdocs").c_str(), 0755);
-    write_file(dir / "htdocs/index.html", "hello\n");
+      : http(http_port), https(https_port) {
     const std::string script = dir / "dns01.sh";
     write_file(script, "#!/bin/sh\n"
                        "url=" + p.challtestsrv_url() + "\n"
@@ -74,21 +68,9 @@ struct engine_apache {
                        "esac\n");
     ::chmod(script.c_str(), 0755);
     const std::string h = std::to_string(http), s = std::to_string(https);
-    write_file(conf, "ServerRoot " + dir.path() + "\n"
-                     "PidFile " + dir.path() + "/httpd.pid\n"
-                     "ErrorLog " + dir.path() + "/error.log\n"
-                     "DefaultRuntimeDir " + dir.path() + "\n"
-                     "LogLevel notice md:debug\n"
-                     "User www-data\n"
-                     "Group www-data\n"
+    write_file(conf, base_conf(mpm) +
                      "Listen 127.0.0.1:" + h + "\n"
                      "Listen 127.0.0.1:" + s + " https\n"
-                     "ServerName localhost\n"
-                     "DocumentRoot " + dir.path() + "/htdocs\n"
-                     "LoadModule mpm_" + mpm + "_module " + k_modules + "/mod_mpm_" + mpm + ".so\n"
-                     "LoadModule authz_core_module " + k_modules + "/mod_authz_core.so\n"
-                     "LoadModule socache_shmcb_module " + k_modules + "/mod_socache_shmcb.so\n"
-                     "LoadModule ssl_module " + k_modules + "/mod_ssl.so\n"
                      "LoadModule md_module " + MODULE_PATH + "\n"
                      "MDCertificateAuthority " + p.directory_url() + "\n"
                      "MDCACertificateFile " + p.ca_file() + "\n"
@@ -104,57 +86,6 @@ struct engine_apache {
                      "  ServerAlias www.a.example.test\n"
                      "  SSLEngine on\n"
                      "</VirtualHost>\n");
-  }
-  ~engine_apache() { stop(); }
-
-  std::string log() const { return exists(dir / "error.log") ? read_file(dir / "error.log") : std::string(); }
-  std::string store(const std::string& rel) const { return dir / ("md/" + rel); }
-
-  int pid() const {
-    try {
-      return exists(dir / "httpd.pid") ? std::stoi(read_file(dir / "httpd.pid")) : 0;
-    } catch (...) {
-      return 0;
-    }
-  }
-
-  int generations() const {
-    const std::string text = log();
-    int n = 0;
-    const std::string mark = "resuming normal operations"; // AH00489 (event), AH00163 (prefork)
-    for (auto at = text.find(mark); at != std::string::npos; at = text.find(mark, at + 1)) ++n;
-    return n;
-  }
-
-  bool wait_generations(int n) const {
-    for (int i = 0; i < 300; ++i) {
-      if (generations() >= n && pid() > 0) return true;
-      ::usleep(50'000);
-    }
-    return false;
-  }
-
-  bool start() {
-    const int before = generations();
-    const run_result r = run({"apache2", "-d", dir.path(), "-f", conf, "-k", "start"});
-    INFO(r.output);
-    return r.exit_code == 0 && wait_generations(before + 1);
-  }
-
-  /// `apache2 -k graceful` (or `what`, e.g. "restart"), waiting for the new generation.
-  bool graceful(const std::string& what = "graceful") {
-    const int before = generations();
-    const run_result r = run({"apache2", "-d", dir.path(), "-f", conf, "-k", what});
-    INFO(r.output);
-    return r.exit_code == 0 && wait_generations(before + 1);
-  }
-
-  /// `apache2 -k stop`, then waits until the parent is gone.
-  void stop() {
-    const int p = pid();
-    if (!alive(p)) return;
-    run({"apache2", "-d", dir.path(), "-f", conf, "-k", "stop"});
-    for (int i = 0; i < 200 && alive(p); ++i) ::usleep(50'000);
   }
 
   /// The one engine process, waiting up to 10 s for it (0: none, -n: n of them).

@@ -20,6 +20,7 @@
 #include "store/staging.hpp"
 
 #include "tests/store/staging_test_util.hpp"
+#include "tests/support/apache.hpp"
 #include "tests/support/pebble.hpp"
 #include "tests/test_util.hpp"
 
@@ -27,99 +28,22 @@ using namespace mda::test;
 
 namespace {
 
-const std::string k_modules = "/usr/lib/apache2/modules";
+const std::string& k_modules = k_apache_modules;
 
-/// A private Apache with mod_ssl and the module, one https listener on a free port, run as
-/// User/Group www-data. The server root is made world-readable so the workers reach htdocs.
-struct ssl_apache {
-  temp_dir dir;
-  std::string conf;
+/// A private Apache with mod_ssl and the module, one https listener on a free port.
+struct ssl_apache : private_apache {
   int port = 0;
 
   /// `ca`: the MDCertificateAuthority URL, by default one where nothing listens.
-  explicit ssl_apache(const std::string& body, const std::string& module = MODULE_PATH, std::string ca = "")
-      : conf(dir / "httpd.conf") {
+  explicit ssl_apache(const std::string& body, const std::string& module = MODULE_PATH, std::string ca = "") {
     port = free_port();
     if (ca.empty()) ca = "https://127.0.0.1:" + std::to_string(free_port()) + "/dir";
-    ::chmod(dir.path().c_str(), 0755);
-    ::mkdir((dir / "htdocs").c_str(), 0755);
-    write_file(dir / "htdocs/index.html", "hello\n");
-    const std::string p = std::to_string(port);
-    write_file(conf, "ServerRoot " + dir.path() + "\n"
-                     "PidFile " + dir.path() + "/httpd.pid\n"
-                     "ErrorLog " + dir.path() + "/error.log\n"
-                     "DefaultRuntimeDir " + dir.path() + "\n"
-                     "LogLevel notice md:debug\n"
-                     "User www-data\n"
-                     "Group www-data\n"
-                     "Listen 127.0.0.1:" + p + " https\n"
-                     "ServerName localhost\n"
-                     "DocumentRoot " + dir.path() + "/htdocs\n"
-                     "LoadModule mpm_event_module " + k_modules + "/mod_mpm_event.so\n"
-                     "LoadModule authz_core_module " + k_modules + "/mod_authz_core.so\n"
-                     "LoadModule socache_shmcb_module " + k_modules + "/mod_socache_shmcb.so\n"
-                     "LoadModule ssl_module " + k_modules + "/mod_ssl.so\n"
+    write_file(conf, base_conf() +
+                     "Listen 127.0.0.1:" + std::to_string(port) + " https\n"
                      "LoadModule md_module " + module + "\n"
                      "MDCertificateAuthority " + ca + "\n"
                      "MDCertificateAgreement accepted\n"
                      "MDContactEmail admin@example.test\n" + body);
-  }
-  ~ssl_apache() { stop(); }
-
-  std::string log() const {
-    const std::string file = dir / "error.log";
-    return ::access(file.c_str(), F_OK) == 0 ? read_file(file) : std::string();
-  }
-  std::string store(const std::string& rel) const { return dir / ("md/" + rel); }
-
-  int pid() const {
-    const std::string file = dir / "httpd.pid";
-    if (::access(file.c_str(), F_OK) != 0) return 0;
-    try {
-      return std::stoi(read_file(file));
-    } catch (...) {
-      return 0;
-    }
-  }
-
-  /// Times "resuming normal operations" was logged (one per start or restart).
-  int generations() const {
-    const std::string text = log();
-    int n = 0;
-    for (auto at = text.find("AH00489"); at != std::string::npos; at = text.find("AH00489", at + 1)) ++n;
-    return n;
-  }
-
-  bool wait_generations(int n) const {
-    for (int i = 0; i < 300; ++i) {
-      if (generations() >= n && pid() > 0) return true;
-      ::usleep(50'000);
-    }
-    return false;
-  }
-
-  run_result apachectl(const std::string& what) const {
-    return run({"apache2", "-d", dir.path(), "-f", conf, "-k", what});
-  }
-
-  bool start() {
-    const int before = generations();
-    const run_result r = apachectl("start");
-    INFO(r.output);
-    return r.exit_code == 0 && wait_generations(before + 1);
-  }
-
-  bool graceful() {
-    const int before = generations();
-    const int p = pid();
-    return p > 0 && ::kill(p, SIGUSR1) == 0 && wait_generations(before + 1);
-  }
-
-  void stop() {
-    const int p = pid();
-    if (p <= 0) return;
-    ::kill(p, SIGTERM);
-    for (int i = 0; i < 200 && ::kill(p, 0) == 0; ++i) ::usleep(50'000);
   }
 
   std::string host_url(const std::string& host) const {
@@ -127,12 +51,7 @@ struct ssl_apache {
   }
 
   /// The HTTP status of GET /index.html for `host` (TLS not verified).
-  std::string status_of(const std::string& host) const {
-    const std::string resolve = host + ":" + std::to_string(port) + ":127.0.0.1";
-    return run({"curl", "-k", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "--resolve",
-                resolve, host_url(host)})
-        .output;
-  }
+  std::string status_of(const std::string& host) const { return https_status(host, port); }
 
   /// Subject, SAN and key type of the certificate served for `host`; `sigalgs` restricts what
   /// the client accepts (TLS 1.3 signature algorithms).

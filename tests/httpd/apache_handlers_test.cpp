@@ -22,6 +22,7 @@
 #include "status/snapshot.hpp"
 #include "store/fs_store.hpp"
 
+#include "tests/support/apache.hpp"
 #include "tests/support/pebble.hpp"
 #include "tests/test_util.hpp"
 
@@ -29,83 +30,34 @@ using namespace mda::test;
 
 namespace {
 
-const std::string k_modules = "/usr/lib/apache2/modules";
 constexpr uid_t k_www_data = 33;
 
 /// A private Apache with one http and one https listener, mod_ssl, mod_status and the module.
-struct web_apache {
-  temp_dir dir;
-  std::string conf;
+struct web_apache : private_apache {
   int http = 0;
   int https = 0;
 
-  web_apache() : conf(dir / "httpd.conf") {
+  web_apache() {
     http = free_port();
     https = free_port();
-    ::chmod(dir.path().c_str(), 0755);
-    ::mkdir((dir / "htdocs").c_str(), 0755);
-    write_file(dir / "htdocs/index.html", "hello\n");
   }
-  ~web_apache() { stop(); }
 
   /// Writes httpd.conf: the common part, then `body` with %HTTP% / %HTTPS% replaced.
   void configure(const std::string& body) {
     const std::string ca = "https://127.0.0.1:" + std::to_string(free_port()) + "/dir";
-    write_file(conf, "ServerRoot " + dir.path() + "\nPidFile " + dir.path() + "/httpd.pid\n"
-                     "ErrorLog " + dir.path() + "/error.log\nDefaultRuntimeDir " + dir.path() + "\n"
-                     "LogLevel notice md:debug\nUser www-data\nGroup www-data\n"
-                     "Listen 127.0.0.1:%HTTP% http\nListen 127.0.0.1:%HTTPS% https\n"
-                     "ServerName localhost\nDocumentRoot " + dir.path() + "/htdocs\n"
-                     "LoadModule mpm_event_module " + k_modules + "/mod_mpm_event.so\n"
-                     "LoadModule authz_core_module " + k_modules + "/mod_authz_core.so\n"
-                     "LoadModule socache_shmcb_module " + k_modules + "/mod_socache_shmcb.so\n"
-                     "LoadModule ssl_module " + k_modules + "/mod_ssl.so\n"
-                     "LoadModule status_module " + k_modules + "/mod_status.so\n"
-                     "LoadModule md_module " + std::string(MODULE_PATH) + "\n"
-                     "MDCertificateAuthority " + ca + "\nMDCertificateAgreement accepted\n"
-                     "MDContactEmail admin@example.test\nMDPortMap http:%HTTP% https:%HTTPS%\n" +
-                     body);
-    std::string text = read_file(conf);
+    std::string text = base_conf() +
+                       "Listen 127.0.0.1:%HTTP% http\nListen 127.0.0.1:%HTTPS% https\n"
+                       "LoadModule status_module " + k_apache_modules + "/mod_status.so\n"
+                       "LoadModule md_module " + std::string(MODULE_PATH) + "\n"
+                       "MDCertificateAuthority " + ca + "\nMDCertificateAgreement accepted\n"
+                       "MDContactEmail admin@example.test\nMDPortMap http:%HTTP% https:%HTTPS%\n" +
+                       body;
     for (const auto& [tag, port] : {std::pair<std::string, int>{"%HTTP%", http}, {"%HTTPS%", https}}) {
       for (auto at = text.find(tag); at != std::string::npos; at = text.find(tag)) {
         text.replace(at, tag.size(), std::to_string(port));
       }
     }
     write_file(conf, text);
-  }
-
-  std::string log() const {
-    const std::string file = dir / "error.log";
-    return ::access(file.c_str(), F_OK) == 0 ? read_file(file) : std::string();
-  }
-  std::string store(const std::string& rel) const { return dir / ("md/" + rel); }
-
-  int pid() const {
-    const std::string file = dir / "httpd.pid";
-    if (::access(file.c_str(), F_OK) != 0) return 0;
-    try {
-      return std::stoi(read_file(file));
-    } catch (...) {
-      return 0;
-    }
-  }
-
-  bool start() {
-    const run_result r = run({"apache2", "-d", dir.path(), "-f", conf, "-k", "start"});
-    INFO(r.output);
-    if (r.exit_code != 0) return false;
-    for (int i = 0; i < 300; ++i) {
-      if (log().find("AH00489") != std::string::npos && pid() > 0) return true;
-      ::usleep(50'000);
-    }
-    return false;
-  }
-
-  void stop() {
-    const int p = pid();
-    if (p <= 0) return;
-    ::kill(p, SIGTERM);
-    for (int i = 0; i < 200 && ::kill(p, 0) == 0; ++i) ::usleep(50'000);
   }
 };
 
