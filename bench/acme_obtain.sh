@@ -15,6 +15,7 @@ BUILD=${1:-build}
 ROUNDS=${2:-5}
 MDCTL=$(realpath "$BUILD/mdctl")
 PEBBLE_RUN=$(realpath "$BUILD/pebble-run")
+. "$(dirname "$0")/lib.sh"
 [ -x "$MDCTL" ] && [ -x "$PEBBLE_RUN" ] || { echo "build first: cmake --build $BUILD" >&2; exit 1; }
 if ! command -v lego >/dev/null; then
   echo "installing lego (Debian package) for the comparison..." >&2
@@ -29,26 +30,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A free TCP port on 127.0.0.1 for the http-01 answers of both clients.
-free_port() {
-  local p
-  while :; do
-    p=$(shuf -i 20000-60999 -n 1)
-    ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-  done
-}
 HTTP_PORT=$(free_port)
 
-mkfifo "$WORK/pebble.in"
-"$PEBBLE_RUN" --http-port "$HTTP_PORT" <"$WORK/pebble.in" >"$WORK/pebble.out" 2>"$WORK/pebble.err" &
-PEBBLE_PID=$!
-exec 3>"$WORK/pebble.in"   # keeps pebble-run alive until this script exits
-for _ in $(seq 1 200); do grep -q '^READY' "$WORK/pebble.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '^READY' "$WORK/pebble.out" || { cat "$WORK/pebble.err" >&2; exit 1; }
-DIRECTORY=$(sed -n 's/^DIRECTORY=//p' "$WORK/pebble.out")
-CA_FILE=$(sed -n 's/^CA_FILE=//p' "$WORK/pebble.out")
-
-now() { date +%s.%N; }
+start_pebble "$HTTP_PORT"
 
 # run_mdctl KEY N RUN: N certificates one after another, one name each; prints seconds.
 run_mdctl() {
@@ -76,7 +60,6 @@ run_lego() {
   echo "$t0 $t1" | awk '{printf "%.3f\n", $2 - $1}'
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "mdctl obtain vs lego $(lego --version 2>/dev/null | awk '{print $3}'), pebble, $ROUNDS rounds, medians in seconds"
 echo "machine: $(nproc) cores, $(uname -r)"

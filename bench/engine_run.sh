@@ -20,6 +20,7 @@ COUNTS=${2:-"10 100"}
 KEYS=${3:-"p256 rsa2048"}
 MDCTL=$(realpath "$BUILD/mdctl")
 PEBBLE_RUN=$(realpath "$BUILD/pebble-run")
+. "$(dirname "$0")/lib.sh"
 [ -x "$MDCTL" ] && [ -x "$PEBBLE_RUN" ] || { echo "build first: cmake --build $BUILD" >&2; exit 1; }
 MODS=/usr/lib/apache2/modules
 [ -f "$MODS/mod_md.so" ] || { echo "needs Debian's apache2 (mod_md.so)" >&2; exit 1; }
@@ -35,27 +36,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  local p
-  while :; do
-    p=$(shuf -i 20000-60999 -n 1)
-    ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-  done
-}
 HTTP_PORT=$(free_port)
 HTTPS_PORT=$(free_port)
 
-mkfifo "$WORK/pebble.in"
-"$PEBBLE_RUN" --http-port "$HTTP_PORT" <"$WORK/pebble.in" >"$WORK/pebble.out" 2>"$WORK/pebble.err" &
-PEBBLE_PID=$!
-exec 3>"$WORK/pebble.in"
-for _ in $(seq 1 200); do grep -q '^READY' "$WORK/pebble.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '^READY' "$WORK/pebble.out" || { cat "$WORK/pebble.err" >&2; exit 1; }
-DIRECTORY=$(sed -n 's/^DIRECTORY=//p' "$WORK/pebble.out")
-CA_FILE=$(sed -n 's/^CA_FILE=//p' "$WORK/pebble.out")
+start_pebble "$HTTP_PORT"
 cp "$CA_FILE" "$WORK/ca.pem" && chmod 644 "$WORK/ca.pem" && CA_FILE="$WORK/ca.pem"
-
-now() { date +%s.%N; }
 
 # engine_config JSON for N MDs with KEY (p256 | rsa2048).
 write_engine_json() {
