@@ -317,6 +317,18 @@ void start_check(domain_pointer self) {
 
 } // namespace domain_detail
 
+namespace {
+
+/// Whether staging/<md>/job.json exists as far as the actor knows: a run started, ended or
+/// failed since the last activation (a fresh job is what activation and a clean store leave).
+bool has_staging_job(const domain_state& st) {
+  const job& j = st.renewal;
+  return st.phase == domain_phase::renewing || j.finished || j.errors > 0 || !j.log.empty() ||
+         j.last_run != sys_time{} || j.last.has_value();
+}
+
+} // namespace
+
 md_snapshot make_snapshot(const domain_state& st) {
   md_snapshot s;
   s.md = st.cfg.md;
@@ -326,13 +338,23 @@ md_snapshot make_snapshot(const domain_state& st) {
     if (i < st.leaves.size() && st.leaves[i]) c.cert = inspect_certificate(*st.leaves[i]);
     s.certs.push_back(std::move(c));
   }
+  const sys_time t = st.cfg.env.clock ? st.cfg.env.clock->now() : sys_time{};
   s.watched = is_watched(st.cfg.md, st.cfg.settings.windows.used);
   s.renewing = st.phase == domain_phase::renewing;
-  s.renew = s.renewing;
-  s.renewal = st.renewal;
+  // renew-at as mod_md's md_reg_renew_at: where the earliest renew window starts, now when
+  // a certificate is missing; the next check time is the job's next-run, not this.
+  auto facts = certificate_facts(st.cfg.md, st.leaves);
+  auto windows = resolve_windows(st.cfg.md, st.cfg.settings.windows);
+  auto start = windows ? earliest_window_start(facts, windows->renew_window) : std::nullopt;
+  const bool incomplete = assess_certificates(st.cfg.md, facts).state != md_state::complete;
+  s.renew_at = (start && !incomplete) ? start->at : t;
+  // "renew" (md_reg_should_renew) and "renewal" (the staging job) only for MDs renewed here.
+  if (will_renew(st.cfg.md)) {
+    if (has_staging_job(st)) s.renewal = st.renewal;
+    s.renew = s.renewing || s.renewal.has_value() || s.renew_at <= t;
+  }
   s.ca_in_use = st.ca_url;
   s.next_run = st.next_run;
-  s.renew_at = st.next_run;
   return s;
 }
 

@@ -91,6 +91,11 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
   register_message_types(sc);
   sc.set("logger.file-verbosity", caf::atom("quiet"));
   sc.set("logger.console-verbosity", caf::atom("quiet"));
+  // The actors only dispatch (every blocking step runs on the pools' own threads), so the
+  // scheduler threads are mostly idle: CAF's default work stealing lets idle workers poll
+  // with 50 us sleeps (tens of thousands of wake-ups per second, measured as most of the
+  // engine's system time); the sharing policy makes them wait on a condition variable.
+  sc.set("scheduler.policy", caf::atom("sharing"));
   if (opts.scheduler_threads > 0) sc.set("scheduler.max-threads", opts.scheduler_threads);
   int rc = 0;
   {

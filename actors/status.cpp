@@ -51,7 +51,9 @@ void publish_now(status_pointer self) {
   auto path = st.cfg.file;
   auto mode = st.cfg.file_mode;
   auto job = make_job("write '" + path + "'", [path, text = std::move(text), mode] {
-    return fsio::write_file_atomic(path, text, mode);
+    fsio::atomic_write_options o;
+    o.durable = false; // a live view, rewritten every few hundred ms
+    return fsio::write_file_atomic(path, text, mode, o);
   });
   auto done = [self](const std::string& failure) {
     auto& s = self->state;

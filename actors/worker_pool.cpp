@@ -1,10 +1,13 @@
 // The worker pool and its one-shot workers (see worker_pool.hpp).
 #include "actors/worker_pool.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <string>
 #include <utility>
 
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
 #include <caf/spawn_options.hpp>
 
 namespace mda {
@@ -15,11 +18,9 @@ caf::error validate(const worker_pool_config& cfg) {
   return caf::none;
 }
 
-worker_actor::behavior_type worker(worker_actor::pointer self) {
+worker_actor::behavior_type worker(worker_actor::pointer) {
   return {
-    [=](run_atom, blocking_job& job) -> caf::result<job_result> {
-      // One job per worker: the thread ends with it.
-      self->quit();
+    [](run_atom, blocking_job& job) -> caf::result<job_result> {
       try {
         auto value = job.run();
         return job_result{job.name, std::move(value)};
@@ -38,29 +39,51 @@ namespace {
 
 void start_next(worker_pool_pointer self);
 
-/// Hands the job to a fresh worker; the promise is kept in the reply handlers.
+/// An idle worker, or a new one (the caller keeps the number of workers within the bound).
+worker_actor take_worker(worker_pool_pointer self) {
+  auto& st = self->state;
+  if (!st.idle.empty()) {
+    auto wk = std::move(st.idle.back());
+    st.idle.pop_back();
+    return wk;
+  }
+  worker_actor wk = st.cfg.detached ? self->spawn<caf::detached>(worker) : self->spawn(worker);
+  st.workers->push_back(wk);
+  return wk;
+}
+
+void forget_worker(worker_pool_pointer self, const worker_actor& wk) {
+  auto& all = *self->state.workers;
+  all.erase(std::remove(all.begin(), all.end(), wk), all.end());
+}
+
+/// Hands the job to a worker; the promise is kept in the reply handlers.
 void start(worker_pool_pointer self, worker_pool_state::waiting w) {
   auto& st = self->state;
   ++st.stats.started;
   ++st.stats.in_flight;
-  worker_actor wk = st.cfg.detached ? self->spawn<caf::detached>(worker) : self->spawn(worker);
+  worker_actor wk = take_worker(self);
   auto name = w.job.name;
   auto promise = w.promise;
   self->request(wk, caf::infinite, run_atom_v, std::move(w.job))
     .then(
-      [self, promise](job_result& r) mutable {
+      [self, promise, wk](job_result& r) mutable {
         ++self->state.stats.finished;
         promise.deliver(std::move(r));
         --self->state.stats.in_flight;
+        self->state.idle.push_back(wk);
         start_next(self);
       },
-      [self, promise, name](caf::error& err) mutable {
+      [self, promise, name, wk](caf::error& err) mutable {
         ++self->state.stats.failed;
-        if (err.category() == engine_error_category)
-          promise.deliver(std::move(err));
-        else
+        if (err.category() == engine_error_category) {
+          promise.deliver(std::move(err)); // the job threw; its worker is fine
+          self->state.idle.push_back(wk);
+        } else {
           promise.deliver(make_error(engine_errc::job_crashed,
                                      "job '" + name + "' crashed: " + error_text(err)));
+          forget_worker(self, wk);
+        }
         --self->state.stats.in_flight;
         start_next(self);
       });
@@ -81,6 +104,12 @@ void start_next(worker_pool_pointer self) {
 worker_pool_actor::behavior_type worker_pool(worker_pool_pointer self, worker_pool_config cfg) {
   self->state.cfg = cfg;
   self->state.stats.max_in_flight = static_cast<std::uint32_t>(cfg.max_in_flight);
+  // The workers are not linked (a killed worker must not take the pool down): they are
+  // ended here when the pool ends, however it ends.
+  self->attach_functor([workers = self->state.workers](const caf::error&) {
+    for (const auto& wk : *workers)
+      caf::anon_send_exit(wk, caf::exit_reason::user_shutdown);
+  });
   return {
     [self](run_atom, blocking_job& job) -> caf::typed_response_promise<job_result> {
       auto promise = self->make_response_promise<job_result>();

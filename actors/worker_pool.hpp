@@ -3,11 +3,14 @@
 //
 // Who sends what: any actor sends (run_atom, blocking_job) as a request and gets the
 // job_result back (or an engine error); anyone may ask (get_atom, stats_atom).
-// How: a job starts when fewer than `max_in_flight` run, else it waits in a FIFO queue. Each
-// started job gets a fresh detached worker actor (its own thread), asked with a request: when
-// the job throws, or the worker dies without answering, CAF answers that request with an
-// error, so a crash reaches the requester as engine_errc::job_failed / job_crashed and the
-// slot is freed. The next queued job starts when a running one ends.
+// How: a job starts when fewer than `max_in_flight` run, else it waits in a FIFO queue. A
+// started job goes to an idle worker actor, or to a new one while fewer than `max_in_flight`
+// exist (detached: each its own thread, kept for the next jobs — no thread per job), asked
+// with a request: when the job throws, the worker answers with the error and stays; when the
+// worker dies without answering, CAF answers that request with an error and the worker is
+// forgotten. Either way the requester gets engine_errc::job_failed / job_crashed and the slot
+// is freed. The next queued job starts when a running one ends. The workers end with the
+// pool.
 // Not here: timeouts of jobs (a job bounds its own waits: HTTP timeouts, command kill timers;
 // a job that never returns holds its slot and its thread, and the actor system cannot shut
 // down), priorities, retries.
@@ -15,6 +18,8 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/error.hpp>
@@ -53,6 +58,9 @@ struct worker_pool_state {
   worker_pool_config cfg;
   std::deque<waiting> queue; ///< jobs beyond the bound, oldest first
   pool_stats stats;          ///< in_flight and queued kept current
+  std::vector<worker_actor> idle; ///< workers waiting for a job
+  /// Every live worker (shared with the exit hook that ends them with the pool).
+  std::shared_ptr<std::vector<worker_actor>> workers = std::make_shared<std::vector<worker_actor>>();
 };
 
 using worker_pool_pointer = worker_pool_actor::stateful_pointer<worker_pool_state>;
@@ -63,7 +71,7 @@ worker_pool_actor::behavior_type worker_pool(worker_pool_pointer self, worker_po
 /// Spawns a pool; the config must be valid (see validate).
 worker_pool_actor spawn_worker_pool(caf::actor_system& sys, worker_pool_config cfg = {});
 
-/// The worker's behaviour: answers one job, then quits.
+/// The worker's behaviour: runs each job it is sent, one at a time.
 worker_actor::behavior_type worker(worker_actor::pointer self);
 
 } // namespace mda

@@ -106,10 +106,10 @@ status write_file_atomic(const std::string& path, std::string_view data, mode_t 
   if (::fchmod(h.fd, mode) != 0) return fail(sys_error("fchmod", tmp, errno));
   const bool inject = opts.fail_midway && opts.fail_midway(path);
   if (auto st = write_all(h.fd, data, tmp, inject); !st) return fail(st.error());
-  if (::fsync(h.fd) != 0) return fail(sys_error("fsync", tmp, errno));
+  if (opts.durable && ::fsync(h.fd) != 0) return fail(sys_error("fsync", tmp, errno));
   if (::close(h.release()) != 0) return fail(sys_error("close", tmp, errno));
   if (auto st = put_in_place(tmp, path, opts.create_only); !st) return fail(st.error());
-  return fsync_dir(parent_dir(path));
+  return opts.durable ? fsync_dir(parent_dir(path)) : status{};
 }
 
 expected<std::string> read_file(const std::string& path) {

@@ -25,13 +25,19 @@ struct atomic_write_options {
   /// once more (md_util_freplace: 20 x 50 ms).
   int tmp_attempts = 20;
   std::chrono::milliseconds tmp_retry_delay{50};
+  /// fsync the file and its directory (survives a power loss). false: still atomic and safe
+  /// against the process being killed (the rename is), but a crash of the machine may
+  /// lose the write — for progress records that are rewritten all the time (job.json,
+  /// order.json, status.json), whose loss only restarts a step.
+  bool durable = true;
   /// Test hook: when set and true for the target path, the write stops after half of the
   /// data and fails as a failing write(2) would ("injected write failure").
   std::function<bool(const std::string& path)> fail_midway;
 };
 
 /// Writes `data` to "<path>.tmp" (O_EXCL, mode set with fchmod so the umask does not
-/// matter), fsyncs it, renames it over `path`, fsyncs the directory. On failure the temp
+/// matter), fsyncs it, renames it over `path`, fsyncs the directory (no fsyncs when not
+/// `durable`). On failure the temp
 /// file is removed and `path` is untouched. Errors name the failed call and the file.
 status write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
                          const atomic_write_options& opts = {});

@@ -32,8 +32,18 @@ bool worker_group(store_group g) {
   return g == store_group::challenges || g == store_group::staging || g == store_group::ocsp;
 }
 
-fsio::atomic_write_options write_opts(const fs_store_options& o, bool create_only) {
+/// Progress records rewritten at every step of a run, and challenge answers that live for
+/// seconds: atomic, but not worth two fsyncs each (a machine crash only repeats a step).
+/// Keys, certificates, md.json and accounts are always synced.
+bool durable(store_group g, const std::string& aspect) {
+  if (g == store_group::challenges) return false;
+  return aspect != "job.json" && aspect != "order.json";
+}
+
+fsio::atomic_write_options write_opts(const fs_store_options& o, bool create_only,
+                                      bool durable = true) {
   fsio::atomic_write_options w;
+  w.durable = durable;
   w.create_only = create_only;
   w.tmp_attempts = o.tmp_attempts;
   w.tmp_retry_delay = o.tmp_retry_delay;
@@ -271,7 +281,8 @@ status fs_store::write(store_group g, const std::string& name, const std::string
   auto path = writable_path(g, name, aspect);
   if (!path) return path.error();
   if (auto st = prepare_dirs(g, name); !st) return st;
-  return fsio::write_file_atomic(*path, data, mode, write_opts(opts_, create_only));
+  return fsio::write_file_atomic(*path, data, mode,
+                                 write_opts(opts_, create_only, durable(g, aspect)));
 }
 
 expected<std::string> fs_store::load_text(store_group g, const std::string& name,
