@@ -81,6 +81,52 @@ std::vector<challenge_type> default_challenge_types() {
   return {challenge_type::tls_alpn_01, challenge_type::http_01, challenge_type::dns_01};
 }
 
+expected<std::vector<challenge_type>> effective_challenges(const std::vector<std::string>& configured,
+                                                           const challenge_abilities& can) {
+  std::vector<challenge_type> out;
+  if (!configured.empty()) {
+    for (const auto& name : configured)
+      if (auto t = parse_challenge_type(name)) out.push_back(*t);
+    return out;
+  }
+  if (!can.can_http && !can.can_https && !can.dns01_command)
+    return error(acme_errc::config,
+                 "the server seems neither reachable via http (port 80) nor https (port 443). "
+                 "Please look at the MDPortMap configuration directive on how to correct this. "
+                 "The ACME protocol needs at least one of those so the CA can talk to the server "
+                 "and verify a domain ownership. Alternatively, you may configure support for "
+                 "the dns-01 challenge directive.");
+  const bool no_http = !can.can_http;
+  const bool no_https = !can.can_https;
+  const bool no_alpn = can.can_https && !can.acme_tls_1;
+  const bool no_dns = !can.dns01_command;
+  for (challenge_type t : default_challenge_types()) {
+    if ((t == challenge_type::http_01 && no_http) ||
+        (t == challenge_type::tls_alpn_01 && (no_https || no_alpn)) ||
+        (t == challenge_type::dns_01 && no_dns))
+      continue;
+    out.push_back(t);
+  }
+  // the reasons in mod_md's order
+  std::string why;
+  if (no_http)
+    why += " The http: challenge 'http-01' is disabled because the server seems not reachable "
+           "on public port 80.";
+  if (no_https)
+    why += " The https: challenge 'tls-alpn-01' is disabled because the server seems not "
+           "reachable on public port 443.";
+  if (no_alpn)
+    why += " The https: challenge 'tls-alpn-01' is disabled because the Protocols "
+           "configuration does not include the 'acme-tls/1' protocol.";
+  if (no_dns)
+    why += " The DNS challenge 'dns-01' is disabled because the directive 'MDChallengeDns01' "
+           "is not configured.";
+  if (out.empty())
+    return error(acme_errc::config,
+                 "None of the ACME challenge methods configured for this domain are suitable." + why);
+  return out;
+}
+
 namespace {
 
 /// RFC 8555 §7.1.3 (wildcards: dns-01 only), RFC 8738 §7 (IPs: no dns-01).

@@ -61,6 +61,22 @@ problem problem_from_object(const nlohmann::json& e, const std::string& url);
 /// mod_md's automatic list: tls-alpn-01, http-01, dns-01.
 std::vector<challenge_type> default_challenge_types();
 
+/// What the server can answer, for the automatic choice below.
+struct challenge_abilities {
+  bool can_http = true;        ///< reachable on (mapped) port 80
+  bool can_https = true;       ///< reachable on (mapped) port 443
+  bool acme_tls_1 = false;     ///< some https vhost of the MD allows the acme-tls/1 protocol
+  bool dns01_command = false;  ///< MDChallengeDns01 is configured (globally or for the MD)
+};
+
+/// The challenge types an MD's orders may use (mod_md's ACME driver init): MDCAChallenges as
+/// configured, unfiltered (unknown names skipped); without it default_challenge_types()
+/// minus http-01 when !can_http, tls-alpn-01 when !can_https or without acme-tls/1, dns-01
+/// without a command. Nothing left: an error (acme_errc::config) saying why each type was
+/// dropped; neither port reachable and no dns-01 command: mod_md's MDPortMap advice.
+expected<std::vector<challenge_type>> effective_challenges(const std::vector<std::string>& configured,
+                                                           const challenge_abilities& can);
+
 /// The challenges to try, in order of preference (indices into a.challenges). An empty
 /// `configured` list means default_challenge_types(). Only pending/processing challenges
 /// of known types count. `supported` tells whether the setup can answer a type.

@@ -23,7 +23,7 @@ void flush(account_pointer self) {
   }
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
-  for (auto& p : waiting) p.deliver(account_answer{st.grant, "", false, sys_time{}});
+  for (auto& p : waiting) p.deliver(account_answer{st.grant, "", false, sys_time{}, std::nullopt});
 }
 
 void select(account_pointer self) {
@@ -55,7 +55,7 @@ void select(account_pointer self) {
         st.selecting = false;
         auto waiting = std::move(st.waiting);
         st.waiting.clear();
-        for (auto& p : waiting) p.deliver(account_answer{std::nullopt, error_text(e), false, {}});
+        for (auto& p : waiting) p.deliver(account_answer{std::nullopt, error_text(e), false, {}, std::nullopt});
       });
 }
 

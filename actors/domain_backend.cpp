@@ -3,6 +3,7 @@
 // Staging and activation are store/staging.hpp's (mod_md's layout, reference §2.6).
 #include "actors/domain_backend.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <random>
 #include <utility>
@@ -23,14 +24,22 @@ std::vector<key_spec> specs_of(const managed_domain& md) {
   return md.key_specs;
 }
 
-/// A challenge setup that runs a hook (the challenge-setup event) before the real one.
+/// A challenge setup that runs a hook (the challenge-setup event) before the real one, and
+/// refuses tls-alpn-01 for a name whose https vhost does not allow acme-tls/1 (when some do),
+/// so the next type is tried, as mod_md does.
 class hooked_setup final : public acme::challenge_setup {
  public:
   hooked_setup(std::shared_ptr<acme::challenge_setup> inner,
-               std::function<status(const acme::challenge_data&)> hook)
-      : inner_(std::move(inner)), hook_(std::move(hook)) {}
+               std::function<status(const acme::challenge_data&)> hook,
+               std::vector<std::string> acme_tls_1_domains)
+      : inner_(std::move(inner)), hook_(std::move(hook)), alpn_(std::move(acme_tls_1_domains)) {}
   bool supports(acme::challenge_type t) const override { return inner_->supports(t); }
   status setup(const acme::challenge_data& c) override {
+    if (c.type == acme::challenge_type::tls_alpn_01 && !alpn_.empty() &&
+        std::find(alpn_.begin(), alpn_.end(), c.identifier) == alpn_.end())
+      return error(acme::acme_errc::config,
+                   "tls-alpn-01 setup for '" + c.identifier +
+                       "': its https virtual host does not allow the acme-tls/1 protocol");
     if (hook_)
       if (auto s = hook_(c); !s) return s;
     return inner_->setup(c);
@@ -40,6 +49,7 @@ class hooked_setup final : public acme::challenge_setup {
  private:
   std::shared_ptr<acme::challenge_setup> inner_;
   std::function<status(const acme::challenge_data&)> hook_;
+  std::vector<std::string> alpn_;
 };
 
 class store_backend final : public domain_backend {
@@ -102,9 +112,20 @@ class store_backend final : public domain_backend {
     o.profile = r.md.profile;
     o.profile_mandatory = r.md.profile_mandatory;
     o.predecessor = r.predecessor;
-    for (const auto& c : r.md.ca.challenges)
-      if (auto t = acme::parse_challenge_type(c)) o.challenges.push_back(*t);
-    hooked_setup setup(inner, r.before_setup);
+    acme::challenge_abilities can;
+    can.can_http = opts_.can_http;
+    can.can_https = opts_.can_https;
+    can.acme_tls_1 = !r.md.acme_tls_1_domains.empty();
+    can.dns01_command = !r.md.dns01_cmd.empty() || !opts_.dns01_cmd.empty();
+    auto types = acme::effective_challenges(r.md.ca.challenges, can);
+    if (!types) return types.error();
+    if (r.progress) {
+      std::string names;
+      for (auto t : *types) names += (names.empty() ? "" : " ") + std::string(acme::to_string(t));
+      r.progress("MDomain " + r.md.name + " initialized with support for ACME challenges " + names);
+    }
+    o.challenges = std::move(*types);
+    hooked_setup setup(inner, r.before_setup, r.md.acme_tls_1_domains);
     o.setup = &setup;
     o.poll.total = opts_.poll_total;
     o.poll.initial = opts_.poll_initial;

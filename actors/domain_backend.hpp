@@ -112,6 +112,11 @@ struct store_backend_options {
   /// First wait of each poll (doubling up to 10 s, Retry-After honoured): short, since a CA
   /// usually validates and issues within milliseconds to a second.
   std::chrono::milliseconds poll_initial{10};
+  /// For the automatic challenge choice (acme::effective_challenges): the server's
+  /// reachability (httpd.json) and the global MDChallengeDns01.
+  bool can_http = true;
+  bool can_https = true;
+  std::string dns01_cmd;
 };
 
 /// The real backend over a store (which must outlive it).

@@ -1,40 +1,12 @@
 // The events of a domain actor (see domain.hpp): rate limits and commands of core/events.hpp,
-// run on the io pool with the command timeout; the job log records what happened.
+// run on the io pool with the command timeout (actors/events.hpp); the job log records what
+// happened.
 #include <utility>
 
 #include "actors/domain_detail.hpp"
+#include "actors/events.hpp"
 
 namespace mda::domain_detail {
-
-namespace {
-
-struct event_outcome {
-  bool ok = true;
-  bool notify_failed = false; ///< MDNotifyCmd failed (else MDMessageCmd, when !ok)
-  result r;
-  std::string log_line;       ///< what the failed command left (stderr tail)
-};
-
-/// Runs the commands of an event plan (blocking, on a worker).
-event_outcome run_event(domain_backend& backend, const event_commands& cmds,
-                        const event_plan& plan, milliseconds timeout) {
-  event_outcome out;
-  auto run = [&](const std::vector<std::string>& argv, bool notify) {
-    if (argv.empty()) return true;
-    auto res = backend.run_command(argv, timeout);
-    int code = res ? res->exit_code : -1;
-    if (res && res->success()) return true;
-    out.ok = false;
-    out.notify_failed = notify;
-    out.r = notify ? notify_failure(cmds.notify_cmd, code) : message_failure(cmds.message_cmd, code);
-    out.log_line = res ? res->describe(timeout) + " " + output_tail(res->err) : res.error().message;
-    return false;
-  };
-  if (run(plan.notify_argv, true)) run(plan.message_argv, false);
-  return out;
-}
-
-} // namespace
 
 void deliver_event(domain_pointer self, const std::string& reason,
                    std::function<void(bool, std::string)> done) {
@@ -50,25 +22,17 @@ void deliver_event(domain_pointer self, const std::string& reason,
   run_job<expected<event_outcome>>(
     self, st.cfg.io_pool, "event " + reason + " " + st.cfg.md.name,
     [backend, cmds, plan, timeout] {
-      return expected<event_outcome>(run_event(*backend, cmds, plan, timeout));
+      command_runner run = [backend](const std::vector<std::string>& argv,
+                                     std::chrono::milliseconds t) {
+        return backend->run_command(argv, t);
+      };
+      return expected<event_outcome>(run_event_commands(run, cmds, plan, timeout));
     },
     [self, reason, done](expected<event_outcome> o) {
-      auto& st = self->state;
-      auto t = now(self);
-      if (o && o->ok) {
-        st.renewal.log_message(t, reason);
-        persist_job(self);
-        done(true, "");
-        return;
-      }
-      result r = o ? o->r : result{k_apr_egeneral, "", o.error().message, "", {}, nullptr};
-      if (o && o->notify_failed)
-        st.renewal.log_notify_error(t, r);
-      else
-        st.renewal.log_message_error(t, reason, r);
-      log(self, "event " + reason + ": " + r.detail + (o ? " " + o->log_line : std::string()));
+      auto rec = record_event(self->state.renewal, reason, o, now(self));
+      if (!rec.ok) log(self, "event " + reason + ": " + rec.log);
       persist_job(self);
-      done(false, r.detail);
+      done(rec.ok, rec.detail);
     });
 }
 

@@ -147,12 +147,24 @@ void get_account(domain_pointer self) {
     fail_run(self, "no account actor for CA '" + st.ca_url + "'", std::nullopt);
     return;
   }
-  st.activity = "selecting the account at " + st.ca_url;
+  {
+    // mod_md's progress entry on every run, also the activity of a failed contact
+    result r;
+    r.activity = "Contacting ACME server for " + st.cfg.md.name + " at " + st.ca_url;
+    st.activity = r.activity;
+    st.renewal.log_progress(now(self), r);
+  }
   publish(self);
   self->request(a->second, caf::infinite, account_atom_v)
     .then(
       [self](account_answer& ans) {
         auto& st = self->state;
+        if (!ans.grant && ans.problem) {
+          // as mod_md keeps it: the CA's problem type and its own detail
+          auto detail = ans.problem->detail.empty() ? ans.error : ans.problem->detail;
+          fail_run(self, detail, ans.problem);
+          return;
+        }
         if (!ans.grant) {
           acme::problem p;
           p.detail = ans.error;

@@ -19,19 +19,91 @@ void log_line(ocsp_responder_pointer self, const std::string& line) {
   if (self->state.cfg.log) self->state.cfg.log("ocsp " + self->state.cfg.url + ": " + line);
 }
 
-void publish(ocsp_responder_pointer self, const ocsp_entry& e) {
+/// The status entry of `e` with its owner's job.
+stapling_info entry_info(ocsp_responder_pointer self, const ocsp_entry& e) {
   auto& st = self->state;
-  if (st.cfg.status)
-    caf::anon_send(st.cfg.status, caf::put_atom_v, stapling_of(e, st.cfg.url, st.cfg.renew_window));
+  auto info = stapling_of(e, st.cfg.url, st.cfg.renew_window);
+  auto j = st.jobs.find(e.owner);
+  if (j != st.jobs.end()) info.renewal = j->second;
+  return info;
 }
 
+void publish(ocsp_responder_pointer self, const ocsp_entry& e) {
+  if (self->state.cfg.status)
+    caf::anon_send(self->state.cfg.status, caf::put_atom_v, entry_info(self, e));
+}
+
+/// Re-sends every entry of `owner` (its job changed).
+void publish_owner(ocsp_responder_pointer self, const std::string& owner) {
+  for (const auto& [k, e] : self->state.entries)
+    if (e.owner == owner) publish(self, e);
+}
+
+/// Writes ocsp/<owner>/job.json; writes of one owner never overlap, the last state wins.
 void save_job(ocsp_responder_pointer self, const std::string& owner) {
   auto& st = self->state;
+  if (st.job_writing.count(owner)) {
+    st.job_dirty.insert(owner);
+    return;
+  }
+  st.job_writing.insert(owner);
   auto store = st.cfg.st;
   auto j = st.jobs[owner];
-  caf::anon_send(st.cfg.io_pool, run_atom_v, make_job("save ocsp job " + owner, [store, owner, j] {
-                   return ocsp::save_ocsp_job(*store, owner, j);
-                 }));
+  auto done = [self, owner](const std::string& failure) {
+    auto& s = self->state;
+    s.job_writing.erase(owner);
+    if (!failure.empty()) log_line(self, "saving the OCSP job of " + owner + ": " + failure);
+    if (s.job_dirty.erase(owner) > 0) save_job(self, owner);
+  };
+  self->request(st.cfg.io_pool, caf::infinite, run_atom_v,
+                make_job("save ocsp job " + owner,
+                         [store, owner, j] { return ocsp::save_ocsp_job(*store, owner, j); }))
+    .then(
+      [done](job_result& r) {
+        auto* s = r.get<mda::status>();
+        done(!s ? std::string("no result") : s->ok() ? std::string() : s->error().message);
+      },
+      [done](caf::error& err) { done(error_text(err)); });
+}
+
+/// The outcome of an event's commands: logged in the owner's job, which is saved and re-sent.
+void event_done(ocsp_responder_pointer self, const std::string& owner, const std::string& reason,
+                const expected<event_outcome>& o) {
+  auto rec = record_event(self->state.jobs[owner], reason, o, now_of(self));
+  if (!rec.ok) log_line(self, "event " + reason + " " + owner + ": " + rec.log);
+  save_job(self, owner);
+  publish_owner(self, owner);
+}
+
+/// Delivers "ocsp-renewed" / "ocsp-errored" of `owner` (see the header).
+void deliver_event(ocsp_responder_pointer self, const std::string& owner, const std::string& reason) {
+  auto& st = self->state;
+  if (st.cfg.on_event) st.cfg.on_event(owner, reason);
+  auto plan = plan_event(st.cfg.commands, reason, owner, st.jobs[owner], now_of(self));
+  if (plan.rate_limited) return;
+  if (plan.notify_argv.empty() && plan.message_argv.empty()) {
+    record_event(st.jobs[owner], reason, event_outcome{}, now_of(self)); // saved by the caller
+    return;
+  }
+  auto run = st.cfg.run_command ? st.cfg.run_command : process_command_runner();
+  auto cmds = st.cfg.commands;
+  auto timeout = st.cfg.command_timeout;
+  auto job = make_job("event " + reason + " " + owner, [run, cmds, plan, timeout] {
+    return run_event_commands(run, cmds, plan, timeout);
+  });
+  self->request(st.cfg.io_pool, caf::infinite, run_atom_v, std::move(job))
+    .then(
+      [self, owner, reason](job_result& r) {
+        if (auto* v = r.get<event_outcome>())
+          event_done(self, owner, reason, *v);
+        else
+          event_done(self, owner, reason,
+                     error(std::make_error_code(std::errc::io_error), "no event result"));
+      },
+      [self, owner, reason](caf::error& err) {
+        event_done(self, owner, reason,
+                   error(std::make_error_code(std::errc::io_error), error_text(err)));
+      });
 }
 
 void arm(ocsp_responder_pointer self) {
@@ -132,20 +204,21 @@ void finish(ocsp_responder_pointer self, const std::string& key, fetch_result r)
                            st.cfg.env.random->next_byte());
     e.next_run = plan.at;
     log_line(self, "fetch failed: " + res.detail);
-    if (st.cfg.on_event) st.cfg.on_event(e.owner, event_reason::ocsp_errored);
   } else {
     e.errors = 0;
     j.errors = 0;
     j.last = result{};
     e.next_run = ocsp::refresh_at(e.current->valid, st.cfg.renew_window);
     if (e.next_run <= t) e.next_run = t + std::chrono::minutes(1); // never spin on a short one
-    if (st.cfg.on_event) st.cfg.on_event(e.owner, event_reason::ocsp_renewed);
     if (e.current->status == ocsp::cert_status::revoked && st.cfg.on_revoked)
       st.cfg.on_revoked(e.owner, e.cert.leaf.fingerprint_sha256());
   }
   j.next_run = e.next_run;
-  publish(self, e);
-  save_job(self, e.owner);
+  auto owner = e.owner; // `e` and `j` may not outlive the calls below
+  bool failed = r.outcome.failure && !r.outcome.saved;
+  deliver_event(self, owner, failed ? event_reason::ocsp_errored : event_reason::ocsp_renewed);
+  publish_owner(self, owner);
+  save_job(self, owner);
   run_due(self);
 }
 
@@ -219,8 +292,7 @@ ocsp_responder_actor::behavior_type ocsp_responder_behavior(ocsp_responder_point
     [self](check_atom) { run_due(self); },
     [self](get_atom) -> std::vector<stapling_info> {
       std::vector<stapling_info> out;
-      for (const auto& [k, e] : self->state.entries)
-        out.push_back(stapling_of(e, self->state.cfg.url, self->state.cfg.renew_window));
+      for (const auto& [k, e] : self->state.entries) out.push_back(entry_info(self, e));
       return out;
     },
     [self](wake_atom, std::uint64_t gen) {

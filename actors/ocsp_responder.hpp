@@ -16,9 +16,16 @@
 // - every result goes to the status actor (put_atom, stapling_info); the owner's job.json
 //   is saved (ocsp/<owner>/job.json).
 // - `revoked` answers are reported through cfg.on_revoked(owner, sha256 fingerprint).
-// Not here: startup cleanup (ocsp::remove_old_responses, called by the supervisor), events
-// (ocsp-renewed / ocsp-errored: see the report; cfg.on_event is called with the reason),
-// the handshake cache (httpd glue).
+// - events: "ocsp-renewed" after every good/revoked answer, "ocsp-errored" after a failure
+//   (mod_md hollers them from its OCSP watchdog), delivered as the domain actor's events
+//   (actors/events.hpp): rate limited against the OWNER'S OCSP job (ocsp-renewed 1 d,
+//   ocsp-errored 1 h), MDMessageCmd run on the io pool as "<cmd> <reason> <owner>" (owner
+//   "other" for certificates of no MD, as mod_md), "message-<reason>" or "message-error"
+//   logged in that job. cfg.on_event hears of every event before the rate limit.
+// - job.json writes of one owner are coalesced and in order; every status entry of an owner
+//   carries its job (stapling_info::renewal) and is re-sent when the job changes.
+// Not here: startup cleanup (ocsp::remove_old_responses) and loading certificates (the
+// stapling actor, actors/ocsp_stapling.hpp), the handshake cache (httpd glue).
 // Limitation: an MD whose certificates name two responders has its job.json written by two
 // actors; the last write wins.
 #pragma once
@@ -28,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +46,7 @@
 
 #include "acme/http_client.hpp"
 #include "actors/actors.hpp"
+#include "actors/events.hpp"
 #include "actors/clock.hpp"
 #include "core/backoff.hpp"
 #include "core/duration.hpp"
@@ -73,8 +82,12 @@ struct ocsp_responder_config {
   std::size_t max_parallel = 6;                    ///< fetches in flight (mod_md: 6)
   /// Called on the actor's thread: a certificate was answered "revoked".
   std::function<void(const std::string& owner, const std::string& sha256)> on_revoked;
-  /// Called on the actor's thread: "ocsp-renewed" / "ocsp-errored" for an owner.
+  /// Called on the actor's thread: "ocsp-renewed" / "ocsp-errored" for an owner (before the
+  /// rate limit; delivery is the actor's own, see above).
   std::function<void(const std::string& owner, const std::string& reason)> on_event;
+  event_commands commands;                         ///< MDNotifyCmd (unused here), MDMessageCmd
+  milliseconds command_timeout{60'000};            ///< MDCommandTimeout
+  command_runner run_command;                      ///< empty = process_command_runner()
   std::function<void(const std::string&)> log;
 };
 
@@ -98,6 +111,8 @@ struct ocsp_responder_state {
   std::size_t in_flight = 0;
   std::uint64_t timer_gen = 0;
   std::uint64_t fetches = 0;                 ///< fetches started (tests)
+  std::set<std::string> job_writing;         ///< owners whose job.json write is in flight
+  std::set<std::string> job_dirty;           ///< owners whose job changed since that write
 };
 
 using ocsp_responder_pointer = ocsp_responder_actor::stateful_pointer<ocsp_responder_state>;

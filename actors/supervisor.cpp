@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 #include <utility>
 
 #include <caf/send.hpp>
@@ -12,6 +13,13 @@
 #include "store/fs_store.hpp"
 
 namespace mda {
+
+std::vector<managed_domain> stapling_mds(const engine_config& cfg) {
+  std::vector<managed_domain> out;
+  for (const auto& em : cfg.mds)
+    if (em.md.stapling && em.used) out.push_back(em.md);
+  return out;
+}
 
 std::string account_key(const managed_domain& md, const std::string& ca_url) {
   auto contacts = md.contacts;
@@ -53,7 +61,7 @@ account_source make_source(const supervisor_options& opts, transport_factory tra
   auto log = opts.log;
   return [st, clock, retries, log, transports, ao, ca_url]() -> account_answer {
     auto t = transports(ca_url);
-    if (!t) return account_answer{std::nullopt, t.error().message, false, {}};
+    if (!t) return account_answer{std::nullopt, t.error().message, false, {}, std::nullopt};
     acme::client_options co;
     co.directory_url = ca_url;
     co.max_bad_nonce_retries = retries;
@@ -62,17 +70,18 @@ account_source make_source(const supervisor_options& opts, transport_factory tra
       if (log) log("account: " + line);
     });
     if (!sel) {
-      account_answer a{std::nullopt, sel.error().message, false, {}};
+      account_answer a{std::nullopt, sel.error().message, false, {}, std::nullopt};
       if (sel.prob()) {
         auto cl = acme::classify(*sel.prob());
         a.input_related = cl.input_related;
         if (cl.retry_after) a.retry_after = *cl.retry_after;
+        a.problem = *sel.prob();
       }
       return a;
     }
     if (log)
       log((sel->reused ? "reusing account " : "registered account ") + sel->id + " at " + ca_url);
-    return account_answer{account_grant{c, sel->acct.as_signer(), sel->id, ca_url}, "", false, {}};
+    return account_answer{account_grant{c, sel->acct.as_signer(), sel->id, ca_url}, "", false, {}, std::nullopt};
   };
 }
 
@@ -97,6 +106,53 @@ client_factory ari_clients(transport_factory transports, std::shared_ptr<const t
     auto client = std::make_shared<acme::client>(*t, co, clock);
     c->by_url[url] = client;
     return client;
+  };
+}
+
+ocsp_transport_factory default_ocsp_transports(const engine_settings& s) {
+  return [s](const std::string&) -> expected<std::shared_ptr<acme::http_transport>> {
+    acme::http_options o;
+    o.ca_file = s.ca_certs;
+    o.proxy_url = s.http_proxy;
+    o.proxy_ca_file = s.proxy_ca_certs;
+    o.connect_timeout = std::chrono::seconds(10);
+    o.read_timeout = std::chrono::seconds(10);
+    o.total_timeout = std::chrono::seconds(30);
+    auto t = acme::httplib_transport::create(o);
+    if (!t) return t.error();
+    return std::shared_ptr<acme::http_transport>(*t);
+  };
+}
+
+/// The stapling actor, or an invalid handle when nothing is stapled.
+ocsp_stapling_actor spawn_stapling(caf::actor_system& sys, const engine_config& cfg,
+                                   const supervisor_options& opts, const engine_actors& a) {
+  const auto& s = cfg.settings;
+  ocsp_stapling_config c;
+  c.mds = stapling_mds(cfg);
+  if (s.staple_others) c.other_files = s.staple_other_files;
+  if (c.mds.empty() && c.other_files.empty()) return {};
+  c.st = opts.st;
+  c.io_pool = a.io_pool;
+  c.status = a.status;
+  c.env = opts.env;
+  c.transports = opts.ocsp_transports ? opts.ocsp_transports : default_ocsp_transports(s);
+  c.renew_window = s.stapling_renew_window;
+  c.keep_response = s.stapling_keep_response;
+  c.retry = retry_policy{s.retry_delay, k_max_retry_delay, s.retry_failover};
+  c.commands = event_commands{s.notify_cmd, s.message_cmd};
+  c.command_timeout = s.command_timeout;
+  c.run_command = opts.run_command;
+  c.log = opts.log;
+  return spawn_ocsp_stapling(sys, std::move(c));
+}
+
+/// The observer of a stapling MD's domain actor with `activate`: a `complete` report may
+/// follow an activation, so the stapling actor looks at the MD's certificates again.
+md_observer restaple_on_complete(md_observer user, ocsp_stapling_actor stapling) {
+  return [user, stapling](const md_report& r) {
+    if (user) user(r);
+    if (r.outcome == md_outcome::complete) caf::anon_send(stapling, staple_atom_v, r.md);
   };
 }
 
@@ -143,8 +199,15 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     store_backend_options bo;
     bo.challenges = opts.challenges;
     bo.clients = ari_clients(opts.transports, opts.env.clock, opts.max_bad_nonce_retries);
+    bo.can_http = s.can_http;
+    bo.can_https = s.can_https;
+    bo.dns01_cmd = s.dns01_cmd;
     opts.backend = make_store_backend(opts.st, bo);
   }
+
+  a.stapling = spawn_stapling(sys, cfg, opts, a);
+  std::set<std::string> stapled;
+  for (const auto& md : stapling_mds(cfg)) stapled.insert(md.name);
 
   std::map<std::string, account_actor> by_key;
   for (const auto& em : cfg.mds) {
@@ -159,6 +222,8 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     dc.env = opts.env;
     dc.activate = opts.activate;
     dc.observer = opts.observer;
+    if (a.stapling && opts.activate && stapled.count(em.md.name))
+      dc.observer = restaple_on_complete(opts.observer, a.stapling);
     dc.log = opts.log;
     for (const auto& url : ca_urls_of(em.md)) {
       auto key = account_key(em.md, url);
@@ -173,11 +238,17 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     }
     a.domains[em.md.name] = spawn_domain(sys, std::move(dc));
   }
+  if (a.stapling) {
+    ocsp_domains d;
+    for (const auto& [name, h] : a.domains) d.by_name[name] = caf::actor_cast<caf::actor>(h);
+    caf::anon_send(a.stapling, caf::put_atom_v, std::move(d));
+  }
   return a;
 }
 
 void stop_engine_actors(const engine_actors& a) {
   auto reason = caf::exit_reason::user_shutdown;
+  if (a.stapling) caf::anon_send_exit(a.stapling, reason); // its responders are linked
   for (const auto& [name, d] : a.domains) caf::anon_send_exit(d, reason);
   for (const auto& acct : a.accounts) caf::anon_send_exit(acct, reason);
   if (a.status) caf::anon_send_exit(a.status, reason);

@@ -3,7 +3,10 @@
 // What it spawns: two worker pools (io: loads, saves, commands, status file writes; orders:
 // ACME orders, bounded by settings.orders_in_flight), the ca_policy actor, the status actor
 // (file settings.status_file or <store>/status.json, socket settings.status_socket), one
-// account actor per (CA URL, EAB kid, contacts) and one domain actor per MD.
+// account actor per (CA URL, EAB kid, contacts) and one domain actor per MD; with stapling
+// (MDs with stapling on that a vhost uses, or MDStapleOthers files), the stapling actor
+// (ocsp_stapling.hpp), which spawns one OCSP responder actor per responder URL, and, with
+// `activate`, re-reads an MD's certificates whenever its domain actor reports `complete`.
 // Accounts: selected or registered in the store on first use (acme/account_store.hpp), with
 // an acme::client per account (shared by that account's orders: one nonce pool).
 // Not here: the actor_system and its thread (engine.hpp), md.json sync, responders (mdctl).
@@ -22,6 +25,7 @@
 #include "actors/account.hpp"
 #include "actors/ca_policy.hpp"
 #include "actors/domain.hpp"
+#include "actors/ocsp_stapling.hpp"
 #include "actors/status.hpp"
 #include "actors/worker_pool.hpp"
 #include "core/engine_config.hpp"
@@ -44,6 +48,10 @@ struct supervisor_options {
   engine_log log;
   int max_bad_nonce_retries = 30;       ///< per request (pebble rejects nonces at random)
   std::size_t io_jobs = 4;              ///< bound of the io pool
+  /// Transports to OCSP responders; empty = httplib with MDHttpProxy and MDCACertificateFile,
+  /// connect/read timeouts 10 s, 30 s in all (a hanging responder holds an io worker no longer).
+  ocsp_transport_factory ocsp_transports;
+  command_runner run_command;           ///< OCSP events; empty = process_command_runner()
 };
 
 /// The handles of everything spawned.
@@ -54,7 +62,11 @@ struct engine_actors {
   status_actor status;
   std::vector<account_actor> accounts;
   std::map<std::string, domain_actor> domains; ///< by MD name
+  ocsp_stapling_actor stapling;                ///< invalid when nothing is stapled
 };
+
+/// The MDs the stapling actor staples: stapling on (the merged MDStapling) and used by a vhost.
+std::vector<managed_domain> stapling_mds(const engine_config& cfg);
 
 /// The account actor key of an MD at one CA: "<url> <eab kid> <contacts...>".
 std::string account_key(const managed_domain& md, const std::string& ca_url);

@@ -35,6 +35,7 @@ ojson to_json(const engine_settings& s) {
   j["renew-via-ari"] = s.renew_via_ari;
   j["stapling"] = s.stapling;
   j["staple-others"] = s.staple_others;
+  j["staple-other-files"] = json_string_array(s.staple_other_files);
   j["stapling-renew-window"] = format_timeslice(s.stapling_renew_window);
   j["stapling-keep-response"] = format_timeslice(s.stapling_keep_response);
   j["cert-check-name"] = s.cert_check_name;
@@ -114,6 +115,7 @@ expected<engine_settings> engine_settings_from_json(const ojson& j, const std::s
   f.get("renew-via-ari", s.renew_via_ari);
   f.get("stapling", s.stapling);
   f.get("staple-others", s.staple_others);
+  f.get("staple-other-files", s.staple_other_files);
   get_timeslice(f, "stapling-renew-window", s.stapling_renew_window, k_life_norm);
   get_timeslice(f, "stapling-keep-response", s.stapling_keep_response, k_ocsp_keep_norm);
   f.get("cert-check-name", s.cert_check_name);

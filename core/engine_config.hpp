@@ -50,6 +50,10 @@ struct engine_settings {
   bool renew_via_ari = true;                     ///< MDRenewViaARI (global default)
   bool stapling = false;                         ///< MDStapling (global default)
   bool staple_others = true;                     ///< MDStapleOthers
+  /// MDStapleOthers: PEM files of the certificates of SSL vhosts that are not MDs, one file per
+  /// certificate: the leaf first, then its chain (the issuer must be in the same file). Filled
+  /// by the Apache module; registered for stapling under "other" when staple_others is on.
+  std::vector<std::string> staple_other_files;
   timeslice stapling_renew_window = default_stapling_renew_window(); ///< MDStaplingRenewWindow
   timeslice stapling_keep_response = default_stapling_keep_response(); ///< MDStaplingKeepResponse
   std::string cert_check_name;                   ///< MDCertificateCheck name ("" = none)

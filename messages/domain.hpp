@@ -80,6 +80,7 @@ struct account_answer {
   std::string error;           ///< "" when granted
   bool input_related = false;  ///< acme::classify of the failure
   sys_time retry_after{};      ///< the epoch when none
+  std::optional<acme::problem> problem; ///< the CA's problem document, when it sent one
 };
 
 } // namespace mda

@@ -5,10 +5,12 @@
 // (status/snapshot.hpp stapling_info).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/actor.hpp>
 #include <caf/atom.hpp>
 
 #include "core/x509.hpp"
@@ -35,8 +37,15 @@ struct ocsp_registration {
   bool replace = true;
 };
 
+/// The domain actors the stapling actor tells of revocations, by MD name. The handle type is
+/// left open here (messages/ holds no actor interfaces): see actors/ocsp_stapling.hpp.
+struct ocsp_domains {
+  std::map<std::string, caf::actor> by_name;
+};
+
 } // namespace mda
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mda::ocsp_domains)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mda::ocsp_registration)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mda::stapling_info)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mda::stapling_info>)

@@ -26,7 +26,8 @@ const stapling_info* find_stapling(const status_snapshot& s, const std::string& 
 }
 
 /// "ocsp" of one certificate of a stapling MD (status_get_cert_json_ex): what the responder
-/// said, and the MD's OCSP job (the same job under every certificate). Empty = leave out.
+/// said, and the MD's OCSP job (ocsp_job_of: the same job under every certificate). Empty =
+/// leave out.
 ojson ocsp_json(const status_snapshot& s, const md_snapshot& m, const cert_info& c, bool with_logs) {
   ojson o = ojson::object();
   if (const stapling_info* st = find_stapling(s, m.md.name, c.sha256_fingerprint)) {
@@ -34,7 +35,7 @@ ojson ocsp_json(const status_snapshot& s, const md_snapshot& m, const cert_info&
     if (st->valid_from != sys_time{} || st->valid_until != sys_time{})
       o["valid"] = json_period(st->valid_from, st->valid_until);
   }
-  if (m.ocsp_renewal) o["renewal"] = job_json(*m.ocsp_renewal, with_logs);
+  if (const job* jb = ocsp_job_of(s, m.md.name)) o["renewal"] = job_json(*jb, with_logs);
   return o;
 }
 
@@ -45,17 +46,21 @@ struct certs_view {
   bool with_logs;
 };
 
-/// The "cert" object: one member per place that has a certificate, then "valid".
+/// The "cert" object: one member per place that has a certificate, then "valid". The
+/// current certificates of static files are keyed by index ("0", "1", ...), as mod_md's
+/// md_status.c names them; staged ones and managed ones by key spec.
 ojson certs_json(const certs_view& v, const std::vector<cert_slot>& slots) {
   ojson o = ojson::object();
-  for (const auto& slot : slots) {
+  const bool by_index = v.with_ocsp && !v.m.md.cert_files.empty();
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    const cert_slot& slot = slots[i];
     if (!slot.cert) continue;
     ojson cj = to_json(*slot.cert);
     if (v.with_ocsp && v.m.md.stapling) {
       ojson oc = ocsp_json(v.s, v.m, *slot.cert, v.with_logs);
       if (!oc.empty()) cj["ocsp"] = std::move(oc);
     }
-    o[slot.name] = std::move(cj);
+    o[by_index ? std::to_string(i) : slot.name] = std::move(cj);
   }
   if (auto valid = certs_valid(slots)) o["valid"] = json_period(valid->start, valid->end);
   return o;

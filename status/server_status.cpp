@@ -122,13 +122,6 @@ void certificate_totals(writer& w, const std::vector<const md_snapshot*>& mds) {
   w.line("Ready", std::to_string(ready));
 }
 
-/// The OCSP job shown beside a stapling: the MD's, or the one of certificates of no MD.
-const job* ocsp_job_of(const status_snapshot& s, const std::string& domain) {
-  if (const md_snapshot* m = find_md_by_name(s, domain)) return m->ocsp_renewal ? &*m->ocsp_renewal : nullptr;
-  if (domain == "other" && s.other_ocsp_renewal) return &*s.other_ocsp_renewal;
-  return nullptr;
-}
-
 std::vector<cell> stapling_cells(const status_snapshot& s, const stapling_info& st) {
   return {
       {"Domain", [&](writer& w) { w.value("Domain", st.domain); }},

@@ -40,6 +40,7 @@ ojson stapling_json(const stapling_info& s) {
   j["status"] = to_string(s.status);
   j["valid"] = json_period(s.valid_from, s.valid_until);
   json_set_time_if(j, "renew-at", s.renew_at);
+  if (s.renewal) j["renewal"] = to_json(*s.renewal);
   return j;
 }
 
@@ -116,7 +117,7 @@ std::vector<cert_slot> read_slots(json_fields& f, const char* key) {
   return out;
 }
 
-stapling_info read_stapling(json_fields f) {
+stapling_info read_stapling(json_fields f, const std::string& where) {
   stapling_info s;
   f.get("domain", s.domain);
   f.get("id", s.id);
@@ -130,6 +131,7 @@ stapling_info read_stapling(json_fields f) {
   else f.fail(json_errc::bad_value, "status", "is not an OCSP status: '" + status + "'");
   read_period(f.object("valid"), s.valid_from, s.valid_until);
   f.get_time("renew-at", s.renew_at);
+  read_job(f, "renewal", where + ".renewal", s.renewal);
   return s;
 }
 
@@ -164,8 +166,20 @@ bool cert_info::operator==(const cert_info& o) const {
 
 bool stapling_info::operator==(const stapling_info& o) const {
   return std::tie(domain, id, sha256_fingerprint, responder_url, status, valid_from, valid_until,
-                  renew_at) == std::tie(o.domain, o.id, o.sha256_fingerprint, o.responder_url,
-                                        o.status, o.valid_from, o.valid_until, o.renew_at);
+                  renew_at, renewal) == std::tie(o.domain, o.id, o.sha256_fingerprint,
+                                                 o.responder_url, o.status, o.valid_from,
+                                                 o.valid_until, o.renew_at, o.renewal);
+}
+
+const job* ocsp_job_of(const status_snapshot& s, std::string_view owner) {
+  for (const auto& m : s.mds)
+    if (m.md.name == owner && m.ocsp_renewal) return &*m.ocsp_renewal;
+  if (owner == "other" && s.other_ocsp_renewal) return &*s.other_ocsp_renewal;
+  const job* newest = nullptr;
+  for (const auto& st : s.staplings)
+    if (st.domain == owner && st.renewal && (!newest || st.renewal->last_run > newest->last_run))
+      newest = &*st.renewal;
+  return newest;
 }
 
 bool md_snapshot::operator==(const md_snapshot& o) const {
@@ -244,7 +258,9 @@ expected<status_snapshot> snapshot_from_json(const ojson& j, const std::string& 
   for (std::size_t i = 0; i < n && f.ok(); ++i)
     s.mds.push_back(read_md_entry(f.element("mds", i), "mds[" + std::to_string(i) + "]"));
   const std::size_t k = f.array_size("staplings");
-  for (std::size_t i = 0; i < k && f.ok(); ++i) s.staplings.push_back(read_stapling(f.element("staplings", i)));
+  for (std::size_t i = 0; i < k && f.ok(); ++i)
+    s.staplings.push_back(
+      read_stapling(f.element("staplings", i), "staplings[" + std::to_string(i) + "]"));
   read_job(f, "other-ocsp-renewal", "other-ocsp-renewal", s.other_ocsp_renewal);
   if (auto st = f.result(); !st) return st.error();
   return s;

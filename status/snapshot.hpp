@@ -76,6 +76,9 @@ struct stapling_info {
   sys_time valid_from{};          ///< thisUpdate; the epoch = no response
   sys_time valid_until{};         ///< nextUpdate
   sys_time renew_at{};            ///< MDStaplingRenewWindow before valid_until; epoch = none
+  /// The owner's OCSP job (ocsp/<domain>/job.json) as the responder actor keeps it, sent with
+  /// every entry (md_ocsp_get_status_all's "renewal"); see ocsp_job_of.
+  std::optional<job> renewal;
   bool operator==(const stapling_info& o) const;
 };
 
@@ -109,6 +112,11 @@ struct status_snapshot {
 };
 
 nlohmann::ordered_json to_json(const status_snapshot& s);
+
+/// The OCSP job of `owner` (an MD name or "other"): the MD's ocsp_renewal / the snapshot's
+/// other_ocsp_renewal when set, else the newest (by last-run) `renewal` of that owner's
+/// stapling entries; nullptr when there is none.
+const job* ocsp_job_of(const status_snapshot& s, std::string_view owner);
 
 /// Reads the JSON form. A member of the wrong type or with a value not understood is an error
 /// naming `source` and the member (json_errc), e.g. "<file>: \"mds[0].certs[1].serial\" must be

@@ -290,3 +290,41 @@ TEST_CASE("authz: authorize", "[acme][acme-flow][authz]") {
     CHECK(s.setup.teardowns.size() == 1);
   }
 }
+
+TEST_CASE("effective challenges: configured as is, the automatic list filtered as mod_md does",
+          "[acme][authz]") {
+  using acme::challenge_abilities;
+  using acme::challenge_type;
+  using acme::effective_challenges;
+  challenge_abilities all{true, true, true, true};
+  // MDCAChallenges is not filtered (unknown names skipped)
+  auto c = effective_challenges({"dns-01", "bogus", "tls-alpn-01"}, challenge_abilities{false, false, false, false});
+  REQUIRE(c);
+  CHECK(*c == std::vector<challenge_type>{challenge_type::dns_01, challenge_type::tls_alpn_01});
+  // automatic: everything possible
+  c = effective_challenges({}, all);
+  REQUIRE(c);
+  CHECK(*c == std::vector<challenge_type>{challenge_type::tls_alpn_01, challenge_type::http_01,
+                                          challenge_type::dns_01});
+  // no acme-tls/1 vhost, no dns-01 command: http-01 only
+  c = effective_challenges({}, challenge_abilities{true, true, false, false});
+  REQUIRE(c);
+  CHECK(*c == std::vector<challenge_type>{challenge_type::http_01});
+  // not reachable on 80, no acme-tls/1, no command: nothing left, every reason named
+  c = effective_challenges({}, challenge_abilities{false, true, false, false});
+  REQUIRE_FALSE(c);
+  CHECK(c.error().message ==
+        "None of the ACME challenge methods configured for this domain are suitable. The http: "
+        "challenge 'http-01' is disabled because the server seems not reachable on public port 80. "
+        "The https: challenge 'tls-alpn-01' is disabled because the Protocols configuration does "
+        "not include the 'acme-tls/1' protocol. The DNS challenge 'dns-01' is disabled because the "
+        "directive 'MDChallengeDns01' is not configured.");
+  // neither port: the MDPortMap advice
+  c = effective_challenges({}, challenge_abilities{false, false, true, false});
+  REQUIRE_FALSE(c);
+  CHECK(c.error().message.rfind("the server seems neither reachable via http (port 80) nor https (port 443).", 0) == 0);
+  // neither port, but a dns-01 command: dns-01
+  c = effective_challenges({}, challenge_abilities{false, false, true, true});
+  REQUIRE(c);
+  CHECK(*c == std::vector<challenge_type>{challenge_type::dns_01});
+}

@@ -24,10 +24,10 @@ struct account_fixture : test::actor_fixture {
     account_config cfg{"https://ca.test/dir",
                        [c, f] {
                          ++*c;
-                         if (*f) return account_answer{std::nullopt, "CA down", false, {}};
+                         if (*f) return account_answer{std::nullopt, "CA down", false, {}, std::nullopt};
                          return account_answer{
                            account_grant{nullptr, {}, "ACME-ca.test-0000", "https://ca.test/dir"},
-                           "", false, {}};
+                           "", false, {}, std::nullopt};
                        },
                        pool, make_test_env(sys, t0)};
     acct = spawn_account(sys, std::move(cfg));

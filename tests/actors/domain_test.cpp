@@ -118,7 +118,7 @@ struct domain_fixture : test::actor_fixture {
     account_config ac{url,
                       [url] {
                         return account_answer{account_grant{nullptr, {}, "ACME-test-0000", url},
-                                              "", false, {}};
+                                              "", false, {}, std::nullopt};
                       },
                       pool, make_test_env(sys, t0)};
     return accounts[url] = spawn_account(sys, std::move(ac));
@@ -182,7 +182,10 @@ TEST_CASE_METHOD(domain_fixture, "domain: a new MD is ordered, staged, notified,
   CHECK(backend->staged->md.ca.account == "ACME-test-0000");
   CHECK(backend->staged->renewal.finished);
   CHECK(log_types(backend->staged->renewal) ==
-        std::vector<std::string>{"starting", "message-renewing", "progress", "finished"});
+        std::vector<std::string>{"starting", "message-renewing", "progress", "progress", "finished"});
+  // newest first: the renewed text, then mod_md's "Contacting ACME server" entry
+  CHECK(backend->staged->renewal.log[2].detail ==
+        "Contacting ACME server for " + test_md().name + " at https://ca.test/dir");
   REQUIRE(!reports.empty());
   CHECK(reports.back().outcome == md_outcome::complete);
   CHECK(st.leaves.size() == 1);

@@ -58,3 +58,28 @@ TEST_CASE("engine configuration errors name the file and the member", "[core][en
   REQUIRE_FALSE(r2);
   CHECK(r2.error().message == "cannot read engine configuration '/nonexistent/cfg.json'");
 }
+
+TEST_CASE("engine configuration: the certificate files of MDStapleOthers", "[core][engine-config]") {
+  engine_settings s;
+  CHECK(to_json(s)["staple-other-files"] == nlohmann::ordered_json::array());
+  s.staple_other_files = {"/etc/ssl/a.pem", "/etc/ssl/b chain.pem"};
+  const auto j = to_json(s);
+  CHECK(j["staple-other-files"].dump() == R"(["/etc/ssl/a.pem","/etc/ssl/b chain.pem"])");
+  auto back = engine_settings_from_json(j, "cfg.json");
+  REQUIRE(back);
+  CHECK(back->staple_other_files == s.staple_other_files);
+  CHECK(*back == s);
+
+  auto absent = engine_settings_from_json(nlohmann::ordered_json::object(), "cfg.json");
+  REQUIRE(absent);
+  CHECK(absent->staple_other_files.empty());
+
+  auto bad = engine_settings_from_json(
+    nlohmann::ordered_json::parse(R"({"staple-other-files": "/etc/ssl/a.pem"})"), "cfg.json");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message == "cfg.json: \"staple-other-files\" must be an array of strings, found string");
+  bad = engine_settings_from_json(
+    nlohmann::ordered_json::parse(R"({"staple-other-files": ["/a.pem", 3]})"), "cfg.json");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message == "cfg.json: \"staple-other-files[1]\" must be a string, found number");
+}
