@@ -26,3 +26,45 @@ start_pebble() {
 now() { date +%s.%N; }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+# proc_tree PID: PID and all its descendants, one per line (read from /proc now).
+proc_tree() {
+  local p
+  echo "$1"
+  for p in $(pgrep -P "$1" || true); do proc_tree "$p"; done
+}
+
+# tree_cpu PID: CPU seconds (utime + stime, plus those of reaped children) of PID's process tree.
+tree_cpu() {
+  local ticks p total=0
+  ticks=$(getconf CLK_TCK)
+  for p in $(proc_tree "$1"); do
+    [ -r "/proc/$p/stat" ] || continue
+    # fields 14-17 counted after the ")" that closes comm (comm may contain spaces)
+    total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13 + $14 + $15}')))
+  done
+  echo "$total $ticks" | awk '{printf "%.2f\n", $1 / $2}'
+}
+
+# proc_kb PID FIELD: a /proc/PID/status field in kB (VmRSS, VmHWM); 0 when PID is gone.
+proc_kb() { awk -v f="$2:" '$1 == f {print $2; found = 1} END {if (!found) print 0}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# tree_mem PID FIELD: "sum_MB max_MB" of FIELD over PID's process tree.
+tree_mem() {
+  local p
+  for p in $(proc_tree "$1"); do proc_kb "$p" "$2"; done |
+    awk '{s += $1; if ($1 > m) m = $1} END {printf "%.1f %.1f\n", s / 1024, m / 1024}'
+}
+
+# wait_http PORT TIMEOUT_S: returns once http://127.0.0.1:PORT/ answers with any HTTP status
+# (so a child process is serving, not just the listening socket bound); 1 on timeout.
+wait_http() {
+  local end code
+  end=$(echo "$(now) $2" | awk '{print $1 + $2}')
+  while :; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1/" 2>/dev/null || true)
+    [ -n "$code" ] && [ "$code" != 000 ] && return 0
+    awk -v n="$(now)" -v e="$end" 'BEGIN {exit !(n > e)}' && return 1
+    sleep 0.02
+  done
+}

@@ -125,7 +125,9 @@ void log_activation(server_rec* s, const activation_report& r) {
 /// Store setup of the parent (reference §5.1 steps 2, 5, 7). False: the start must stop.
 bool setup_store(server_rec* s, module_state& st) {
   const engine_settings& settings = st.linked.config.settings;
-  auto opened = fs_store::open(settings.store_dir);
+  fs_store_options so;
+  so.sync_writes = false; // one flush at the end of the startup pass (ssl_hooks.cpp)
+  auto opened = fs_store::open(settings.store_dir, so);
   if (!opened) {
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0120: setting up the store in %s: %s",
                  settings.store_dir.c_str(), opened.error().message.c_str());
@@ -147,8 +149,17 @@ bool setup_store(server_rec* s, module_state& st) {
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MDA0122: removed a damaged httpd.json: %s",
                  hj->corrupt->message.c_str());
   }
-  log_activation(s, activate_staged_sets(*st.store, settings.store_dir, st.linked.config.mds,
-                                         st.input.mc.locks));
+  auto activation = activate_staged_sets(*st.store, settings.store_dir, st.linked.config.mds,
+                                         st.input.mc.locks);
+  log_activation(s, activation);
+  if (!st.dry_run && !activation.activated.empty()) {
+    // mod_md raises "installed" here, in the parent (root), after the move.
+    const event_commands cmds{settings.notify_cmd, settings.message_cmd};
+    for (const auto& line : announce_installed(*st.store, activation.activated, cmds,
+                                               settings.command_timeout, process_command_runner(),
+                                               sys_clock::now()))
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0126: %s", line.c_str());
+  }
   return true;
 }
 

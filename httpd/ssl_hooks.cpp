@@ -14,7 +14,8 @@
 //   mod_md skips this step there), md.json of every MD synced to domains/.
 // Only the core hooks are registered, not mod_ssl.h's optional ones: mod_ssl runs both kinds,
 // so registering both would add every file twice.
-// Not here: OCSP priming, tls-alpn-01 (request_hooks.cpp); the engine process is started at
+// Not here: OCSP stapling (ocsp_hooks.cpp, registered from here), tls-alpn-01
+// (request_hooks.cpp); the engine process is started at
 // the end of the post_config after mod_ssl (engine_process.hpp).
 #include <chrono>
 
@@ -26,6 +27,7 @@
 
 #include "httpd/engine_process.hpp"
 #include "httpd/module.hpp"
+#include "httpd/ocsp_hooks.hpp"
 #include "httpd/store_sync.hpp"
 
 APLOG_USE_MODULE(md);
@@ -131,6 +133,12 @@ int post_config_after_ssl(apr_pool_t*, apr_pool_t*, apr_pool_t*, server_rec* s) 
       }
     }
     sync_mds(s, *st);
+    // The store was opened without a sync per write (md.json, fallback files, activation):
+    // one sync for all of them here, before the engine starts.
+    if (auto f = st->store->flush(); !f) {
+      ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MDA0127: syncing the store: %s",
+                   f.error().message.c_str());
+    }
     if (APLOG_IS_LEVEL(s, APLOG_TRACE1)) {
       const std::string json = to_json(st->linked.config).dump();
       ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, s, "MDA0111: engine configuration %s", json.c_str());
@@ -147,6 +155,7 @@ void register_ssl_hooks() {
   ap_hook_post_config(post_config_after_ssl, after_ssl, nullptr, APR_HOOK_LAST);
   ap_hook_ssl_add_cert_files(add_cert_files, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_ssl_add_fallback_cert_files(add_fallback_cert_files, nullptr, nullptr, APR_HOOK_MIDDLE);
+  register_ocsp_hooks();
 }
 
 } // namespace mda::httpd

@@ -81,6 +81,29 @@ activation_report activate_staged_sets(store& st, const std::string& store_dir,
   return out;
 }
 
+std::vector<std::string> announce_installed(store& st, const std::vector<std::string>& activated,
+                                            const event_commands& cmds,
+                                            std::chrono::milliseconds timeout,
+                                            const command_runner& run, sys_time now) {
+  std::vector<std::string> failures;
+  const std::string reason = "installed";
+  for (const auto& name : activated) {
+    job jb;
+    jb.name = name;
+    if (auto j = st.load_json(store_group::domains, name, aspect::job); j) {
+      if (auto parsed = job_from_json(*j, "domains/" + name + "/job.json"); parsed) jb = std::move(*parsed);
+    }
+    auto plan = plan_event(cmds, reason, name, jb, now);
+    if (plan.rate_limited) continue;
+    auto outcome = run_event_commands(run, cmds, plan, timeout);
+    auto rec = record_event(jb, reason, expected<event_outcome>(outcome), now);
+    if (!rec.ok) failures.push_back(name + ": event installed: " + rec.log);
+    if (auto s = st.save_json(store_group::domains, name, aspect::job, to_json(jb)); !s)
+      failures.push_back(name + ": event installed: " + s.error().message);
+  }
+  return failures;
+}
+
 expected<md_json_sync> sync_md_json(store& st, managed_domain& md) {
   md_json_sync out;
   std::optional<managed_domain> old;

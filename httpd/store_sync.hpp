@@ -14,12 +14,19 @@
 //   absent, unreadable, or when its content would change.
 // Deviation: mod_md compares a fixed list of properties before writing; we compare the whole
 // md.json, so e.g. a changed MDProfile reaches the file too. What is written is the same.
-// Not here: rename detection of MDs (mod_md md_reg_sync_start), the "installed" event, httpd.
+// - announce_installed: the "installed" event of every activated MD (reference §2.6 step 6,
+//   §5.6), as mod_md raises it in the parent after the move: rate limited against the
+//   activated domains/<md>/job.json, MDMessageCmd "<cmd> installed <md>" run (as the caller:
+//   root), the outcome recorded in that job.json.
+// Not here: rename detection of MDs (mod_md md_reg_sync_start), httpd.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "actors/events.hpp"
 
 #include "core/config_values.hpp"
 #include "core/engine_config.hpp"
@@ -47,6 +54,13 @@ struct activation_report {
 /// See above. `store_dir` is the store's base directory (for store.lock).
 activation_report activate_staged_sets(store& st, const std::string& store_dir,
                                        const std::vector<engine_md>& mds, const store_locks& locks);
+
+/// See above. Blocking for as long as the command runs (bounded by `timeout`). Returns one
+/// line per failure (the command's, or a job.json that could not be saved), naming the MD.
+std::vector<std::string> announce_installed(store& st, const std::vector<std::string>& activated,
+                                            const event_commands& cmds,
+                                            std::chrono::milliseconds timeout,
+                                            const command_runner& run, sys_time now);
 
 /// What sync_md_json did.
 struct md_json_sync {

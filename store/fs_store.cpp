@@ -282,7 +282,7 @@ status fs_store::write(store_group g, const std::string& name, const std::string
   if (!path) return path.error();
   if (auto st = prepare_dirs(g, name); !st) return st;
   return fsio::write_file_atomic(*path, data, mode,
-                                 write_opts(opts_, create_only, durable(g, aspect)));
+                                 write_opts(opts_, create_only, opts_.sync_writes && durable(g, aspect)));
 }
 
 expected<std::string> fs_store::load_text(store_group g, const std::string& name,
@@ -363,6 +363,21 @@ expected<std::string> fs_store::file_path(store_group g, const std::string& name
 
 // --- removing ------------------------------------------------------------------------------
 
+status fs_store::sync_dir(const std::string& dir) const {
+  return opts_.sync_writes ? fsio::fsync_dir(dir) : status{};
+}
+
+status fs_store::flush() const {
+  const std::string base = paths_.base();
+  int fd = ::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fsio::sys_error("open", base, errno);
+  const int rc = ::syncfs(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return fsio::sys_error("syncfs", base, err);
+  return {};
+}
+
 status fs_store::remove(store_group g, const std::string& name, const std::string& aspect,
                         bool force) {
   auto path = writable_path(g, name, aspect);
@@ -371,7 +386,7 @@ status fs_store::remove(store_group g, const std::string& name, const std::strin
     if (force && (errno == ENOENT || errno == ENOTDIR)) return {};
     return fsio::sys_error("unlink", *path, errno);
   }
-  return fsio::fsync_dir(fsio::parent_dir(*path));
+  return sync_dir(fsio::parent_dir(*path));
 }
 
 status fs_store::purge(store_group g, const std::string& name) {
@@ -381,7 +396,7 @@ status fs_store::purge(store_group g, const std::string& name) {
   if (!dir) return dir.error();
   if (!fsio::is_dir(paths_.group_dir(g))) return {};
   if (auto st = fsio::remove_tree(*dir); !st) return st;
-  return fsio::fsync_dir(paths_.group_dir(g));
+  return sync_dir(paths_.group_dir(g));
 }
 
 status fs_store::remove_not_modified_since(store_group g, time_point since,
@@ -473,13 +488,13 @@ status fs_store::move(store_group from, store_group to, const std::string& name,
       ::rename(slot->c_str(), to_dir->c_str()); // put the old one back
       return fsio::sys_error("rename", *from_dir, err);
     }
-    if (auto st = fsio::fsync_dir(paths_.group_dir(store_group::archive)); !st) return st;
+    if (auto st = sync_dir(paths_.group_dir(store_group::archive)); !st) return st;
   } else if (::rename(from_dir->c_str(), to_dir->c_str()) != 0) {
     return fsio::sys_error("rename", *from_dir, errno);
   }
   if (auto st = hand_over(to, *to_dir); !st) return st;
-  if (auto st = fsio::fsync_dir(paths_.group_dir(from)); !st) return st;
-  return fsio::fsync_dir(paths_.group_dir(to));
+  if (auto st = sync_dir(paths_.group_dir(from)); !st) return st;
+  return sync_dir(paths_.group_dir(to));
 }
 
 status fs_store::rename(store_group g, const std::string& from, const std::string& to) {
@@ -492,7 +507,7 @@ status fs_store::rename(store_group g, const std::string& from, const std::strin
     if (is_not_found(st.error())) return {}; // nothing to rename (md_store_rename)
     return st;
   }
-  return fsio::fsync_dir(paths_.group_dir(g));
+  return sync_dir(paths_.group_dir(g));
 }
 
 } // namespace mda

@@ -54,6 +54,9 @@ struct fs_store_options {
   std::chrono::milliseconds tmp_retry_delay{50};
   /// Test hook: a write to a path for which this returns true fails after half the data.
   std::function<bool(const std::string& path)> fail_write_midway;
+  /// false: writes and moves stay atomic but are not fsynced one by one; flush() makes
+  /// them durable at once (the parent's startup writes many small files per MD).
+  bool sync_writes = true;
 };
 
 class fs_store final : public store {
@@ -109,7 +112,13 @@ class fs_store final : public store {
   expected<std::string> file_path(store_group g, const std::string& name,
                                   const std::string& aspect) const override;
 
+  /// Everything written so far reaches the disk (syncfs of the store's file system): the
+  /// one sync of a store opened with sync_writes = false.
+  status flush() const;
+
  private:
+  /// fsync_dir, unless writes are not synced one by one.
+  status sync_dir(const std::string& dir) const;
   struct worker_ids {
     uid_t uid;
     gid_t gid;

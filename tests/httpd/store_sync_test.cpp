@@ -180,3 +180,46 @@ TEST_CASE("staged sets are activated, under the store lock when configured", "[h
     CHECK(rep.activated == std::vector<std::string>{"example.org"});
   }
 }
+
+TEST_CASE("installed: MDMessageCmd gets 'installed <md>' once a day, the job records it",
+          "[httpd][store-sync]") {
+  temp_dir dir;
+  auto st = fs_store::open(dir.path()).value();
+  std::vector<std::vector<std::string>> ran;
+  int exit_code = 0;
+  command_runner run = [&](const std::vector<std::string>& argv, std::chrono::milliseconds t) {
+    ran.push_back(argv);
+    CHECK(t == std::chrono::milliseconds(5000));
+    process_result r;
+    r.exit_code = exit_code;
+    return expected<process_result>(r);
+  };
+  const event_commands cmds{"/bin/notify", "/usr/local/bin/msg.sh extra-arg"};
+  const auto t0 = sys_clock::now();
+
+  auto failures = announce_installed(st, {"a.example.test"}, cmds, std::chrono::milliseconds(5000), run, t0);
+  CHECK(failures.empty());
+  REQUIRE(ran.size() == 1); // MDNotifyCmd is for "renewed" only
+  CHECK(ran[0] == std::vector<std::string>{"/usr/local/bin/msg.sh", "extra-arg", "installed", "a.example.test"});
+  auto jb = job_from_json(st.load_json(store_group::domains, "a.example.test", aspect::job).value(), "job").value();
+  REQUIRE(jb.log.size() == 1);
+  CHECK(jb.log[0].type == "message-installed");
+
+  // within a day: rate limited, nothing runs
+  failures = announce_installed(st, {"a.example.test"}, cmds, std::chrono::milliseconds(5000), run,
+                                t0 + std::chrono::hours(23));
+  CHECK(failures.empty());
+  CHECK(ran.size() == 1);
+
+  // a day later, the command fails: logged as message-error, reported with the MD's name
+  exit_code = 3;
+  failures = announce_installed(st, {"a.example.test"}, cmds, std::chrono::milliseconds(5000), run,
+                                t0 + std::chrono::hours(25));
+  CHECK(ran.size() == 2);
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].rfind("a.example.test: event installed: ", 0) == 0);
+  jb = job_from_json(st.load_json(store_group::domains, "a.example.test", aspect::job).value(), "job").value();
+  REQUIRE(jb.log.size() == 2);
+  CHECK(jb.log[0].type == "message-error");
+  CHECK(jb.log[0].status == "installed");
+}

@@ -607,3 +607,22 @@ TEST_CASE("something other than a file is refused without hanging", "[store][fs]
   CHECK(text.error().message == "'" + fifo + "' is not a regular file");
   CHECK_FALSE(s.exists(store_group::challenges, "a.org", aspect::http01));
 }
+
+TEST_CASE("fs_store: unsynced writes are atomic, flush syncs them at once", "[store][fs]") {
+  temp_dir dir;
+  fs_store_options o;
+  o.sync_writes = false;
+  auto st = fs_store::open(dir.path(), o).value();
+  nlohmann::ordered_json j = {{"name", "a.test"}};
+  REQUIRE(st.save_json(store_group::domains, "a.test", "md.json", j));
+  REQUIRE(st.save_text(store_group::domains, "a.test", "fallback-pubcert.pem", "PEM"));
+  REQUIRE(st.move(store_group::domains, store_group::archive, "a.test", false));
+  CHECK(read_file(dir / "archive/a.test/fallback-pubcert.pem") == "PEM");
+  CHECK_FALSE(std::filesystem::exists(dir / "archive/a.test/fallback-pubcert.pem.tmp"));
+  CHECK(st.flush());
+  // a store that is gone: the failed call and the directory are named
+  std::filesystem::remove_all(dir.path());
+  auto f = st.flush();
+  REQUIRE_FALSE(f);
+  CHECK(f.error().message == "open('" + dir.path() + "') failed: No such file or directory");
+}

@@ -1,0 +1,113 @@
+// The worker-side staple cache; see ocsp_cache.hpp.
+#include "httpd/ocsp_cache.hpp"
+
+#include <sys/stat.h>
+
+#include "core/json_util.hpp"
+#include "store/fs_io.hpp"
+
+namespace mda::httpd {
+
+bool servable(const ocsp::stored_response& s, sys_time now) {
+  if (s.status != ocsp::cert_status::good && s.status != ocsp::cert_status::revoked) return false;
+  return ocsp::is_servable(s, now);
+}
+
+std::optional<file_stamp> stamp_of(const std::string& path) {
+  struct stat sb {};
+  if (::stat(path.c_str(), &sb) != 0) return std::nullopt;
+  file_stamp f;
+  f.dev = sb.st_dev;
+  f.ino = sb.st_ino;
+  f.size = sb.st_size;
+  f.mtime_ns = static_cast<long long>(sb.st_mtim.tv_sec) * 1'000'000'000LL + sb.st_mtim.tv_nsec;
+  return f;
+}
+
+expected<ocsp::stored_response> read_response_file(const std::string& path) {
+  auto text = fsio::read_file(path);
+  if (!text) return text.error();
+  auto j = parse_json(*text, path);
+  if (!j) return j.error();
+  return ocsp::stored_response_from_json(*j, path);
+}
+
+void staple_cache::add(const std::string& id, const std::string& owner, const std::string& file) {
+  auto e = std::make_unique<entry>();
+  e->owner = owner;
+  e->file = file;
+  entries_[id] = std::move(e);
+}
+
+void staple_cache::clear() { entries_.clear(); }
+
+std::string staple_cache::owner_of(const std::string& id) const {
+  const auto it = entries_.find(id);
+  return it == entries_.end() ? std::string() : it->second->owner;
+}
+
+std::string staple_cache::last_problem(const std::string& id) const {
+  const auto it = entries_.find(id);
+  if (it == entries_.end()) return {};
+  std::lock_guard<std::mutex> lock(it->second->m);
+  return it->second->problem;
+}
+
+// Runs without the entry's lock while it touches the file; `checking` keeps other threads
+// out of this function for the same entry.
+void staple_cache::refresh(entry& e, steady_time mono) {
+  std::optional<file_stamp> known;
+  {
+    std::lock_guard<std::mutex> lock(e.m);
+    known = e.stamp;
+  }
+  const std::optional<file_stamp> now_stamp = stamp_of(e.file);
+  response_ptr fresh;
+  std::string problem;
+  bool changed = false;
+  if (!now_stamp) {
+    changed = known.has_value() || !e.checked;
+  } else if (!known || *known != *now_stamp) {
+    changed = true;
+    auto r = read_response_file(e.file);
+    if (r)
+      fresh = std::make_shared<const ocsp::stored_response>(std::move(*r));
+    else
+      problem = r.error().message;
+  }
+  std::lock_guard<std::mutex> lock(e.m);
+  if (changed) {
+    e.stamp = now_stamp;
+    e.response = std::move(fresh);
+    e.problem = std::move(problem);
+  }
+  e.checked = true;
+  e.checking = false;
+  e.last_check = mono;
+}
+
+staple_cache::result staple_cache::lookup(const std::string& id, steady_time mono, sys_time now) {
+  result out;
+  const auto it = entries_.find(id);
+  if (it == entries_.end()) return out;
+  out.known = true;
+  entry& e = *it->second;
+  bool mine = false;
+  {
+    std::lock_guard<std::mutex> lock(e.m);
+    if (!e.checking && (!e.checked || mono - e.last_check >= recheck_)) {
+      e.checking = true;
+      mine = true;
+    }
+    out.response = e.response;
+  }
+  if (mine) {
+    refresh(e, mono);
+    std::lock_guard<std::mutex> lock(e.m);
+    out.response = e.response;
+  }
+  out.staple = out.response && servable(*out.response, now);
+  return out;
+}
+
+} // namespace mda::httpd
