@@ -149,6 +149,12 @@ bool setup_store(server_rec* s, module_state& st) {
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MDA0122: removed a damaged httpd.json: %s",
                  hj->corrupt->message.c_str());
   }
+  std::vector<error> rename_errors;
+  for (const auto& r : rename_moved_mds(*st.store, st.linked.config.mds, &rename_errors))
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MDA0128: MD %s is now named %s (same domains)",
+                 r.from.c_str(), r.to.c_str());
+  for (const auto& e : rename_errors)
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0128: %s", e.message.c_str());
   auto activation = activate_staged_sets(*st.store, settings.store_dir, st.linked.config.mds,
                                          st.input.mc.locks);
   log_activation(s, activation);

@@ -1,5 +1,7 @@
 #include "httpd/store_sync.hpp"
 
+#include <algorithm>
+
 #include "core/renewal.hpp"
 #include "store/staging.hpp"
 #include "store/store_lock.hpp"
@@ -102,6 +104,74 @@ std::vector<std::string> announce_installed(store& st, const std::vector<std::st
       failures.push_back(name + ": event installed: " + s.error().message);
   }
   return failures;
+}
+
+namespace {
+
+/// A stored MD no configured MD names: its dir name and domains.
+struct unassigned_md {
+  std::string name;
+  std::vector<std::string> domains;
+  bool taken = false;
+};
+
+std::size_t common_names(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  std::size_t n = 0;
+  for (const auto& d : a)
+    if (std::find(b.begin(), b.end(), d) != b.end()) ++n;
+  return n;
+}
+
+/// The candidate a new MD takes over, or nullptr: all its domains covered first, else the
+/// most names in common (at least one); ties go to the first in name order.
+unassigned_md* best_match(std::vector<unassigned_md>& pool, const managed_domain& md) {
+  unassigned_md* best = nullptr;
+  std::size_t best_common = 0;
+  for (auto& c : pool) {
+    if (c.taken) continue;
+    const std::size_t common = common_names(md.domains, c.domains);
+    if (common == md.domains.size() && common > 0) return &c;
+    if (common > best_common) {
+      best = &c;
+      best_common = common;
+    }
+  }
+  return best;
+}
+
+} // namespace
+
+std::vector<md_rename> rename_moved_mds(store& st, const std::vector<engine_md>& mds,
+                                        std::vector<error>* errors) {
+  std::vector<md_rename> out;
+  auto stored = st.list_names(store_group::domains);
+  if (!stored) return out;
+  std::vector<unassigned_md> pool;
+  for (const auto& name : *stored) {
+    bool configured = std::any_of(mds.begin(), mds.end(),
+                                  [&](const engine_md& em) { return em.md.name == name; });
+    if (configured) continue;
+    auto j = st.load_json(store_group::domains, name, aspect::md);
+    if (!j) continue;
+    auto parsed = md_from_json(*j, "domains/" + name + "/md.json");
+    if (!parsed) continue;
+    pool.push_back({name, parsed->domains, false});
+  }
+  for (const auto& em : mds) {
+    if (std::find(stored->begin(), stored->end(), em.md.name) != stored->end()) continue;
+    unassigned_md* match = best_match(pool, em.md);
+    if (!match) continue;
+    match->taken = true;
+    auto s = st.rename(store_group::domains, match->name, em.md.name);
+    if (s) s = st.rename(store_group::staging, match->name, em.md.name);
+    if (!s) {
+      if (errors)
+        errors->push_back(s.error().prefixed("renaming MD '" + match->name + "' to '" + em.md.name + "'"));
+      continue;
+    }
+    out.push_back({match->name, em.md.name});
+  }
+  return out;
 }
 
 expected<md_json_sync> sync_md_json(store& st, managed_domain& md) {

@@ -18,7 +18,11 @@
 //   §5.6), as mod_md raises it in the parent after the move: rate limited against the
 //   activated domains/<md>/job.json, MDMessageCmd "<cmd> installed <md>" run (as the caller:
 //   root), the outcome recorded in that job.json.
-// Not here: rename detection of MDs (mod_md md_reg_sync_start), httpd.
+// - rename_moved_mds (mod_md md_reg_sync_start, reference §2.8): a configured MD without a
+//   domains/ dir takes over a stored MD that no configured MD names — the one whose domains
+//   contain all of its domains, else the one sharing the most names — renamed in domains/
+//   and staging/, so a renamed <MDomain> keeps its certificates and needs no new order.
+// Not here: httpd.
 #pragma once
 
 #include <chrono>
@@ -61,6 +65,18 @@ std::vector<std::string> announce_installed(store& st, const std::vector<std::st
                                             const event_commands& cmds,
                                             std::chrono::milliseconds timeout,
                                             const command_runner& run, sys_time now);
+
+/// A stored MD taken over by a configured one (see above).
+struct md_rename {
+  std::string from;
+  std::string to;
+};
+
+/// See above. Runs before activation and md.json sync; the renamed md.json keeps the old
+/// name inside until sync_md_json rewrites it. An unreadable stored md.json is ignored
+/// (that MD is not a candidate). Errors: renames that failed, with both names.
+std::vector<md_rename> rename_moved_mds(store& st, const std::vector<engine_md>& mds,
+                                        std::vector<error>* errors = nullptr);
 
 /// What sync_md_json did.
 struct md_json_sync {

@@ -223,3 +223,41 @@ TEST_CASE("installed: MDMessageCmd gets 'installed <md>' once a day, the job rec
   CHECK(jb.log[0].type == "message-error");
   CHECK(jb.log[0].status == "installed");
 }
+
+TEST_CASE("a renamed MD takes over the stored MD with its domains", "[httpd][store-sync]") {
+  temp_dir dir;
+  auto st = fs_store::open(dir.path()).value();
+  auto stored = [&](const std::string& name, std::vector<std::string> domains) {
+    managed_domain md = configured_md(name);
+    md.domains = std::move(domains);
+    REQUIRE(st.save_json(store_group::domains, name, aspect::md, to_json(md)));
+    REQUIRE(st.save_text(store_group::domains, name, "pubcert.pem", "CERT of " + name));
+  };
+  stored("old.example.test", {"old.example.test", "www.old.example.test"});
+  stored("other.example.test", {"other.example.test", "b.example.test"});
+  stored("kept.example.test", {"kept.example.test"});
+  REQUIRE(st.save_text(store_group::staging, "old.example.test", "job.json", "{}"));
+
+  engine_md renamed{configured_md("new.example.test"), true};
+  renamed.md.domains = {"old.example.test"};               // covered by old.example.test
+  engine_md partial{configured_md("p.example.test"), true};
+  partial.md.domains = {"b.example.test", "c.example.test"}; // one name with other.example.test
+  engine_md fresh{configured_md("fresh.example.test"), true};
+  engine_md kept{configured_md("kept.example.test"), true};
+  std::vector<error> errors;
+  auto r = rename_moved_mds(st, {renamed, partial, fresh, kept}, &errors);
+  CHECK(errors.empty());
+  REQUIRE(r.size() == 2);
+  CHECK(r[0].from == "old.example.test");
+  CHECK(r[0].to == "new.example.test");
+  CHECK(r[1].from == "other.example.test");
+  CHECK(r[1].to == "p.example.test");
+  CHECK(st.load_text(store_group::domains, "new.example.test", "pubcert.pem").value() == "CERT of old.example.test");
+  CHECK(st.load_text(store_group::staging, "new.example.test", "job.json").value() == "{}");
+  CHECK(st.load_text(store_group::domains, "p.example.test", "pubcert.pem").value() == "CERT of other.example.test");
+  CHECK_FALSE(st.exists(store_group::domains, "old.example.test", "pubcert.pem"));
+  CHECK_FALSE(st.exists(store_group::domains, "fresh.example.test", "pubcert.pem"));
+  CHECK(st.load_text(store_group::domains, "kept.example.test", "pubcert.pem").value() == "CERT of kept.example.test");
+  // run again: everything has its dir, nothing moves
+  CHECK(rename_moved_mds(st, {renamed, partial, fresh, kept}).empty());
+}
