@@ -35,6 +35,7 @@ expected<std::unique_ptr<http01_responder>> http01_responder::start(http01_respo
   auto& srv = *r->server_;
   srv.new_task_queue = [] { return new httplib::ThreadPool(4); };
   srv.set_keep_alive_max_count(1);
+  srv.set_tcp_nodelay(true); // head and body go out as two writes (see http_client.cpp)
   srv.set_read_timeout(std::chrono::seconds(5));
   srv.set_write_timeout(std::chrono::seconds(5));
   // httplib's default adds SO_REUSEPORT, which would let a second server share the port.

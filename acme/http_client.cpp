@@ -271,6 +271,10 @@ expected<pooled_client> make_client(const url_parts& u, const std::string& url,
   cli.set_read_timeout(secs(o.read_timeout), usecs(o.read_timeout));
   cli.set_write_timeout(secs(o.read_timeout), usecs(o.read_timeout));
   cli.set_keep_alive(o.keep_alive_idle.count() > 0);
+  // cpp-httplib writes the head and the body of a request separately: with Nagle on, the
+  // body waits for the ACK of the head, which the peer delays (~40 ms on Linux) — measured
+  // as 45 ms per ACME request on loopback. curl (mod_md) sets TCP_NODELAY too.
+  cli.set_tcp_nodelay(true);
   cli.set_follow_location(false);
   cli.set_url_encode(false); // parse_url refused anything that would need it
   if (proxy) {
