@@ -47,10 +47,14 @@ void publish_now(status_pointer self) {
   st.dirty = false;
   st.writing = true;
   st.last_write = st.cfg.env.clock->mono_now();
-  auto text = render_json(to_json(st.current(st.cfg.env.clock->now())));
+  // Rendered on the pool, not here: with thousands of MDs this is the expensive part.
+  auto snap = std::make_shared<const status_snapshot>(st.current(st.cfg.env.clock->now()));
   auto path = st.cfg.file;
   auto mode = st.cfg.file_mode;
-  auto job = make_job("write '" + path + "'", [path, text = std::move(text), mode] {
+  auto rendered = st.rendered;
+  auto job = make_job("write '" + path + "'", [path, snap, mode, rendered] {
+    rendered->set(render_json(md_status_all_json(*snap)));
+    auto text = render_json(to_json(*snap));
     fsio::atomic_write_options o;
     o.durable = false; // a live view, rewritten every few hundred ms
     return fsio::write_file_atomic(path, text, mode, o);
@@ -146,7 +150,8 @@ caf::expected<status_actor> spawn_status(caf::actor_system& sys, status_config c
   auto ask_timeout = cfg.ask_timeout;
   auto hdl = sys.spawn(status_behavior, std::move(cfg));
   if (server) {
-    server->start(sys, hdl, ask_timeout);
+    auto rendered = caf::actor_cast<status_pointer>(hdl)->state.rendered;
+    server->start(sys, hdl, ask_timeout, rendered);
     caf::actor_cast<caf::abstract_actor*>(hdl)->attach_functor([server] { server->stop(); });
   }
   return hdl;

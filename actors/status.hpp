@@ -34,6 +34,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/clock.hpp"
+#include "actors/status_socket.hpp"
 
 namespace mda {
 
@@ -72,6 +73,8 @@ struct status_state {
   bool timer_armed = false;            ///< a publish_atom is on its way
   bool writing = false;                ///< a write job is in flight
   std::optional<mono_time> last_write; ///< when the last write began
+  /// The md-status document rendered with each status file (shared with the socket).
+  std::shared_ptr<rendered_status> rendered = std::make_shared<rendered_status>();
 
   /// The snapshot of all MDs, "published" = `now`.
   status_snapshot current(sys_time now) const;

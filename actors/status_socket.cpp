@@ -93,8 +93,20 @@ std::string trim_line(std::string_view line) {
 
 } // namespace
 
+void rendered_status::set(std::string md_status_all) {
+  auto text = std::make_shared<const std::string>(std::move(md_status_all));
+  std::lock_guard<std::mutex> lock(mu_);
+  all_ = std::move(text);
+}
+
+std::shared_ptr<const std::string> rendered_status::md_status_all() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return all_;
+}
+
 std::string answer_status_request(std::string_view line,
-                                  const std::function<caf::expected<status_snapshot>()>& fetch) {
+                                  const std::function<caf::expected<status_snapshot>()>& fetch,
+                                  const rendered_status* rendered) {
   auto req = trim_line(line);
   enum class kind { all, one, snapshot } k;
   std::string name;
@@ -111,6 +123,9 @@ std::string answer_status_request(std::string_view line,
       req = req.substr(0, 100) + "...";
     return "ERR unknown request '" + req + "'\n";
   }
+  if (k == kind::all && rendered)
+    if (auto text = rendered->md_status_all())
+      return "OK\n" + *text;
   auto snap = fetch();
   if (!snap)
     return "ERR " + error_text(snap.error()) + "\n";
@@ -143,7 +158,8 @@ struct status_socket_fds {
 namespace {
 
 /// Reads one request line and writes the answer.
-void serve_connection(int c, const std::function<caf::expected<status_snapshot>()>& fetch) {
+void serve_connection(int c, const std::function<caf::expected<status_snapshot>()>& fetch,
+                      const rendered_status* rendered) {
   set_timeouts(c, k_server_io_timeout);
   std::string line;
   char buf[256];
@@ -157,14 +173,15 @@ void serve_connection(int c, const std::function<caf::expected<status_snapshot>(
   }
   auto eol = line.find('\n');
   if (eol != std::string::npos)
-    send_all(c, answer_status_request(std::string_view(line).substr(0, eol), fetch));
+    send_all(c, answer_status_request(std::string_view(line).substr(0, eol), fetch, rendered));
   else if (line.size() > k_status_request_max)
     send_all(c, "ERR request longer than " + std::to_string(k_status_request_max) + " bytes\n");
 }
 
 /// The listener thread: accepts until woken through the pipe.
 void run_listener(std::shared_ptr<detail::status_socket_fds> fds, caf::actor_system* sys,
-                  caf::actor_addr status_addr, caf::timespan ask_timeout) {
+                  caf::actor_addr status_addr, caf::timespan ask_timeout,
+                  std::shared_ptr<const rendered_status> rendered) {
   caf::scoped_actor self{*sys, true};
   auto fetch = [&]() -> caf::expected<status_snapshot> {
     auto hdl = caf::actor_cast<status_actor>(status_addr);
@@ -193,7 +210,7 @@ void run_listener(std::shared_ptr<detail::status_socket_fds> fds, caf::actor_sys
     int c = ::accept4(fds->listen, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0)
       continue;
-    serve_connection(c, fetch);
+    serve_connection(c, fetch, rendered.get());
     ::close(c);
   }
 }
@@ -240,9 +257,10 @@ expected<std::unique_ptr<status_socket_server>> status_socket_server::bind(const
 }
 
 void status_socket_server::start(caf::actor_system& sys, const status_actor& status,
-                                 caf::timespan ask_timeout) {
+                                 caf::timespan ask_timeout,
+                                 std::shared_ptr<const rendered_status> rendered) {
   auto addr = caf::actor_cast<caf::actor_addr>(status);
-  thread_ = std::thread(run_listener, fds_, &sys, addr, ask_timeout);
+  thread_ = std::thread(run_listener, fds_, &sys, addr, ask_timeout, std::move(rendered));
 }
 
 void status_socket_server::stop() {

@@ -27,6 +27,8 @@
 #include <sys/types.h>
 
 #include <caf/actor_addr.hpp>
+#include <mutex>
+
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
@@ -40,10 +42,26 @@ namespace mda {
 /// The longest request line accepted.
 constexpr std::size_t k_status_request_max = 1024;
 
+/// The md-status document of all MDs as the status actor last published it (rendered off
+/// the actor, with the status file): the listener answers "GET md-status" from it without
+/// copying and rendering thousands of MDs per request. Thread-safe.
+class rendered_status {
+ public:
+  void set(std::string md_status_all);
+  /// The last document, or nullptr before the first publication.
+  std::shared_ptr<const std::string> md_status_all() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const std::string> all_;
+};
+
 /// The answer to one request line; `fetch` gets the snapshot (the listener asks the actor).
-/// Pure apart from `fetch`: unit-testable without a socket.
+/// "GET md-status" comes from `rendered` when it holds a document. Pure apart from `fetch`:
+/// unit-testable without a socket.
 std::string answer_status_request(std::string_view line,
-                                  const std::function<caf::expected<status_snapshot>()>& fetch);
+                                  const std::function<caf::expected<status_snapshot>()>& fetch,
+                                  const rendered_status* rendered = nullptr);
 
 namespace detail {
 struct status_socket_fds;
@@ -57,7 +75,8 @@ class status_socket_server {
                                                               mode_t mode);
 
   /// Starts the listener thread asking `status` (held weakly). Once only.
-  void start(caf::actor_system& sys, const status_actor& status, caf::timespan ask_timeout);
+  void start(caf::actor_system& sys, const status_actor& status, caf::timespan ask_timeout,
+             std::shared_ptr<const rendered_status> rendered = nullptr);
 
   /// Wakes and joins the thread, removes the socket file; the socket closes when the thread
   /// is gone. Idempotent; not for concurrent calls. Called on the listener thread itself

@@ -70,6 +70,14 @@ TEST_CASE("status socket: answers to request lines", "[actors][status-socket]") 
     return make_error(engine_errc::unavailable, "the status actor is gone");
   };
   CHECK(answer_status_request("GET snapshot", gone) == "ERR the status actor is gone\n");
+  // a published document answers "GET md-status" without asking the actor; the rest asks
+  rendered_status rendered;
+  CHECK(answer_status_request("GET md-status", fetch, &rendered) ==
+        "OK\n" + render_json(md_status_all_json(snap)));
+  rendered.set("{\"published\": true}");
+  CHECK(answer_status_request("GET md-status", gone, &rendered) == "OK\n{\"published\": true}");
+  CHECK(answer_status_request("GET md-status www.a.example", gone, &rendered) ==
+        "ERR the status actor is gone\n");
 }
 
 TEST_CASE("status socket: client errors", "[actors][status-socket]") {

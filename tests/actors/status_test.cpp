@@ -4,6 +4,7 @@
 
 #include "actors/worker_pool.hpp"
 #include "store/fs_io.hpp"
+#include "status/md_status.hpp"
 #include "tests/actors/actor_fixture.hpp"
 #include "tests/test_util.hpp"
 
@@ -99,6 +100,11 @@ TEST_CASE("status actor: publishing is paced and coalesced", "[actors][status]")
   fx.advance(1ms);
   CHECK(st.stats.writes == 4);
   CHECK(read_published(cfg.file).names == names{"a.example", "c.example"});
+  // the md-status document for the socket is rendered with each write, from the same data
+  auto doc = st.rendered->md_status_all();
+  REQUIRE(doc);
+  auto written = load_snapshot_file(cfg.file).value();
+  CHECK(*doc == render_json(md_status_all_json(written)));
   CHECK(st.stats.updates == 6);
   CHECK(st.stats.write_errors == 0);
 
