@@ -60,7 +60,7 @@ tree_mem() {
 # (so a child process is serving, not just the listening socket bound); 1 on timeout.
 wait_http() {
   local end code
-  end=$(echo "$(now) $2" | awk '{print $1 + $2}')
+  end=$(echo "$(now) $2" | awk '{printf "%.3f\n", $1 + $2}')
   while :; do
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1/" 2>/dev/null || true)
     [ -n "$code" ] && [ "$code" != 000 ] && return 0
