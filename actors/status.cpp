@@ -52,8 +52,9 @@ void publish_now(status_pointer self) {
   auto path = st.cfg.file;
   auto mode = st.cfg.file_mode;
   auto rendered = st.rendered;
-  auto job = make_job("write '" + path + "'", [path, snap, mode, rendered] {
-    rendered->set(render_json(md_status_all_json(*snap)));
+  const auto version = st.stats.updates; // what the snapshot holds
+  auto job = make_job("write '" + path + "'", [path, snap, mode, rendered, version] {
+    rendered->set(render_json(md_status_all_json(*snap)), version);
     auto text = render_json(to_json(*snap));
     fsio::atomic_write_options o;
     o.durable = false; // a live view, rewritten every few hundred ms

@@ -93,20 +93,22 @@ std::string trim_line(std::string_view line) {
 
 } // namespace
 
-void rendered_status::set(std::string md_status_all) {
+void rendered_status::set(std::string md_status_all, std::uint64_t version) {
   auto text = std::make_shared<const std::string>(std::move(md_status_all));
   std::lock_guard<std::mutex> lock(mu_);
   all_ = std::move(text);
+  version_ = version;
 }
 
-std::shared_ptr<const std::string> rendered_status::md_status_all() const {
+std::shared_ptr<const std::string> rendered_status::md_status_all(std::uint64_t version) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return all_;
+  return version_ == version ? all_ : nullptr;
 }
 
 std::string answer_status_request(std::string_view line,
                                   const std::function<caf::expected<status_snapshot>()>& fetch,
-                                  const rendered_status* rendered) {
+                                  const rendered_status* rendered,
+                                  const std::function<std::optional<std::uint64_t>()>& version) {
   auto req = trim_line(line);
   enum class kind { all, one, snapshot } k;
   std::string name;
@@ -123,9 +125,10 @@ std::string answer_status_request(std::string_view line,
       req = req.substr(0, 100) + "...";
     return "ERR unknown request '" + req + "'\n";
   }
-  if (k == kind::all && rendered)
-    if (auto text = rendered->md_status_all())
-      return "OK\n" + *text;
+  if (k == kind::all && rendered && version)
+    if (auto v = version())
+      if (auto text = rendered->md_status_all(*v))
+        return "OK\n" + *text;
   auto snap = fetch();
   if (!snap)
     return "ERR " + error_text(snap.error()) + "\n";
@@ -159,7 +162,8 @@ namespace {
 
 /// Reads one request line and writes the answer.
 void serve_connection(int c, const std::function<caf::expected<status_snapshot>()>& fetch,
-                      const rendered_status* rendered) {
+                      const rendered_status* rendered,
+                      const std::function<std::optional<std::uint64_t>()>& version) {
   set_timeouts(c, k_server_io_timeout);
   std::string line;
   char buf[256];
@@ -173,7 +177,7 @@ void serve_connection(int c, const std::function<caf::expected<status_snapshot>(
   }
   auto eol = line.find('\n');
   if (eol != std::string::npos)
-    send_all(c, answer_status_request(std::string_view(line).substr(0, eol), fetch, rendered));
+    send_all(c, answer_status_request(std::string_view(line).substr(0, eol), fetch, rendered, version));
   else if (line.size() > k_status_request_max)
     send_all(c, "ERR request longer than " + std::to_string(k_status_request_max) + " bytes\n");
 }
@@ -198,6 +202,15 @@ void run_listener(std::shared_ptr<detail::status_socket_fds> fds, caf::actor_sys
                });
     return out;
   };
+  auto version = [&]() -> std::optional<std::uint64_t> {
+    auto hdl = caf::actor_cast<status_actor>(status_addr);
+    if (!hdl)
+      return std::nullopt;
+    std::optional<std::uint64_t> out;
+    self->request(hdl, ask_timeout, get_atom::value, stats_atom_v)
+      .receive([&](status_stats& st) { out = st.updates; }, [&](caf::error&) {});
+    return out;
+  };
   for (;;) {
     pollfd pfds[2] = {{fds->listen, POLLIN, 0}, {fds->wake_read, POLLIN, 0}};
     if (::poll(pfds, 2, -1) < 0) {
@@ -210,7 +223,7 @@ void run_listener(std::shared_ptr<detail::status_socket_fds> fds, caf::actor_sys
     int c = ::accept4(fds->listen, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0)
       continue;
-    serve_connection(c, fetch, rendered.get());
+    serve_connection(c, fetch, rendered.get(), version);
     ::close(c);
   }
 }

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@
 
 #include <caf/actor_addr.hpp>
 #include <mutex>
+#include <optional>
 
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
@@ -43,25 +45,28 @@ namespace mda {
 constexpr std::size_t k_status_request_max = 1024;
 
 /// The md-status document of all MDs as the status actor last published it (rendered off
-/// the actor, with the status file): the listener answers "GET md-status" from it without
+/// the actor, with the status file), with the actor's update count it was rendered at: the
+/// listener answers "GET md-status" from it while that count is still current, without
 /// copying and rendering thousands of MDs per request. Thread-safe.
 class rendered_status {
  public:
-  void set(std::string md_status_all);
-  /// The last document, or nullptr before the first publication.
-  std::shared_ptr<const std::string> md_status_all() const;
+  void set(std::string md_status_all, std::uint64_t version);
+  /// The document when it was rendered at `version`, else nullptr.
+  std::shared_ptr<const std::string> md_status_all(std::uint64_t version) const;
 
  private:
   mutable std::mutex mu_;
   std::shared_ptr<const std::string> all_;
+  std::uint64_t version_ = 0;
 };
 
 /// The answer to one request line; `fetch` gets the snapshot (the listener asks the actor).
-/// "GET md-status" comes from `rendered` when it holds a document. Pure apart from `fetch`:
-/// unit-testable without a socket.
+/// "GET md-status" comes from `rendered` when `version` (the actor's update count now) says
+/// it is current. Pure apart from the functions: unit-testable without a socket.
 std::string answer_status_request(std::string_view line,
                                   const std::function<caf::expected<status_snapshot>()>& fetch,
-                                  const rendered_status* rendered = nullptr);
+                                  const rendered_status* rendered = nullptr,
+                                  const std::function<std::optional<std::uint64_t>()>& version = {});
 
 namespace detail {
 struct status_socket_fds;

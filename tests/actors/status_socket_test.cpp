@@ -72,12 +72,20 @@ TEST_CASE("status socket: answers to request lines", "[actors][status-socket]") 
   CHECK(answer_status_request("GET snapshot", gone) == "ERR the status actor is gone\n");
   // a published document answers "GET md-status" without asking the actor; the rest asks
   rendered_status rendered;
-  CHECK(answer_status_request("GET md-status", fetch, &rendered) ==
+  std::optional<std::uint64_t> now_at = 7;
+  auto version = [&] { return now_at; };
+  CHECK(answer_status_request("GET md-status", fetch, &rendered, version) ==
         "OK\n" + render_json(md_status_all_json(snap)));
-  rendered.set("{\"published\": true}");
-  CHECK(answer_status_request("GET md-status", gone, &rendered) == "OK\n{\"published\": true}");
-  CHECK(answer_status_request("GET md-status www.a.example", gone, &rendered) ==
+  rendered.set("{\"published\": true}", 7);
+  CHECK(answer_status_request("GET md-status", gone, &rendered, version) == "OK\n{\"published\": true}");
+  CHECK(answer_status_request("GET md-status www.a.example", gone, &rendered, version) ==
         "ERR the status actor is gone\n");
+  now_at = 8; // changed since: rendered live
+  CHECK(answer_status_request("GET md-status", fetch, &rendered, version) ==
+        "OK\n" + render_json(md_status_all_json(snap)));
+  now_at.reset(); // no count: rendered live
+  CHECK(answer_status_request("GET md-status", fetch, &rendered, version) ==
+        "OK\n" + render_json(md_status_all_json(snap)));
 }
 
 TEST_CASE("status socket: client errors", "[actors][status-socket]") {
