@@ -72,4 +72,6 @@ run_result run(const std::vector<std::string>& argv, const std::string& input) {
   return r;
 }
 
+bool path_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
 } // namespace mda::test

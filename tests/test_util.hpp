@@ -23,6 +23,8 @@ class temp_dir {
 };
 
 std::string read_file(const std::string& path);
+/// Whether anything (file, directory, socket) is at `path`.
+bool path_exists(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
 
 struct run_result {

@@ -33,7 +33,6 @@ using namespace mda::test;
 
 namespace {
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 std::size_t count_of(const std::string& text, const std::string& what) {
   std::size_t n = 0;
@@ -72,7 +71,7 @@ struct acme_apache : private_apache {
   bool wait_staged(const std::string& md, int seconds) const {
     const std::string job = store("staging/" + md + "/job.json");
     for (int i = 0; i < seconds * 10; ++i) {
-      if (exists(job) && read_file(job).find("\"finished\": true") != std::string::npos) return true;
+      if (path_exists(job) && read_file(job).find("\"finished\": true") != std::string::npos) return true;
       ::usleep(100'000);
     }
     return false;
@@ -104,8 +103,8 @@ response get(const acme_apache& a, const std::string& scheme, int port, const st
   argv.push_back(scheme + "://" + hp + path);
   response out;
   out.status = run(argv).output;
-  out.headers = exists(a.dir / "headers") ? read_file(a.dir / "headers") : "";
-  out.body = exists(a.dir / "body") ? read_file(a.dir / "body") : "";
+  out.headers = path_exists(a.dir / "headers") ? read_file(a.dir / "headers") : "";
+  out.body = path_exists(a.dir / "body") ? read_file(a.dir / "body") : "";
   ::unlink((a.dir / "body").c_str());
   ::unlink((a.dir / "headers").c_str());
   return out;
@@ -255,7 +254,7 @@ TEST_CASE("tls-alpn-01 through Apache's https port", "[httpd][e2e][challenges]")
   CHECK(seen.verify_result == "0 (ok)");
   CHECK(get(a, "https", https, "t.example.test", "/index.html", root).status == "200");
   // Challenge files are gone once the order is done.
-  CHECK_FALSE(exists(a.store("challenges/t.example.test/acme-tls-alpn-01-pubcert.pem")));
+  CHECK_FALSE(path_exists(a.store("challenges/t.example.test/acme-tls-alpn-01-pubcert.pem")));
 }
 
 TEST_CASE("dns-01 through an MDChallengeDns01 script and challtestsrv, with a wildcard",
@@ -330,7 +329,7 @@ TEST_CASE("static MDCertificateFile / MDCertificateKeyFile are served as they ar
   REQUIRE(a.certify("a.example.test"));
   INFO(a.log() << "\npebble:\n" << pebble.pebble_log());
   CHECK(count_of(pebble.pebble_log(), "Issued certificate serial") == 1);
-  CHECK_FALSE(exists(a.store("staging/s.example.test")));
+  CHECK_FALSE(path_exists(a.store("staging/s.example.test")));
   check_served();
 
   // md-status shows the static certificate (keyed by its index, as mod_md does).

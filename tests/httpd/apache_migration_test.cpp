@@ -20,7 +20,6 @@ using namespace mda::test;
 namespace {
 
 bool alive(int pid) { return pid > 0 && ::kill(pid, 0) == 0; }
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 /// New orders pebble accepted so far (one log line per order).
 int pebble_orders(const pebble_fixture& p) {
@@ -76,7 +75,7 @@ void take_over(const std::string& first, const std::string& second) {
   CHECK(status.find("\"state\": 2") != std::string::npos);
   CHECK(pebble_issued(pebble) == 1);
   CHECK(pebble_orders(pebble) == orders);
-  CHECK_FALSE(exists(site.store("staging/" + site.md + "/job.json")));
+  CHECK_FALSE(path_exists(site.store("staging/" + site.md + "/job.json")));
   CHECK(site.served(site.md, "-serial") == serial);
   CHECK(alive(site.pid()));
 }

@@ -47,8 +47,7 @@ using mda::test::ocsp::issued;
 
 namespace {
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
-std::string text_of(const std::string& path) { return exists(path) ? read_file(path) : std::string(); }
+std::string text_of(const std::string& path) { return path_exists(path) ? read_file(path) : std::string(); }
 
 bool eventually(const std::function<bool()>& ok, seconds limit) {
   const auto until = steady_clock::now() + limit;
@@ -268,7 +267,7 @@ TEST_CASE("stapling: Apache staples the stored response from its workers' cache"
         std::string::npos);
   // The PEM of the non-MD certificate is handed to the engine through the store.
   const std::string other_pem = a.store("ocsp/other/cert-" + kc + ".pem");
-  REQUIRE(exists(other_pem));
+  REQUIRE(path_exists(other_pem));
   CHECK(read_file(other_pem) == pem_of(c_leaf) + pem_of(pki.ca.cert));
   CHECK(read_file(a.store("mdactor-engine.json")).find(other_pem) != std::string::npos);
 
@@ -320,7 +319,7 @@ TEST_CASE("stapling: without MDStapleOthers a vhost outside any MD is not staple
   REQUIRE(started);
   const std::string kc = key_of(c_leaf);
   CHECK(a.log().find("MDA0183") == std::string::npos);
-  CHECK_FALSE(exists(a.store("ocsp/other/cert-" + kc + ".pem")));
+  CHECK_FALSE(path_exists(a.store("ocsp/other/cert-" + kc + ".pem")));
   store_response(a, "other", kc, mda::ocsp::cert_status::good,
                  pki.response(c_leaf, 0, system_clock::now() + hours(1)), system_clock::now() + hours(1));
   std::this_thread::sleep_for(seconds(3));
@@ -344,13 +343,13 @@ TEST_CASE("stapling: the engine fetches, the store keeps, revocation shows",
   REQUIRE(started);
 
   const std::string file = a.response_file("a.example.test", key);
-  REQUIRE(eventually([&] { return exists(file); }, seconds(30)));
+  REQUIRE(eventually([&] { return path_exists(file); }, seconds(30)));
   CHECK(read_file(file).find("\"status\": \"good\"") != std::string::npos);
   CHECK(eventually([&] { return a.stapled("a.example.test", "good"); }, seconds(10)));
   CHECK(eventually([&] { return text_of(a.messages).find("ocsp-renewed a.example.test") != std::string::npos; },
                    seconds(10)));
   // The vhost outside any MD: fetched by the engine under "other", stapled.
-  CHECK(eventually([&] { return exists(a.response_file("other", key_of(other))); }, seconds(30)));
+  CHECK(eventually([&] { return path_exists(a.response_file("other", key_of(other))); }, seconds(30)));
   CHECK(eventually([&] { return a.stapled("c.example.test", "good"); }, seconds(10)));
 
   // The responder gone, Apache restarted: the stored responses are stapled from the start.
@@ -397,7 +396,7 @@ TEST_CASE("stapling: a response signed by an unrelated key is rejected and not s
   const std::string error = "the OCSP response signature is not acceptable";
   CHECK(eventually([&] { return a.md_status("a.example.test").find(error) != std::string::npos; }, seconds(30)));
   INFO(a.md_status("a.example.test"));
-  CHECK_FALSE(exists(a.response_file("a.example.test", key_of(leaf))));
+  CHECK_FALSE(path_exists(a.response_file("a.example.test", key_of(leaf))));
   CHECK(a.not_stapled("a.example.test"));
   CHECK(eventually([&] { return text_of(a.messages).find("ocsp-errored a.example.test") !=
                                                           std::string::npos; },

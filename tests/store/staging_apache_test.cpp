@@ -26,11 +26,6 @@ namespace {
 const std::string k_httpd = "/usr/sbin/apache2";
 const std::string k_modules = "/usr/lib/apache2/modules";
 
-bool path_exists(const std::string& path) {
-  struct stat sb {};
-  return ::stat(path.c_str(), &sb) == 0;
-}
-
 template <class Pred>
 bool wait_until(Pred pred, std::chrono::milliseconds limit) {
   const auto end = std::chrono::steady_clock::now() + limit;

@@ -9,11 +9,10 @@ namespace mda::test {
 
 namespace {
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 std::string text_of(const std::string& path) {
   try {
-    return exists(path) ? read_file(path) : std::string();
+    return path_exists(path) ? read_file(path) : std::string();
   } catch (...) {
     return "";
   }
