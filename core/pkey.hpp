@@ -32,7 +32,8 @@ class private_key {
   /// OpenSSL's own (prime256v1, brainpoolP256r1, ...), and X25519, X448, Ed25519, Ed448.
   static expected<private_key> generate(const key_spec& spec);
 
-  /// An RSA key of the given size (the ACME account key is 3072 bits).
+  /// An RSA key of the given size (the ACME account key is 3072 bits): even sizes up to 8192
+  /// from two random primes (rsa_keygen.hpp), other sizes by OpenSSL's own generator.
   static expected<private_key> generate_rsa(unsigned bits);
 
   /// Reads a PEM private key. `passphrase` is used when the PEM is encrypted; an encrypted
