@@ -1,5 +1,6 @@
 // The engine (see engine.hpp).
 #include "actors/engine.hpp"
+#include "core/process.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -121,6 +122,12 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
     while (!(opts.stop && opts.stop())) {
       if (opts.once && seen->all(cfg.mds.size())) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    // Told to stop (Apache gives the engine 3 s before SIGKILL): commands still running
+    // (MDNotifyCmd, MDMessageCmd) are ended with their process groups, not left behind.
+    if (opts.stop && opts.stop()) {
+      if (std::size_t n = terminate_running_processes(std::chrono::seconds(1)))
+        log("engine: stopping: ended " + std::to_string(n) + " running command(s)");
     }
     final_status(sys, *actors, status_file(cfg.settings), log);
     stop_engine_actors(*actors);

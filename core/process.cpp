@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include <fcntl.h>
@@ -56,6 +58,24 @@ struct child {
 void close_fd(int& fd) {
   if (fd >= 0) ::close(fd);
   fd = -1;
+}
+
+/// The process groups of the programs run_process is waiting for (terminate_running_processes).
+std::mutex g_running_mutex;
+std::set<pid_t> g_running;
+
+void note_running(pid_t pid, bool running) {
+  std::lock_guard<std::mutex> lock(g_running_mutex);
+  if (running)
+    g_running.insert(pid);
+  else
+    g_running.erase(pid);
+}
+
+std::size_t signal_running(int sig) {
+  std::lock_guard<std::mutex> lock(g_running_mutex);
+  for (pid_t pid : g_running) ::kill(-pid, sig);
+  return g_running.size();
 }
 
 /// posix_spawn with stdin /dev/null, stdout/stderr into pipes, its own process group and
@@ -192,17 +212,20 @@ expected<process_result> run_process(const std::vector<std::string>& argv,
   const auto start = clock_type::now();
   auto c = spawn_child(argv);
   if (!c) return c.error();
+  note_running(c->pid, true);
   process_result r;
   const bool limited = opts.timeout.count() > 0;
   for (;;) {
     int st = 0;
     pid_t w = ::waitpid(c->pid, &st, WNOHANG);
     if (w == c->pid) {
+      note_running(c->pid, false);
       record_status(r, st);
       break;
     }
     if (w < 0 && errno != EINTR) {
       int e = errno;
+      note_running(c->pid, false);
       ::kill(-c->pid, SIGKILL);
       close_fd(c->fds[0]);
       close_fd(c->fds[1]);
@@ -211,6 +234,7 @@ expected<process_result> run_process(const std::vector<std::string>& argv,
     auto now = clock_type::now();
     if (limited && now - start >= opts.timeout) {
       r.timed_out = true;
+      note_running(c->pid, false);
       kill_group(c->pid, opts.kill_grace, r);
       break;
     }
@@ -227,6 +251,20 @@ expected<process_result> run_process(const std::vector<std::string>& argv,
   close_fd(c->fds[1]);
   r.elapsed = std::chrono::duration_cast<milliseconds>(clock_type::now() - start);
   return r;
+}
+
+std::size_t terminate_running_processes(milliseconds grace) {
+  const std::size_t n = signal_running(SIGTERM);
+  const auto until = clock_type::now() + grace;
+  while (n > 0 && clock_type::now() < until) {
+    {
+      std::lock_guard<std::mutex> lock(g_running_mutex);
+      if (g_running.empty()) return n;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  signal_running(SIGKILL);
+  return n;
 }
 
 std::string output_tail(std::string_view text, std::size_t max) {

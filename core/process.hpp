@@ -65,6 +65,11 @@ struct process_result {
 expected<process_result> run_process(const std::vector<std::string>& argv,
                                      const process_options& opts = {});
 
+/// For shutting down: SIGTERM to the process group of every program a run_process call is
+/// still waiting for, up to `grace` for them to end, then SIGKILL to the groups left. The
+/// waiting calls return as usual (killed by a signal). Returns how many groups were signalled.
+std::size_t terminate_running_processes(std::chrono::milliseconds grace);
+
 /// The last non-empty lines of captured output, joined by " | ", at most `max` characters:
 /// for error messages and log lines.
 std::string output_tail(std::string_view text, std::size_t max = 400);

@@ -131,6 +131,29 @@ TEST_CASE("external programs run with absolute path, captured output and timeout
     for (int i = 0; i < 100 && process_alive(child); ++i) std::this_thread::sleep_for(10ms);
     CHECK_FALSE(process_alive(child));
   }
+  SECTION("at shutdown running programs and their children are ended, the waits return") {
+    CHECK(terminate_running_processes(100ms) == 0); // nothing running: returns at once
+    // The script ignores SIGTERM, its child does not: the group gets SIGTERM, then SIGKILL.
+    auto p = script(dir, "stuck.sh",
+                    "trap '' TERM\nsleep 30 & echo $! > '" + (dir / "child.pid") + "'\nwhile :; do sleep 1; done\n");
+    expected<process_result> r = error(process_errc::spawn, "not run");
+    std::thread waiter([&] { r = run_process({p}); }); // no timeout: would wait for ever
+    for (int i = 0; i < 500 && !test::path_exists(dir / "child.pid"); ++i) std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(50ms);
+    auto start = std::chrono::steady_clock::now();
+    CHECK(terminate_running_processes(300ms) == 1);
+    waiter.join();
+    CHECK(std::chrono::steady_clock::now() - start < 3s);
+    REQUIRE(r);
+    CHECK_FALSE(r->timed_out);
+    CHECK(r->term_signal == SIGKILL);
+    CHECK(r->describe(0ms) == "was killed by signal 9");
+    std::string child = test::read_file(dir / "child.pid");
+    child.erase(child.find_last_not_of("\n") + 1);
+    for (int i = 0; i < 100 && process_alive(child); ++i) std::this_thread::sleep_for(10ms);
+    CHECK_FALSE(process_alive(child));
+    CHECK(terminate_running_processes(100ms) == 0);
+  }
 }
 
 TEST_CASE("dns01_command checks its configuration", "[acme][dns01]") {
