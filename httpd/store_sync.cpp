@@ -92,8 +92,15 @@ std::vector<std::string> announce_installed(store& st, const std::vector<std::st
   for (const auto& name : activated) {
     job jb;
     jb.name = name;
+    // A damaged job.json is a log lost, not a reason to skip the event: a new one is started
+    // and the damage reported (as the engine does with staging/<md>/job.json).
     if (auto j = st.load_json(store_group::domains, name, aspect::job); j) {
-      if (auto parsed = job_from_json(*j, "domains/" + name + "/job.json"); parsed) jb = std::move(*parsed);
+      if (auto parsed = job_from_json(*j, "domains/" + name + "/job.json"); parsed)
+        jb = std::move(*parsed);
+      else
+        failures.push_back(name + ": " + parsed.error().message + " (replaced by a new one)");
+    } else if (!is_not_found(j.error())) {
+      failures.push_back(name + ": " + j.error().message + " (replaced by a new one)");
     }
     auto plan = plan_event(cmds, reason, name, jb, now);
     if (plan.rate_limited) continue;

@@ -224,6 +224,28 @@ TEST_CASE("installed: MDMessageCmd gets 'installed <md>' once a day, the job rec
   CHECK(jb.log[0].status == "installed");
 }
 
+TEST_CASE("installed: a damaged job.json is reported and started anew", "[httpd][store-sync]") {
+  temp_dir dir;
+  auto st = fs_store::open(dir.path()).value();
+  REQUIRE(st.save_text(store_group::domains, "a.example.test", "job.json", "{not json"));
+  std::vector<std::vector<std::string>> ran;
+  command_runner run = [&](const std::vector<std::string>& argv, std::chrono::milliseconds) {
+    ran.push_back(argv);
+    process_result r;
+    r.exit_code = 0;
+    return expected<process_result>(r);
+  };
+  auto failures = announce_installed(st, {"a.example.test"}, {"", "/bin/msg"}, std::chrono::milliseconds(5000),
+                                     run, sys_clock::now());
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].rfind("a.example.test: '" + dir.path() + "/domains/a.example.test/job.json' is not valid JSON: ", 0) == 0);
+  CHECK(failures[0].find("(replaced by a new one)") != std::string::npos);
+  CHECK(ran == std::vector<std::vector<std::string>>{{"/bin/msg", "installed", "a.example.test"}});
+  auto jb = job_from_json(st.load_json(store_group::domains, "a.example.test", aspect::job).value(), "job").value();
+  REQUIRE(jb.log.size() == 1);
+  CHECK(jb.log[0].type == "message-installed");
+}
+
 TEST_CASE("a renamed MD takes over the stored MD with its domains", "[httpd][store-sync]") {
   temp_dir dir;
   auto st = fs_store::open(dir.path()).value();
