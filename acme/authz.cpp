@@ -277,31 +277,18 @@ acme_result<authorization> poll_authz(client& c, const signer& who, const author
   return a;
 }
 
-/// Sets up one challenge, tells the CA, polls; the answer is taken away again afterwards.
-acme_result<authorization> respond(client& c, const signer& who, const authorization& a,
-                                   const challenge_data& data, const acme_challenge& ch,
-                                   const authz_context& ctx) {
-  std::optional<sys_time> retry_after;
-  if (ch.status == "pending" || ch.status.empty()) {
-    auto res = c.post(ch.url, nlohmann::json::object(), who); // RFC 8555 §7.5.1
-    if (!res) return res.failure<authorization>();
-    retry_after = retry_after_of(res->http, c.clock().now());
-  }
-  auto result = poll_authz(c, who, a, retry_after, ctx);
-  (void)ctx.setup->teardown(data); // best effort: the outcome is what counts
-  return result;
-}
-
 } // namespace
 
-acme_result<authorization> authorize(client& c, const signer& who, const std::string& authz_url,
-                                     const authz_context& ctx) {
+acme_result<started_authz> start_authorization(client& c, const signer& who, const std::string& authz_url,
+                                               const authz_context& ctx) {
   if (!ctx.setup) return error(acme_errc::config, "no challenge setup given for " + authz_url);
   auto fetched = fetch_authz(c, who, authz_url);
-  if (!fetched) return fetched;
-  const authorization& a = *fetched;
-  if (a.status == "valid") return a;
-  if (a.status != "pending") return authz_failed(a);
+  if (!fetched) return fetched.failure<started_authz>();
+  started_authz started;
+  started.authz = std::move(*fetched);
+  const authorization& a = started.authz;
+  if (a.status == "valid") return started;
+  if (a.status != "pending") return authz_failed(a).failure<started_authz>();
 
   auto supported = [&](challenge_type t) { return ctx.setup->supports(t); };
   auto chosen = choose_challenges(a, ctx.challenges, supported);
@@ -314,7 +301,7 @@ acme_result<authorization> authorize(client& c, const signer& who, const std::st
     p.detail = challenge_mismatch_message(a, available);
     p.url = authz_url;
     p.code = acme_errc::invalid;
-    return acme_result<authorization>(error(acme_errc::invalid, p.detail), p);
+    return acme_result<started_authz>(error(acme_errc::invalid, p.detail), p);
   }
   std::optional<error> last;
   for (std::size_t i : chosen) {
@@ -327,14 +314,41 @@ acme_result<authorization> authorize(client& c, const signer& who, const std::st
       continue; // mod_md: on setup failure the next type is tried
     }
     if (ctx.on_setup) ctx.on_setup(challenge_setup_entry(*data));
-    return respond(c, who, a, *data, ch, ctx);
+    started.answer = std::move(*data);
+    if (ch.status == "pending" || ch.status.empty()) {
+      auto res = c.post(ch.url, nlohmann::json::object(), who); // RFC 8555 §7.5.1
+      if (!res) {
+        abandon_authorization(started, ctx);
+        return res.failure<started_authz>();
+      }
+      started.retry_after = retry_after_of(res->http, c.clock().now());
+    }
+    return started;
   }
   problem p;
   p.type = k_problem_challenge_setup;
   p.detail = "setting up a challenge for domain '" + a.ident.value + "' failed: " + last->message;
   p.url = authz_url;
   p.code = acme_errc::server;
-  return acme_result<authorization>(error(last->code, p.detail), p);
+  return acme_result<started_authz>(error(last->code, p.detail), p);
+}
+
+acme_result<authorization> finish_authorization(client& c, const signer& who, const started_authz& started,
+                                                const authz_context& ctx) {
+  auto result = poll_authz(c, who, started.authz, started.retry_after, ctx);
+  abandon_authorization(started, ctx); // the outcome is what counts
+  return result;
+}
+
+void abandon_authorization(const started_authz& started, const authz_context& ctx) {
+  if (started.answer && ctx.setup) (void)ctx.setup->teardown(*started.answer); // best effort
+}
+
+acme_result<authorization> authorize(client& c, const signer& who, const std::string& authz_url,
+                                     const authz_context& ctx) {
+  auto started = start_authorization(c, who, authz_url, ctx);
+  if (!started) return started.failure<authorization>();
+  return finish_authorization(c, who, *started, ctx);
 }
 
 } // namespace mda::acme

@@ -146,8 +146,32 @@ expected<challenge_data> make_challenge_data(const authorization& a, const acme_
                                              const private_key& account_key,
                                              const std::string& md_name);
 
-/// Brings one authorization to valid: fetch; valid -> done; invalid -> failure with the
-/// challenge error; pending -> choose, set up, POST {}, poll; tear down after the poll.
+/// An authorization on its way to valid: answered (a challenge set up and the CA told), or
+/// valid already (no answer).
+struct started_authz {
+  authorization authz;                ///< as fetched before answering
+  std::optional<challenge_data> answer; ///< the challenge set up, to tear down afterwards
+  std::optional<sys_time> retry_after;  ///< of the CA's reply to the challenge POST
+};
+
+/// First half of authorize(): fetch; valid -> done; invalid -> failure with the challenge
+/// error; pending -> choose a challenge, set it up, POST {} (RFC 8555 §7.5.1). The setup stays
+/// until finish_authorization or abandon_authorization; on failure nothing stays set up. An
+/// order starts all its authorizations first and then waits for them, as mod_md does, so the
+/// CA validates them at the same time.
+acme_result<started_authz> start_authorization(client& c, const signer& who, const std::string& authz_url,
+                                               const authz_context& ctx);
+
+/// Second half: polls until the authorization leaves pending/processing (failure with the
+/// challenge error unless valid), then tears the setup down.
+acme_result<authorization> finish_authorization(client& c, const signer& who, const started_authz& started,
+                                                const authz_context& ctx);
+
+/// Tears the setup of a started authorization down without waiting for it (another one of
+/// the order failed).
+void abandon_authorization(const started_authz& started, const authz_context& ctx);
+
+/// Both halves for one authorization.
 acme_result<authorization> authorize(client& c, const signer& who, const std::string& authz_url,
                                      const authz_context& ctx);
 

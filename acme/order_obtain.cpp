@@ -117,29 +117,45 @@ acme_status await_order(run& r, order_status from, order_status also, const std:
   }
 }
 
+/// Answers every authorization first, then waits for each (the CA validates them meanwhile),
+/// as mod_md does; every challenge set up is torn down again, whatever the outcome.
 acme_status authorize_all(run& r) {
   r.report("Starting challenges for domains");
+  authz_context ctx{r.o.setup, r.o.challenges, r.o.md_name, r.o.poll, r.o.sleep, r.o.progress, {}};
+  std::vector<std::string> added;
+  ctx.on_setup = [&](const std::string& entry) {
+    added.push_back(entry);
+    r.state.challenge_setups.push_back(entry);
+    r.save();
+  };
+  std::vector<started_authz> started;
+  acme_status result = std::monostate{};
   for (const auto& url : r.state.authorizations) {
-    authz_context ctx{r.o.setup, r.o.challenges, r.o.md_name, r.o.poll, r.o.sleep, r.o.progress,
-                      {}};
-    std::vector<std::string> added;
-    ctx.on_setup = [&](const std::string& entry) {
-      added.push_back(entry);
-      r.state.challenge_setups.push_back(entry);
-      r.save();
-    };
-    auto a = authorize(r.c, r.who, url, ctx);
-    // authorize() tore its setups down again: forget them.
-    for (const auto& e : added) {
-      auto& v = r.state.challenge_setups;
-      v.erase(std::remove(v.begin(), v.end(), e), v.end());
+    auto s = start_authorization(r.c, r.who, url, ctx);
+    if (!s) {
+      result = s.failure<std::monostate>();
+      break;
     }
-    if (!added.empty()) r.save();
-    if (!a) return a.failure<std::monostate>();
-    r.report("Monitoring challenge status for " + r.o.md_name + ": domain authorization for " +
-             a->ident.value + " is valid");
+    started.push_back(std::move(*s));
   }
-  return std::monostate{};
+  std::size_t done = 0;
+  for (; result && done < started.size(); ++done) {
+    auto a = finish_authorization(r.c, r.who, started[done], ctx);
+    if (!a) {
+      result = a.failure<std::monostate>();
+    } else {
+      r.report("Monitoring challenge status for " + r.o.md_name + ": domain authorization for " +
+               a->ident.value + " is valid");
+    }
+  }
+  for (; done < started.size(); ++done) abandon_authorization(started[done], ctx);
+  // Every setup is torn down again: forget them.
+  for (const auto& e : added) {
+    auto& v = r.state.challenge_setups;
+    v.erase(std::remove(v.begin(), v.end(), e), v.end());
+  }
+  if (!added.empty()) r.save();
+  return result;
 }
 
 acme_status finalize(run& r, const private_key& key) {

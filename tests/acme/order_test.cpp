@@ -3,6 +3,8 @@
 // CSR, chain download with Link rel="up" and rel="alternate", key mismatch, resume.
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include <set>
 
 #include "acme/order.hpp"
@@ -225,6 +227,69 @@ TEST_CASE("order: obtain against a scripted CA", "[acme][acme-flow][order]") {
     test::write_file(tmp / "csr.der", *der);
     auto text = test::run({"openssl", "req", "-inform", "DER", "-in", tmp / "csr.der", "-noout", "-text"});
     CHECK(text.output.find("DNS:a.test, DNS:www.a.test") != std::string::npos);
+  }
+  SECTION("two pending authorizations: both answered before either is polled, both torn down") {
+    std::map<std::string, std::vector<std::string>> states = {
+        {"1", {"pending", "pending", "valid"}}, {"2", {"pending", "valid"}}};
+    std::map<std::string, std::size_t> served;
+    auto authz = [&](const std::string& n, const std::string& dns) {
+      return [&, n, dns](const fake_post&) {
+        auto& seq = states[n];
+        const std::string st = seq[std::min(served[n]++, seq.size() - 1)];
+        nlohmann::json ch = {{"type", "http-01"}, {"url", "https://ca.test/chal/" + n},
+                             {"token", "tok" + n}, {"status", st == "valid" ? "valid" : "pending"}};
+        if (st == "invalid")
+          ch["error"] = {{"type", "urn:ietf:params:acme:error:connection"}, {"detail", "refused"}};
+        return json_answer(200, {{"identifier", {{"type", "dns"}, {"value", dns}}},
+                                 {"status", st},
+                                 {"challenges", nlohmann::json::array({ch})}});
+      };
+    };
+    s.ca->routes["https://ca.test/authz/1"] = authz("1", "a.test");
+    s.ca->routes["https://ca.test/authz/2"] = authz("2", "www.a.test");
+    for (std::string n : {"1", "2"})
+      s.ca->routes["https://ca.test/chal/" + n] = [](const fake_post&) { return json_answer(200, {}); };
+    s.ca->routes["https://ca.test/order"] = [](const fake_post&) {
+      auto r = json_answer(201, {{"status", "pending"},
+                                 {"authorizations", {"https://ca.test/authz/1", "https://ca.test/authz/2"}},
+                                 {"finalize", "https://ca.test/order/1/fin"}});
+      r.headers.emplace("Location", "https://ca.test/order/1");
+      return r;
+    };
+    auto urls = [&] {
+      std::vector<std::string> u;
+      for (const auto& p : s.ca->posts) u.push_back(p.url);
+      return u;
+    };
+    SECTION("valid") {
+      auto r = s.run();
+      REQUIRE(r.ok());
+      auto u = urls();
+      REQUIRE(u.size() >= 8);
+      CHECK(std::vector<std::string>(u.begin(), u.begin() + 8) ==
+            std::vector<std::string>{"https://ca.test/order", "https://ca.test/authz/1",
+                                     "https://ca.test/chal/1", "https://ca.test/authz/2",
+                                     "https://ca.test/chal/2", "https://ca.test/authz/1",
+                                     "https://ca.test/authz/1", "https://ca.test/authz/2"});
+      REQUIRE(s.setup.teardowns.size() == 2);
+      CHECK(s.setup.teardowns[0].identifier == "a.test");
+      CHECK(s.setup.teardowns[1].identifier == "www.a.test");
+      CHECK(r->order.challenge_setups.empty());
+    }
+    SECTION("the first one invalid: the second is torn down without waiting for it") {
+      states["1"] = {"pending", "invalid"};
+      auto r = s.run();
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().message == "authorization of dns 'a.test' is invalid (https://ca.test/authz/1): "
+                                 "http-01 urn:ietf:params:acme:error:connection: refused");
+      CHECK(urls() == std::vector<std::string>{"https://ca.test/order", "https://ca.test/authz/1",
+                                               "https://ca.test/chal/1", "https://ca.test/authz/2",
+                                               "https://ca.test/chal/2", "https://ca.test/authz/1"});
+      REQUIRE(s.setup.teardowns.size() == 2);
+      CHECK(s.setup.teardowns[0].identifier == "a.test");
+      CHECK(s.setup.teardowns[1].identifier == "www.a.test");
+      CHECK(s.updates.back().challenge_setups.empty());
+    }
   }
   SECTION("a chain that does not match the key") {
     s.o.cert_key = *private_key::generate(key_spec::ec("P-256"));
