@@ -60,6 +60,9 @@ using status_actor = caf::typed_actor<
   caf::reacts_to<put_atom, stapling_info>,
   // The current snapshot ("published" = now).
   caf::replies_to<get_atom, snapshot_atom>::with<status_snapshot>,
+  // The snapshot of one MD: the MD named so, else the first one listing it as a domain
+  // (ignoring case), with that MD's stapling entries; no MD when none matches.
+  caf::replies_to<get_atom, snapshot_atom, std::string>::with<status_snapshot>,
   // The actor's counters.
   caf::replies_to<get_atom, stats_atom>::with<status_stats>,
   // INTERNAL: the pacing timer ran out; writes the file when something changed.

@@ -1,6 +1,7 @@
 // The status actor (see status.hpp).
 #include "actors/status.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <caf/abstract_actor.hpp>
@@ -37,6 +38,23 @@ status_snapshot status_state::current(sys_time now) const {
   return s;
 }
 
+status_snapshot status_state::one(const std::string& name, sys_time now) const {
+  status_snapshot s;
+  s.published = now;
+  s.cert_check_name = cfg.cert_check_name;
+  s.cert_check_url = cfg.cert_check_url;
+  auto m = mds.find(name);
+  if (m == mds.end())
+    m = std::find_if(mds.begin(), mds.end(), [&](const auto& e) { return md_has_domain(e.second, name); });
+  if (m == mds.end())
+    return s;
+  s.mds.push_back(m->second);
+  for (auto it = staplings.lower_bound({m->first, std::string()});
+       it != staplings.end() && it->first.first == m->first; ++it)
+    s.staplings.push_back(it->second);
+  return s;
+}
+
 namespace {
 
 void schedule_publish(status_pointer self);
@@ -47,14 +65,11 @@ void publish_now(status_pointer self) {
   st.dirty = false;
   st.writing = true;
   st.last_write = st.cfg.env.clock->mono_now();
-  // Rendered on the pool, not here: with thousands of MDs this is the expensive part.
+  // Serialised on the pool, not here: with thousands of MDs this is the expensive part.
   auto snap = std::make_shared<const status_snapshot>(st.current(st.cfg.env.clock->now()));
   auto path = st.cfg.file;
   auto mode = st.cfg.file_mode;
-  auto rendered = st.rendered;
-  const auto version = st.stats.updates; // what the snapshot holds
-  auto job = make_job("write '" + path + "'", [path, snap, mode, rendered, version] {
-    rendered->set(render_json(md_status_all_json(*snap)), version);
+  auto job = make_job("write '" + path + "'", [path, snap, mode] {
     auto text = render_json(to_json(*snap));
     fsio::atomic_write_options o;
     o.durable = false; // a live view, rewritten every few hundred ms
@@ -99,6 +114,21 @@ void schedule_publish(status_pointer self) {
   self->delayed_send(self, std::chrono::duration_cast<caf::timespan>(wait), publish_atom_v);
 }
 
+/// Renders the md-status fragment of MD `name` anew for the socket (from its entry and its
+/// staplings); nothing without a socket, or when the MD is not (yet) there.
+void render_fragment(status_state& st, const std::string& name) {
+  if (st.cfg.socket_path.empty())
+    return;
+  auto m = st.mds.find(name);
+  if (m == st.mds.end())
+    return;
+  status_snapshot ctx; // what the MD's object reads besides the MD: its stapling entries
+  for (auto it = st.staplings.lower_bound({name, std::string()});
+       it != st.staplings.end() && it->first.first == name; ++it)
+    ctx.staplings.push_back(it->second);
+  st.md_status->set(name, md_status_fragment(ctx, m->second));
+}
+
 } // namespace
 
 status_actor::behavior_type status_behavior(status_pointer self, status_config cfg) {
@@ -109,13 +139,18 @@ status_actor::behavior_type status_behavior(status_pointer self, status_config c
     [self](put_atom, md_snapshot& m) {
       ++self->state.stats.updates;
       auto name = m.md.name;
-      self->state.mds[name] = std::move(m);
+      auto [entry, added] = self->state.mds.try_emplace(name);
+      const bool changed = added || !(entry->second == m);
+      entry->second = std::move(m);
+      if (changed) // the same again (a step that changed nothing shown): the fragment stays
+        render_fragment(self->state, name);
       self->state.dirty = true;
       schedule_publish(self);
     },
     [self](delete_atom, const std::string& name) {
       ++self->state.stats.updates;
       if (self->state.mds.erase(name) > 0) {
+        self->state.md_status->erase(name);
         self->state.dirty = true;
         schedule_publish(self);
       }
@@ -124,11 +159,15 @@ status_actor::behavior_type status_behavior(status_pointer self, status_config c
       ++self->state.stats.updates;
       auto key = std::make_pair(s.domain, s.id);
       self->state.staplings[key] = std::move(s);
+      render_fragment(self->state, key.first);
       self->state.dirty = true;
       schedule_publish(self);
     },
     [self](get_atom, snapshot_atom) -> status_snapshot {
       return self->state.current(self->state.cfg.env.clock->now());
+    },
+    [self](get_atom, snapshot_atom, const std::string& name) -> status_snapshot {
+      return self->state.one(name, self->state.cfg.env.clock->now());
     },
     [self](get_atom, stats_atom) -> status_stats { return self->state.stats; },
     [self](publish_atom) {
@@ -151,9 +190,12 @@ caf::expected<status_actor> spawn_status(caf::actor_system& sys, status_config c
   auto ask_timeout = cfg.ask_timeout;
   auto hdl = sys.spawn(status_behavior, std::move(cfg));
   if (server) {
-    auto rendered = caf::actor_cast<status_pointer>(hdl)->state.rendered;
-    server->start(sys, hdl, ask_timeout, rendered);
-    caf::actor_cast<caf::abstract_actor*>(hdl)->attach_functor([server] { server->stop(); });
+    auto cache = caf::actor_cast<status_pointer>(hdl)->state.md_status;
+    server->start(sys, hdl, ask_timeout, cache);
+    caf::actor_cast<caf::abstract_actor*>(hdl)->attach_functor([server, cache] {
+      cache->close();
+      server->stop();
+    });
   }
   return hdl;
 }

@@ -3,7 +3,8 @@
 // Who sends what: domain actors send (put_atom, md_snapshot) whenever their MD changes (state,
 // certificates, job, next run, errors, CA in use) and (delete_atom, name) when it goes; the
 // status socket listener (status_socket.hpp) and in-process readers ask (get_atom,
-// snapshot_atom); anyone may ask (get_atom, stats_atom).
+// snapshot_atom) for all MDs or (get_atom, snapshot_atom, name) for one; anyone may ask
+// (get_atom, stats_atom).
 // What it does:
 // - keeps one status_snapshot (status/snapshot.hpp) of all MDs;
 // - publishes it to `file` (JSON, status/snapshot.hpp to_json) atomically: temp file, fsync,
@@ -14,8 +15,12 @@
 //   The first snapshot (maybe without any MD) is written right at start, so readers always
 //   find a file.
 // - with a `socket_path`, serves live queries on a unix-domain socket (status_socket.hpp),
-//   started by spawn_status and stopped when this actor ends.
-// Not here: rendering md-status (status/md_status.hpp), gathering MD state (domain actors).
+//   started by spawn_status and stopped when this actor ends; for its "GET md-status" keeps
+//   each MD's md-status fragment rendered (md_status_cache), re-rendering an MD's fragment in
+//   the handler of an update that changes the MD or its staplings. Without a socket nothing
+//   is rendered.
+// Not here: how md-status is rendered (status/md_status.hpp), gathering MD state (domain
+// actors).
 #pragma once
 
 #include <map>
@@ -73,11 +78,15 @@ struct status_state {
   bool timer_armed = false;            ///< a publish_atom is on its way
   bool writing = false;                ///< a write job is in flight
   std::optional<mono_time> last_write; ///< when the last write began
-  /// The md-status document rendered with each status file (shared with the socket).
-  std::shared_ptr<rendered_status> rendered = std::make_shared<rendered_status>();
+  /// Every MD's md-status fragment, shared with the socket listener; filled only when a
+  /// socket is configured, kept in step with `mds` and `staplings` by the handlers.
+  std::shared_ptr<md_status_cache> md_status = std::make_shared<md_status_cache>();
 
   /// The snapshot of all MDs, "published" = `now`.
   status_snapshot current(sys_time now) const;
+  /// The snapshot of one MD: the one named `name`, else the first (by name) listing it as a
+  /// domain ignoring case, with its stapling entries; no MD when none matches.
+  status_snapshot one(const std::string& name, sys_time now) const;
 };
 
 using status_pointer = status_actor::stateful_pointer<status_state>;

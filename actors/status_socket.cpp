@@ -1,6 +1,7 @@
 // The status socket: listener thread and client (see status_socket.hpp).
 #include "actors/status_socket.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -9,6 +10,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -17,51 +19,47 @@
 #include <caf/sec.hpp>
 
 #include "status/md_status.hpp"
+#include "actors/unix_socket_io.hpp"
 #include "store/fs_io.hpp"
 
 namespace mda {
 
+using namespace uds;
+
 namespace {
 
 constexpr std::chrono::milliseconds k_server_io_timeout{1000};
+constexpr int k_server_send_buffer = 4 << 20;
 
-error sys_err(const std::string& call, const std::string& path) {
-  return fsio::sys_error(call, path, errno);
-}
-
-bool make_address(const std::string& path, sockaddr_un& addr) {
-  std::memset(&addr, 0, sizeof addr);
-  addr.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof addr.sun_path)
-    return false;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  return true;
-}
-
-error too_long(const std::string& path) {
-  return error(std::make_error_code(std::errc::filename_too_long),
-               "socket path '" + path + "' is empty or longer than " +
-                 std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes");
-}
-
-void set_timeouts(int fd, std::chrono::milliseconds t) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(t.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
-bool send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+/// Writes `pieces` one after another with as few sendmsg calls as the kernel allows (up to
+/// k_iov_batch texts per call), straight from where they are.
+bool send_pieces(int fd, std::vector<std::string_view> pieces) {
+  constexpr std::size_t k_iov_batch = 512;
+  std::size_t first = 0; // the first piece not (fully) sent
+  for (;;) {
+    while (first < pieces.size() && pieces[first].empty())
+      ++first;
+    if (first == pieces.size())
+      return true;
+    iovec iov[k_iov_batch];
+    std::size_t count = 0;
+    for (std::size_t j = first; j < pieces.size() && count < k_iov_batch; ++j)
+      if (!pieces[j].empty())
+        iov[count++] = {const_cast<char*>(pieces[j].data()), pieces[j].size()};
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    auto n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
       return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
+    auto sent = static_cast<std::size_t>(n);
+    while (first < pieces.size() && sent >= pieces[first].size())
+      sent -= pieces[first++].size();
+    if (sent > 0)
+      pieces[first].remove_prefix(sent);
   }
-  return true;
 }
 
 /// A stale socket file (nobody accepts on it) is removed; anything else in the way stays.
@@ -85,30 +83,95 @@ status clear_stale(const std::string& path, const sockaddr_un& addr) {
   return {};
 }
 
-std::string trim_line(std::string_view line) {
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
-    line.remove_suffix(1);
-  return std::string(line);
+} // namespace
+
+void md_status_cache::set(const std::string& name, std::string fragment) {
+  auto text = std::make_shared<const std::string>(std::move(fragment));
+  std::lock_guard<std::mutex> lock(mu_);
+  by_name_[name].swap(text); // the old text goes after the lock, with `text`
+}
+
+void md_status_cache::erase(const std::string& name) {
+  std::shared_ptr<const std::string> old;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_name_.find(name);
+  if (it == by_name_.end())
+    return;
+  old.swap(it->second);
+  by_name_.erase(it);
+}
+
+void md_status_cache::close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
+}
+
+std::optional<std::vector<std::shared_ptr<const std::string>>> md_status_cache::fragments() const {
+  std::vector<std::shared_ptr<const std::string>> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_)
+    return std::nullopt;
+  out.reserve(by_name_.size());
+  for (const auto& [name, text] : by_name_)
+    out.push_back(text);
+  return out;
+}
+
+std::size_t md_status_cache::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return by_name_.size();
+}
+
+std::vector<std::string_view> status_answer::pieces() const {
+  std::vector<std::string_view> out;
+  out.reserve(2 * fragments.size() + 2);
+  out.push_back(head);
+  for (std::size_t i = 0; i < fragments.size(); ++i) {
+    if (i > 0)
+      out.push_back(separator);
+    out.push_back(*fragments[i]);
+  }
+  out.push_back(tail);
+  return out;
+}
+
+std::string status_answer::str() const {
+  std::string out;
+  for (auto p : pieces())
+    out += p;
+  return out;
+}
+
+namespace {
+
+/// "GET md-status" from the fragments: the frame of md_status_all_frame around them.
+status_answer md_status_from_cache(const md_status_cache& cache) {
+  auto fragments = cache.fragments();
+  if (!fragments)
+    return {"ERR the status actor is gone\n", {}, {}, {}};
+  auto frame = md_status_all_frame(k_mod_md_version, !fragments->empty());
+  return {"OK\n" + frame.head, std::move(*fragments), frame.separator, frame.tail};
+}
+
+/// "GET md-status <name>" through `fetch_one`: the MD with its logs; nullopt (answer with all
+/// MDs) when nothing matches the last path segment, as md_status_text.
+std::optional<status_answer> one_md(const std::string& name, const md_snapshot_fetch& fetch_one) {
+  const std::string segment = name.substr(name.rfind('/') + 1); // npos + 1: all of it
+  if (segment.empty())
+    return std::nullopt;
+  auto snap = fetch_one(segment);
+  if (!snap)
+    return status_answer{"ERR " + error_text(snap.error()) + "\n", {}, {}, {}};
+  if (snap->mds.empty())
+    return std::nullopt;
+  return status_answer{"OK\n" + render_json(md_status_json(*snap, snap->mds.front(), true)), {}, {}, {}};
 }
 
 } // namespace
 
-void rendered_status::set(std::string md_status_all, std::uint64_t version) {
-  auto text = std::make_shared<const std::string>(std::move(md_status_all));
-  std::lock_guard<std::mutex> lock(mu_);
-  all_ = std::move(text);
-  version_ = version;
-}
-
-std::shared_ptr<const std::string> rendered_status::md_status_all(std::uint64_t version) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return version_ == version ? all_ : nullptr;
-}
-
-std::string answer_status_request(std::string_view line,
-                                  const std::function<caf::expected<status_snapshot>()>& fetch,
-                                  const rendered_status* rendered,
-                                  const std::function<std::optional<std::uint64_t>()>& version) {
+status_answer answer_status_request(std::string_view line, const snapshot_fetch& fetch,
+                                    const md_status_cache* cache,
+                                    const md_snapshot_fetch& fetch_one) {
   auto req = trim_line(line);
   enum class kind { all, one, snapshot } k;
   std::string name;
@@ -123,21 +186,24 @@ std::string answer_status_request(std::string_view line,
   } else {
     if (req.size() > 100)
       req = req.substr(0, 100) + "...";
-    return "ERR unknown request '" + req + "'\n";
+    return {"ERR unknown request '" + req + "'\n", {}, {}, {}};
   }
-  if (k == kind::all && rendered && version)
-    if (auto v = version())
-      if (auto text = rendered->md_status_all(*v))
-        return "OK\n" + *text;
+  if (k == kind::one && fetch_one) {
+    if (auto answer = one_md(name, fetch_one))
+      return std::move(*answer);
+    k = kind::all; // no such MD: all of them
+  }
+  if (k == kind::all && cache)
+    return md_status_from_cache(*cache);
   auto snap = fetch();
   if (!snap)
-    return "ERR " + error_text(snap.error()) + "\n";
+    return {"ERR " + error_text(snap.error()) + "\n", {}, {}, {}};
   switch (k) {
-    case kind::all: return "OK\n" + render_json(md_status_all_json(*snap));
-    case kind::one: return "OK\n" + md_status_text(*snap, "/" + name);
-    case kind::snapshot: return "OK\n" + render_json(to_json(*snap));
+    case kind::all: return {"OK\n" + render_json(md_status_all_json(*snap)), {}, {}, {}};
+    case kind::one: return {"OK\n" + md_status_text(*snap, "/" + name), {}, {}, {}};
+    case kind::snapshot: return {"OK\n" + render_json(to_json(*snap)), {}, {}, {}};
   }
-  return "ERR internal\n";
+  return {"ERR internal\n", {}, {}, {}};
 }
 
 // -- server ---------------------------------------------------------------------------------
@@ -161,10 +227,13 @@ struct status_socket_fds {
 namespace {
 
 /// Reads one request line and writes the answer.
-void serve_connection(int c, const std::function<caf::expected<status_snapshot>()>& fetch,
-                      const rendered_status* rendered,
-                      const std::function<std::optional<std::uint64_t>()>& version) {
+void serve_connection(int c, const snapshot_fetch& fetch, const md_status_cache* cache,
+                      const md_snapshot_fetch& fetch_one) {
   set_timeouts(c, k_server_io_timeout);
+  // md-status of thousands of MDs is megabytes: a large send buffer lets the reader take it
+  // in few wake-ups (the kernel caps it at net.core.wmem_max).
+  int sndbuf = k_server_send_buffer;
+  setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   std::string line;
   char buf[256];
   while (line.find('\n') == std::string::npos && line.size() <= k_status_request_max) {
@@ -177,7 +246,7 @@ void serve_connection(int c, const std::function<caf::expected<status_snapshot>(
   }
   auto eol = line.find('\n');
   if (eol != std::string::npos)
-    send_all(c, answer_status_request(std::string_view(line).substr(0, eol), fetch, rendered, version));
+    send_pieces(c, answer_status_request(std::string_view(line).substr(0, eol), fetch, cache, fetch_one).pieces());
   else if (line.size() > k_status_request_max)
     send_all(c, "ERR request longer than " + std::to_string(k_status_request_max) + " bytes\n");
 }
@@ -185,14 +254,14 @@ void serve_connection(int c, const std::function<caf::expected<status_snapshot>(
 /// The listener thread: accepts until woken through the pipe.
 void run_listener(std::shared_ptr<detail::status_socket_fds> fds, caf::actor_system* sys,
                   caf::actor_addr status_addr, caf::timespan ask_timeout,
-                  std::shared_ptr<const rendered_status> rendered) {
+                  std::shared_ptr<const md_status_cache> cache) {
   caf::scoped_actor self{*sys, true};
-  auto fetch = [&]() -> caf::expected<status_snapshot> {
+  auto ask = [&](auto... request) -> caf::expected<status_snapshot> {
     auto hdl = caf::actor_cast<status_actor>(status_addr);
     if (!hdl)
       return make_error(engine_errc::unavailable, "the status actor is gone");
     caf::expected<status_snapshot> out = make_error(engine_errc::unavailable, "no answer");
-    self->request(hdl, ask_timeout, get_atom::value, snapshot_atom_v)
+    self->request(hdl, ask_timeout, request...)
       .receive([&](status_snapshot& s) { out = std::move(s); },
                [&](caf::error& e) {
                  out = make_error(engine_errc::unavailable,
@@ -202,14 +271,9 @@ void run_listener(std::shared_ptr<detail::status_socket_fds> fds, caf::actor_sys
                });
     return out;
   };
-  auto version = [&]() -> std::optional<std::uint64_t> {
-    auto hdl = caf::actor_cast<status_actor>(status_addr);
-    if (!hdl)
-      return std::nullopt;
-    std::optional<std::uint64_t> out;
-    self->request(hdl, ask_timeout, get_atom::value, stats_atom_v)
-      .receive([&](status_stats& st) { out = st.updates; }, [&](caf::error&) {});
-    return out;
+  snapshot_fetch fetch = [&] { return ask(get_atom::value, snapshot_atom_v); };
+  md_snapshot_fetch fetch_one = [&](const std::string& name) {
+    return ask(get_atom::value, snapshot_atom_v, name);
   };
   for (;;) {
     pollfd pfds[2] = {{fds->listen, POLLIN, 0}, {fds->wake_read, POLLIN, 0}};
@@ -223,7 +287,7 @@ void run_listener(std::shared_ptr<detail::status_socket_fds> fds, caf::actor_sys
     int c = ::accept4(fds->listen, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0)
       continue;
-    serve_connection(c, fetch, rendered.get(), version);
+    serve_connection(c, fetch, cache.get(), fetch_one);
     ::close(c);
   }
 }
@@ -271,9 +335,9 @@ expected<std::unique_ptr<status_socket_server>> status_socket_server::bind(const
 
 void status_socket_server::start(caf::actor_system& sys, const status_actor& status,
                                  caf::timespan ask_timeout,
-                                 std::shared_ptr<const rendered_status> rendered) {
+                                 std::shared_ptr<const md_status_cache> cache) {
   auto addr = caf::actor_cast<caf::actor_addr>(status);
-  thread_ = std::thread(run_listener, fds_, &sys, addr, ask_timeout, std::move(rendered));
+  thread_ = std::thread(run_listener, fds_, &sys, addr, ask_timeout, std::move(cache));
 }
 
 void status_socket_server::stop() {
@@ -293,57 +357,5 @@ void status_socket_server::stop() {
 }
 
 status_socket_server::~status_socket_server() { stop(); }
-
-// -- client ---------------------------------------------------------------------------------
-
-expected<std::string> query_status_socket(const std::string& path, std::string_view request,
-                                          std::chrono::milliseconds timeout) {
-  sockaddr_un addr;
-  if (!make_address(path, addr))
-    return too_long(path);
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return sys_err("socket", path);
-  set_timeouts(fd, timeout);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    auto err = sys_err("connect", path);
-    ::close(fd);
-    return err;
-  }
-  std::string req(request);
-  req += '\n';
-  if (!send_all(fd, req)) {
-    auto err = sys_err("send", path);
-    ::close(fd);
-    return err;
-  }
-  std::string answer;
-  char buf[4096];
-  for (;;) {
-    auto n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      auto err = errno == EAGAIN || errno == EWOULDBLOCK
-                   ? error(std::make_error_code(std::errc::timed_out),
-                           "no answer from '" + path + "' within " +
-                             std::to_string(timeout.count()) + " ms")
-                   : sys_err("recv", path);
-      ::close(fd);
-      return err;
-    }
-    if (n == 0)
-      break;
-    answer.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  if (answer.compare(0, 3, "OK\n") == 0)
-    return answer.substr(3);
-  if (answer.compare(0, 4, "ERR ") == 0)
-    return error(std::make_error_code(std::errc::protocol_error),
-                 trim_line(std::string_view(answer).substr(4)));
-  return error(std::make_error_code(std::errc::protocol_error),
-               "malformed answer from '" + path + "'");
-}
 
 } // namespace mda

@@ -4,33 +4,37 @@
 //
 // Protocol, one query per connection: the client sends one line (at most 1024 bytes, "\n"
 // ends it); the server answers and closes.
-//   "GET md-status"          -> all MDs, md-status JSON without logs (md_status_all_json)
+//   "GET md-status"          -> all MDs, md-status JSON without logs (md_status_all_json),
+//                               joined from the status actor's per-MD fragments
 //   "GET md-status <name>"   -> what mod_md's md-status handler answers for the path "/<name>":
-//                               the MD of that name or domain with its logs, else all MDs
+//                               the MD of that name or domain with its logs (the actor
+//                               copies just that MD), else all MDs
 //   "GET snapshot"           -> the whole snapshot JSON (status/snapshot.hpp to_json)
 // Answer: "OK\n" followed by the body up to the end of the stream, or "ERR <message>\n".
 // The listener is one thread outside the actors: it serves one connection at a time (each
-// bounded by 1 s socket timeouts), asks the status actor with `ask_timeout`, renders the JSON
-// itself, and holds only a weak reference to the actor.
+// bounded by 1 s socket timeouts), answers "GET md-status" from the actor's fragment cache,
+// asks the status actor with `ask_timeout` for the rest and renders that JSON itself, and
+// holds only a weak reference to the actor.
 // The client (query_status_socket) is declared in status_client.hpp, free of CAF headers.
 // Not here: the status file (status.hpp), HTTP, access control beyond the socket's mode.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <sys/types.h>
 
 #include <caf/actor_addr.hpp>
-#include <mutex>
-#include <optional>
-
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
@@ -44,29 +48,53 @@ namespace mda {
 /// The longest request line accepted.
 constexpr std::size_t k_status_request_max = 1024;
 
-/// The md-status document of all MDs as the status actor last published it (rendered off
-/// the actor, with the status file), with the actor's update count it was rendered at: the
-/// listener answers "GET md-status" from it while that count is still current, without
-/// copying and rendering thousands of MDs per request. Thread-safe.
-class rendered_status {
+/// The md-status fragment (status/md_status.hpp md_status_fragment) of every MD, kept by the
+/// status actor: it re-renders an MD's fragment in the handler of that MD's (or its
+/// staplings') update, so the listener answers "GET md-status" by joining the fragments, as
+/// current as the actor, without asking it and without rendering per request. Thread-safe;
+/// the texts are shared with the answers, never copied.
+class md_status_cache {
  public:
-  void set(std::string md_status_all, std::uint64_t version);
-  /// The document when it was rendered at `version`, else nullptr.
-  std::shared_ptr<const std::string> md_status_all(std::uint64_t version) const;
+  void set(const std::string& name, std::string fragment);
+  void erase(const std::string& name);
+  /// The actor has ended: fragments() gives nullopt from now on.
+  void close();
+  /// The fragments in name order; nullopt once closed.
+  std::optional<std::vector<std::shared_ptr<const std::string>>> fragments() const;
+  std::size_t size() const;
 
  private:
   mutable std::mutex mu_;
-  std::shared_ptr<const std::string> all_;
-  std::uint64_t version_ = 0;
+  std::map<std::string, std::shared_ptr<const std::string>> by_name_;
+  bool closed_ = false;
 };
 
-/// The answer to one request line; `fetch` gets the snapshot (the listener asks the actor).
-/// "GET md-status" comes from `rendered` when `version` (the actor's update count now) says
-/// it is current. Pure apart from the functions: unit-testable without a socket.
-std::string answer_status_request(std::string_view line,
-                                  const std::function<caf::expected<status_snapshot>()>& fetch,
-                                  const rendered_status* rendered = nullptr,
-                                  const std::function<std::optional<std::uint64_t>()>& version = {});
+/// One answer, written as `head`, then `fragments` separated by `separator`, then `tail`:
+/// "GET md-status" answered from the cache keeps the shared fragments (sent with one
+/// sendmsg per batch, never joined into one string); other answers are all in `head`.
+struct status_answer {
+  std::string head;
+  std::vector<std::shared_ptr<const std::string>> fragments;
+  std::string_view separator;
+  std::string_view tail;
+  /// The texts in order: views into this answer, valid while it lives unchanged.
+  std::vector<std::string_view> pieces() const;
+  /// Everything as one text.
+  std::string str() const;
+};
+
+using snapshot_fetch = std::function<caf::expected<status_snapshot>()>;
+/// Gets the snapshot of the one MD named so, else listing it as a domain (no MD: none).
+using md_snapshot_fetch = std::function<caf::expected<status_snapshot>(const std::string&)>;
+
+/// The answer to one request line; `fetch` gets the whole snapshot (the listener asks the
+/// actor). "GET md-status" comes from `cache` when one is given, else it is rendered from the
+/// snapshot; "GET md-status <name>" asks `fetch_one` when given (falling back to all MDs when
+/// no MD matches), else looks in the whole snapshot. Pure apart from the functions:
+/// unit-testable without a socket.
+status_answer answer_status_request(std::string_view line, const snapshot_fetch& fetch,
+                                    const md_status_cache* cache = nullptr,
+                                    const md_snapshot_fetch& fetch_one = {});
 
 namespace detail {
 struct status_socket_fds;
@@ -81,7 +109,7 @@ class status_socket_server {
 
   /// Starts the listener thread asking `status` (held weakly). Once only.
   void start(caf::actor_system& sys, const status_actor& status, caf::timespan ask_timeout,
-             std::shared_ptr<const rendered_status> rendered = nullptr);
+             std::shared_ptr<const md_status_cache> cache = nullptr);
 
   /// Wakes and joins the thread, removes the socket file; the socket closes when the thread
   /// is gone. Idempotent; not for concurrent calls. Called on the listener thread itself

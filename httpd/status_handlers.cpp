@@ -14,6 +14,7 @@
 //   links come from this configuration, not from whatever the snapshot carried.
 // Not here: the rendering (status/), the engine that publishes (httpd/engine_process.*).
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -59,23 +60,44 @@ expected<status_snapshot> fetch_snapshot(const module_state& st) {
   return load_snapshot_file(status_file_of(st));
 }
 
-/// The md-status answer for `path_info`: live, else rendered from the file.
-expected<std::string> md_status_answer(const module_state& st, const std::string& path_info) {
-  const std::string name = last_path_segment(path_info);
-  const std::string& socket = st.linked.config.settings.status_socket;
-  if (!socket.empty()) {
-    const std::string request = name.empty() ? "GET md-status" : "GET md-status " + name;
-    if (auto text = query_status_socket(socket, request, k_socket_timeout)) return text;
-  }
-  auto snap = load_snapshot_file(status_file_of(st));
-  if (!snap) return snap.error();
-  return md_status_text(*snap, path_info);
-}
+int unavailable(request_rec* r, const error& e);
 
 void send_json(request_rec* r, const std::string& body) {
   ap_set_content_type(r, "application/json");
   ap_set_content_length(r, static_cast<apr_off_t>(body.size()));
   if (!r->header_only) ap_rwrite(body.data(), static_cast<int>(body.size()), r);
+}
+
+/// Sends the engine's answer as it was received: each piece becomes a heap bucket that takes
+/// the block over (no copy; the bucket frees it).
+int send_json_pieces(request_rec* r, status_pieces& body) {
+  ap_set_content_type(r, "application/json");
+  ap_set_content_length(r, static_cast<apr_off_t>(body.size()));
+  if (r->header_only) return OK;
+  apr_bucket_brigade* bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+  for (auto& p : body.pieces) {
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_heap_create(p.data, p.size, std::free, bb->bucket_alloc));
+    p.data = nullptr;
+  }
+  body.pieces.clear();
+  APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+  const apr_status_t rv = ap_pass_brigade(r->output_filters, bb);
+  return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
+}
+
+/// md-status for `path_info`: the engine's answer sent as received, else rendered from the file.
+int send_md_status(request_rec* r, const module_state& st, const std::string& path_info) {
+  const std::string name = last_path_segment(path_info);
+  const std::string& socket = st.linked.config.settings.status_socket;
+  if (!socket.empty()) {
+    const std::string request = name.empty() ? "GET md-status" : "GET md-status " + name;
+    if (auto pieces = query_status_socket_pieces(socket, request, k_socket_timeout))
+      return send_json_pieces(r, **pieces);
+  }
+  auto snap = load_snapshot_file(status_file_of(st));
+  if (!snap) return unavailable(r, snap.error());
+  send_json(r, md_status_text(*snap, path_info));
+  return OK;
 }
 
 int unavailable(request_rec* r, const error& e) {
@@ -89,10 +111,7 @@ int md_status_handler(request_rec* r) {
     if (r->method_number != M_GET) return HTTP_NOT_IMPLEMENTED;
     const module_state* st = current_state();
     if (!st) return HTTP_SERVICE_UNAVAILABLE;
-    auto text = md_status_answer(*st, r->path_info ? r->path_info : "");
-    if (!text) return unavailable(r, text.error());
-    send_json(r, *text);
-    return OK;
+    return send_md_status(r, *st, r->path_info ? r->path_info : "");
   });
 }
 

@@ -35,7 +35,9 @@ ojson ocsp_json(const status_snapshot& s, const md_snapshot& m, const cert_info&
     if (st->valid_from != sys_time{} || st->valid_until != sys_time{})
       o["valid"] = json_period(st->valid_from, st->valid_until);
   }
-  if (const job* jb = ocsp_job_of(s, m.md.name)) o["renewal"] = job_json(*jb, with_logs);
+  // The MD's own OCSP job first: what ocsp_job_of finds for it, without searching s.mds.
+  const job* jb = m.ocsp_renewal ? &*m.ocsp_renewal : ocsp_job_of(s, m.md.name);
+  if (jb) o["renewal"] = job_json(*jb, with_logs);
   return o;
 }
 
@@ -132,6 +134,51 @@ ojson md_status_all_json(const status_snapshot& s) {
   return j;
 }
 
+namespace {
+
+/// Structural newlines of a value rendered at the top level, indented for the place of an
+/// element of "managed-domains" (two levels down). JSON strings escape their newlines, so
+/// every '\n' in the text is structural.
+std::string indent_nested(const std::string& text) {
+  static constexpr std::string_view k_indent = "    ";
+  std::size_t lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+  std::string out;
+  out.reserve(text.size() + lines * k_indent.size());
+  for (char c : text) {
+    out += c;
+    if (c == '\n') out += k_indent;
+  }
+  return out;
+}
+
+} // namespace
+
+std::string md_status_fragment(const status_snapshot& s, const md_snapshot& m) {
+  return indent_nested(render_json(md_status_json(s, m, false)));
+}
+
+md_status_frame md_status_all_frame(std::string_view version, bool any_md) {
+  // render_json's layout of {"version": v, "managed-domains": [ ... ]}; no MD: no array.
+  const std::string v = render_json(ojson(std::string(version)));
+  if (!any_md) return {"{\n  \"version\": " + v + "\n}", ",\n    ", ""};
+  return {"{\n  \"version\": " + v + ",\n  \"managed-domains\": [\n    ", ",\n    ", "\n  ]\n}"};
+}
+
+std::string md_status_join(std::string_view version, const std::vector<std::string_view>& fragments) {
+  const md_status_frame f = md_status_all_frame(version, !fragments.empty());
+  std::size_t size = f.head.size() + f.tail.size();
+  for (const auto& fr : fragments) size += fr.size() + f.separator.size();
+  std::string out;
+  out.reserve(size);
+  out += f.head;
+  for (std::size_t i = 0; i < fragments.size(); ++i) {
+    if (i > 0) out += f.separator;
+    out += fragments[i];
+  }
+  out += f.tail;
+  return out;
+}
+
 ojson certificate_status_json(const status_snapshot& s, const md_snapshot& m) {
   const ojson certs = certs_json({s, m, false, false}, m.certs);
   ojson resp = ojson::object();
@@ -159,10 +206,15 @@ const md_snapshot* find_md_by_name(const status_snapshot& s, std::string_view na
   return nullptr;
 }
 
+bool md_has_domain(const md_snapshot& m, std::string_view domain) {
+  for (const auto& d : m.md.domains)
+    if (iequals(d, domain)) return true;
+  return false;
+}
+
 const md_snapshot* find_md_by_domain(const status_snapshot& s, std::string_view domain) {
   for (const auto& m : s.mds)
-    for (const auto& d : m.md.domains)
-      if (iequals(d, domain)) return &m;
+    if (md_has_domain(m, domain)) return &m;
   return nullptr;
 }
 

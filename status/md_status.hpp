@@ -8,6 +8,9 @@
 //   "renewal" (the staging job.json with "cert" = the staged certificates), "error".
 // - All MDs: {"version", "managed-domains": [...]} sorted by name, job logs left out. With no
 //   MD at all there is no "managed-domains" key, as with mod_md.
+// - The all-MDs text can also be put together from one rendered fragment per MD
+//   (md_status_fragment, md_status_all_frame, md_status_join), so that a caller keeping the
+//   fragments re-renders only the MDs that changed.
 // - render_json gives the text mod_md sends (jansson JSON_INDENT(2): `"key": value`, no
 //   trailing newline) and never throws, even for bytes that are not UTF-8.
 // Kept quirks (users' tools see them): the validity intersection starts from the first
@@ -21,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -43,13 +47,34 @@ nlohmann::ordered_json md_status_json(const status_snapshot& s, const md_snapsho
 /// The md-status answer for all MDs.
 nlohmann::ordered_json md_status_all_json(const status_snapshot& s);
 
+/// One MD's object as it stands in the all-MDs text: render_json(md_status_json(s, m, false))
+/// indented for its place in "managed-domains", without separator. Of `s` only the stapling
+/// entries (and other_ocsp_renewal) are read, so a caller may pass just the MD's staplings.
+std::string md_status_fragment(const status_snapshot& s, const md_snapshot& m);
+
+/// The text of the all-MDs answer around its fragments: head, the fragments (in name order)
+/// separated by `separator`, tail. `separator` and `tail` view static text.
+struct md_status_frame {
+  std::string head;
+  std::string_view separator;
+  std::string_view tail;
+};
+md_status_frame md_status_all_frame(std::string_view version, bool any_md);
+
+/// The all-MDs answer from the fragments of every MD in name order: byte for byte
+/// render_json(md_status_all_json(s)) when the fragments are md_status_fragment(s, m) and
+/// `version` is s.version.
+std::string md_status_join(std::string_view version, const std::vector<std::string_view>& fragments);
+
 /// The /.httpd/certificate-status answer for the MD of the request's host.
 nlohmann::ordered_json certificate_status_json(const status_snapshot& s, const md_snapshot& m);
 
 /// The MD whose name is exactly `name` (md_get_by_name), or nullptr.
 const md_snapshot* find_md_by_name(const status_snapshot& s, std::string_view name);
-/// The MD that lists `domain` among its domains, compared ignoring ASCII case
-/// (md_get_by_domain; no wildcard matching), or nullptr.
+/// Whether `m` lists `domain` among its domains, compared ignoring ASCII case (no wildcard
+/// matching).
+bool md_has_domain(const md_snapshot& m, std::string_view domain);
+/// The MD that lists `domain` among its domains (md_has_domain; md_get_by_domain), or nullptr.
 const md_snapshot* find_md_by_domain(const status_snapshot& s, std::string_view domain);
 
 /// The md-status handler's choice: the last segment of `path_info` ("/b.example.test") as an

@@ -57,35 +57,62 @@ int silent_listener(const std::string& path) {
 TEST_CASE("status socket: answers to request lines", "[actors][status-socket]") {
   auto snap = two_mds();
   auto fetch = [&]() -> caf::expected<status_snapshot> { return snap; };
-  CHECK(answer_status_request("GET md-status", fetch) ==
-        "OK\n" + render_json(md_status_all_json(snap)));
-  CHECK(answer_status_request("GET md-status\r", fetch) ==
-        "OK\n" + render_json(md_status_all_json(snap)));
-  CHECK(answer_status_request("GET md-status www.a.example", fetch) ==
-        "OK\n" + md_status_text(snap, "/www.a.example"));
-  CHECK(answer_status_request("GET snapshot", fetch) == "OK\n" + render_json(to_json(snap)));
-  CHECK(answer_status_request("GET md-status ", fetch) == "ERR unknown request 'GET md-status '\n");
-  CHECK(answer_status_request("PUT x", fetch) == "ERR unknown request 'PUT x'\n");
+  auto answer = [&](std::string_view line, const md_status_cache* cache = nullptr) {
+    return answer_status_request(line, fetch, cache).str();
+  };
+  CHECK(answer("GET md-status") == "OK\n" + render_json(md_status_all_json(snap)));
+  CHECK(answer("GET md-status\r") == "OK\n" + render_json(md_status_all_json(snap)));
+  CHECK(answer("GET md-status www.a.example") == "OK\n" + md_status_text(snap, "/www.a.example"));
+  CHECK(answer("GET snapshot") == "OK\n" + render_json(to_json(snap)));
+  CHECK(answer("GET md-status ") == "ERR unknown request 'GET md-status '\n");
+  CHECK(answer("PUT x") == "ERR unknown request 'PUT x'\n");
   auto gone = []() -> caf::expected<status_snapshot> {
     return make_error(engine_errc::unavailable, "the status actor is gone");
   };
-  CHECK(answer_status_request("GET snapshot", gone) == "ERR the status actor is gone\n");
-  // a published document answers "GET md-status" without asking the actor; the rest asks
-  rendered_status rendered;
-  std::optional<std::uint64_t> now_at = 7;
-  auto version = [&] { return now_at; };
-  CHECK(answer_status_request("GET md-status", fetch, &rendered, version) ==
+  CHECK(answer_status_request("GET snapshot", gone).str() == "ERR the status actor is gone\n");
+
+  // With the actor's fragments "GET md-status" is joined from them, without asking the actor.
+  md_status_cache cache;
+  CHECK(answer_status_request("GET md-status", gone, &cache).str() == "OK\n{\n  \"version\": \"2.6.10\"\n}");
+  for (const auto& m : snap.mds) cache.set(m.md.name, md_status_fragment(snap, m));
+  const auto joined = answer_status_request("GET md-status", gone, &cache);
+  CHECK(joined.str() == "OK\n" + render_json(md_status_all_json(snap)));
+  CHECK(joined.fragments.size() == 2); // shared with the cache, not copied
+  CHECK(joined.pieces().size() == 5);  // head, a, separator, b, tail
+  CHECK(answer_status_request("GET md-status www.a.example", gone, &cache).str() ==
+        "ERR the status actor is gone\n"); // one MD, with its log: from the actor
+  // With `fetch_one` the actor is asked for that MD only; no such MD: all, from the cache.
+  std::vector<std::string> asked;
+  auto one = [&](const std::string& name) -> caf::expected<status_snapshot> {
+    asked.push_back(name);
+    status_snapshot s = snap;
+    s.mds.clear();
+    const md_snapshot* m = find_md_by_name(snap, name);
+    if (!m) m = find_md_by_domain(snap, name);
+    if (m) s.mds.push_back(*m);
+    return s;
+  };
+  CHECK(answer_status_request("GET md-status WWW.a.example", gone, &cache, one).str() ==
+        "OK\n" + md_status_text(snap, "/WWW.a.example"));
+  CHECK(answer_status_request("GET md-status x/b.example", gone, &cache, one).str() ==
+        "OK\n" + md_status_text(snap, "/x/b.example"));
+  CHECK(answer_status_request("GET md-status nothing.example", gone, &cache, one).str() ==
         "OK\n" + render_json(md_status_all_json(snap)));
-  rendered.set("{\"published\": true}", 7);
-  CHECK(answer_status_request("GET md-status", gone, &rendered, version) == "OK\n{\"published\": true}");
-  CHECK(answer_status_request("GET md-status www.a.example", gone, &rendered, version) ==
-        "ERR the status actor is gone\n");
-  now_at = 8; // changed since: rendered live
-  CHECK(answer_status_request("GET md-status", fetch, &rendered, version) ==
+  CHECK(answer_status_request("GET md-status x/", gone, &cache, one).str() ==
         "OK\n" + render_json(md_status_all_json(snap)));
-  now_at.reset(); // no count: rendered live
-  CHECK(answer_status_request("GET md-status", fetch, &rendered, version) ==
-        "OK\n" + render_json(md_status_all_json(snap)));
+  CHECK(asked == std::vector<std::string>{"WWW.a.example", "b.example", "nothing.example"});
+  CHECK(answer_status_request("GET md-status b.example", fetch, &cache, [](const std::string&) {
+          return caf::expected<status_snapshot>(make_error(engine_errc::unavailable, "late"));
+        }).str() == "ERR late\n");
+  cache.erase("a.example");
+  cache.erase("unknown.example");
+  CHECK(cache.size() == 1);
+  auto only_b = snap;
+  only_b.mds.pop_back(); // a.example
+  CHECK(answer_status_request("GET md-status", gone, &cache).str() ==
+        "OK\n" + render_json(md_status_all_json(only_b)));
+  cache.close(); // the actor ended
+  CHECK(answer_status_request("GET md-status", fetch, &cache).str() == "ERR the status actor is gone\n");
 }
 
 TEST_CASE("status socket: client errors", "[actors][status-socket]") {
@@ -134,6 +161,11 @@ TEST_CASE("status socket: live queries to a status actor", "[actors][status-sock
   REQUIRE(spawned);
   auto aut = *spawned;
   caf::anon_send(aut, put_atom::value, md_named("a.example"));
+  { // "GET md-status" reads what the actor has handled, without asking it: let it handle the put
+    caf::scoped_actor self{sys};
+    self->request(aut, caf::infinite, get_atom::value, stats_atom_v)
+      .receive([](status_stats& st) { CHECK(st.updates == 1); }, [](caf::error&) { FAIL("no stats"); });
+  }
 
   auto all = query_status_socket(sock, "GET md-status", 2000ms);
   REQUIRE(all.ok());
@@ -155,6 +187,27 @@ TEST_CASE("status socket: live queries to a status actor", "[actors][status-sock
   auto bad = query_status_socket(sock, "HELLO", 2000ms);
   REQUIRE(!bad.ok());
   CHECK(bad.error().message == "unknown request 'HELLO'");
+  auto bad_pieces = query_status_socket_pieces(sock, "HELLO", 2000ms);
+  REQUIRE(!bad_pieces.ok());
+  CHECK(bad_pieces.error().message == "unknown request 'HELLO'");
+
+  { // a large answer in 1 MB pieces, the same bytes as the string answer
+    for (int i = 0; i < 4000; ++i) caf::anon_send(aut, put_atom::value, md_named("m" + std::to_string(i) + ".example"));
+    caf::scoped_actor self{sys};
+    self->request(aut, caf::infinite, get_atom::value, stats_atom_v)
+      .receive([](status_stats& st) { CHECK(st.updates == 4001); }, [](caf::error&) { FAIL("no stats"); });
+    auto text = query_status_socket(sock, "GET md-status", 2000ms);
+    auto pieces = query_status_socket_pieces(sock, "GET md-status", 2000ms);
+    REQUIRE(text.ok());
+    REQUIRE(pieces.ok());
+    REQUIRE(text->size() > (1u << 20));
+    REQUIRE((*pieces)->pieces.size() == (text->size() + (1u << 20) - 1) / (1u << 20));
+    CHECK((*pieces)->size() == text->size());
+    std::string joined;
+    for (const auto& p : (*pieces)->pieces) joined.append(p.data, p.size);
+    CHECK(joined == *text);
+    CHECK(nlohmann::json::parse(joined)["managed-domains"].size() == 4001);
+  }
 
   auto taken = spawn_status(sys, sc); // the socket is in use
   REQUIRE(!taken);
@@ -168,6 +221,9 @@ TEST_CASE("status socket: live queries to a status actor", "[actors][status-sock
   auto after = query_status_socket(sock, "GET md-status", 200ms);
   REQUIRE(!after.ok());
   CHECK(after.error().message == "connect('" + sock + "') failed: No such file or directory");
+  auto after_pieces = query_status_socket_pieces(sock, "GET md-status", 200ms);
+  REQUIRE(!after_pieces.ok());
+  CHECK(after_pieces.error().message == "connect('" + sock + "') failed: No such file or directory");
 }
 
 TEST_CASE("status socket: ends when the last handle of the status actor goes",

@@ -100,11 +100,7 @@ TEST_CASE("status actor: publishing is paced and coalesced", "[actors][status]")
   fx.advance(1ms);
   CHECK(st.stats.writes == 4);
   CHECK(read_published(cfg.file).names == names{"a.example", "c.example"});
-  // the md-status document for the socket is rendered with each write, from the same data
-  auto doc = st.rendered->md_status_all(st.stats.updates);
-  REQUIRE(doc);
-  auto written = load_snapshot_file(cfg.file).value();
-  CHECK(*doc == render_json(md_status_all_json(written)));
+  CHECK(st.md_status->size() == 0); // no socket: no md-status fragments rendered
   CHECK(st.stats.updates == 6);
   CHECK(st.stats.write_errors == 0);
 
@@ -149,4 +145,83 @@ TEST_CASE("status actor: validate", "[actors][status]") {
   CHECK(!validate(cfg));
   cfg.file = "/tmp/x.json";
   CHECK(error_text(validate(cfg)) == "status: a status file needs a worker pool");
+}
+
+TEST_CASE("status actor: md-status fragments follow every update", "[actors][status]") {
+  test::actor_fixture fx;
+  status_config cfg;
+  cfg.socket_path = "/nonexistent/status.sock"; // spawned directly: the socket is not bound
+  cfg.env = make_test_env(fx.sys, t0);
+  status_actor aut = fx.sys.spawn(status_behavior, cfg);
+  auto& st = fx.state_of<status_state>(aut);
+  auto send = [&](auto... xs) { caf::anon_send(aut, xs...); };
+  // What the listener answers for "GET md-status", and what the snapshot gives rendered whole.
+  auto joined = [&] {
+    auto frags = st.md_status->fragments();
+    REQUIRE(frags);
+    std::vector<std::string_view> views;
+    for (const auto& f : *frags) views.push_back(*f);
+    return md_status_join(k_mod_md_version, views);
+  };
+  auto whole = [&] { return render_json(md_status_all_json(st.current(t0))); };
+  fx.sched.run();
+  CHECK(joined() == "{\n  \"version\": \"2.6.10\"\n}");
+
+  auto c = md_named("c.example");
+  c.md.stapling = true;
+  cert_info leaf;
+  leaf.serial = "0A";
+  leaf.sha256_fingerprint = std::string(64, 'c');
+  leaf.valid_from = t0;
+  leaf.valid_until = t0 + 24h * 90;
+  c.certs = {{"rsa", leaf}};
+  send(put_atom::value, md_named("b.example"));
+  send(put_atom::value, c);
+  send(put_atom::value, md_named("a.example", true));
+  fx.sched.run();
+  CHECK(st.md_status->size() == 3);
+  CHECK(joined() == whole());
+  CHECK(joined().find("\"ocsp\"") == std::string::npos);
+
+  stapling_info ocsp; // a stapling entry changes c's fragment only
+  ocsp.domain = "c.example";
+  ocsp.id = "00cc";
+  ocsp.sha256_fingerprint = leaf.sha256_fingerprint;
+  ocsp.status = ocsp_cert_status::good;
+  ocsp.valid_from = t0;
+  ocsp.valid_until = t0 + 24h * 7;
+  const auto b_before = st.md_status->fragments()->at(1);
+  send(put_atom::value, ocsp);
+  fx.sched.run();
+  CHECK(joined() == whole());
+  CHECK(joined().find("\"status\": \"good\"") != std::string::npos);
+  CHECK(st.md_status->fragments()->at(1) == b_before); // b.example not rendered again
+
+  const auto a_before = st.md_status->fragments()->at(0);
+  auto b = md_named("b.example");
+  b.error = 20014;
+  send(put_atom::value, b);
+  send(put_atom::value, md_named("a.example", true)); // the same again: kept as it was
+  send(delete_atom::value, std::string("c.example"));
+  fx.sched.run();
+  CHECK(st.md_status->size() == 2);
+  CHECK(st.md_status->fragments()->at(0) == a_before);
+  CHECK(joined() == whole());
+  CHECK(joined().find("\"error\": 20014") != std::string::npos);
+  CHECK(st.stats.updates == 7);
+
+  // One MD for "GET md-status <name>": by name, else by domain ignoring case, with its staplings.
+  send(put_atom::value, c);
+  fx.sched.run();
+  auto one = fx.ask<status_snapshot>(aut, get_atom::value, snapshot_atom_v, std::string("C.Example"));
+  REQUIRE(one.mds.size() == 1);
+  CHECK(one.mds[0].md.name == "c.example");
+  REQUIRE(one.staplings.size() == 1);
+  CHECK(one.staplings[0].id == "00cc");
+  CHECK(one.published == t0);
+  CHECK(fx.ask<status_snapshot>(aut, get_atom::value, snapshot_atom_v, std::string("a.example")).mds.size() == 1);
+  auto none = fx.ask<status_snapshot>(aut, get_atom::value, snapshot_atom_v, std::string("x.example"));
+  CHECK(none.mds.empty());
+  CHECK(none.staplings.empty());
+  fx.stop(aut);
 }

@@ -7,7 +7,10 @@
 // state. ref-*.json are the examples of reference §3.1 and §3.2.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/timefmt.hpp"
 #include "status/md_status.hpp"
@@ -148,6 +151,84 @@ TEST_CASE("md-status for all MDs is what mod_md 2.6.10 answers", "[status][md-st
   CHECK(render_json(md_status_all_json(snapshot("lab2.snapshot.json"))) == golden("lab2.md-status.json"));
   SECTION("no MD at all: no \"managed-domains\"") {
     CHECK(render_json(md_status_all_json(status_snapshot{})) == golden("lab0.md-status.json"));
+  }
+}
+
+namespace {
+
+/// The all-MDs text as the status actor answers it: one fragment per MD in name order, each
+/// rendered with only that MD's stapling entries, joined.
+std::string joined_from_fragments(const status_snapshot& s) {
+  std::vector<const md_snapshot*> sorted;
+  for (const auto& m : s.mds) sorted.push_back(&m);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const md_snapshot* a, const md_snapshot* b) { return a->md.name < b->md.name; });
+  std::vector<std::string> texts;
+  for (const md_snapshot* m : sorted) {
+    status_snapshot own;
+    for (const auto& st : s.staplings)
+      if (st.domain == m->md.name) own.staplings.push_back(st);
+    texts.push_back(md_status_fragment(own, *m));
+    CHECK(md_status_fragment(s, *m) == texts.back()); // the whole snapshot gives the same
+  }
+  return md_status_join(s.version, std::vector<std::string_view>(texts.begin(), texts.end()));
+}
+
+} // namespace
+
+TEST_CASE("md-status for all MDs joined from per-MD fragments is the same text", "[status][md-status]") {
+  for (const char* name : {"lab1.snapshot.json", "lab2.snapshot.json", "ref-staged.snapshot.json",
+                           "ref-activated.snapshot.json"}) {
+    INFO(name);
+    const status_snapshot s = snapshot(name);
+    CHECK(joined_from_fragments(s) == render_json(md_status_all_json(s)));
+  }
+  CHECK(joined_from_fragments(snapshot("lab1.snapshot.json")) == golden("lab1.md-status.json"));
+  CHECK(joined_from_fragments(snapshot("lab2.snapshot.json")) == golden("lab2.md-status.json"));
+  CHECK(joined_from_fragments(status_snapshot{}) == golden("lab0.md-status.json"));
+
+  SECTION("staplings, OCSP jobs, staged certificates, errors and odd strings") {
+    status_snapshot s = snapshot("lab2.snapshot.json");
+    md_snapshot f;
+    f.md.name = "f.example.test";
+    f.md.domains = {"f.example.test", "www.f.example.test"};
+    f.md.state_descr = "line 1\nline 2 \"quoted\" \xff\xfe not UTF-8";
+    f.md.stapling = true;
+    f.certs = {cert_at("secp256r1", "Sun, 29 Nov 2026 03:00:00 GMT", "Sat, 27 Feb 2027 03:00:00 GMT"),
+               {"rsa", std::nullopt}};
+    f.renew_at = at("Mon, 28 Dec 2026 03:00:00 GMT");
+    f.error = 20014;
+    job renewal;
+    renewal.name = f.md.name;
+    renewal.errors = 3;
+    renewal.last_run = at("Sun, 29 Nov 2026 04:00:00 GMT");
+    renewal.log_append(at("Sun, 29 Nov 2026 04:00:00 GMT"), "renewal-error", "connection refused", "x");
+    f.renewal = renewal;
+    f.staged_certs = {cert_at("secp256r1", "Sun, 29 Nov 2026 04:00:00 GMT", "Sat, 27 Feb 2027 04:00:00 GMT")};
+    stapling_info st;
+    st.domain = f.md.name;
+    st.id = "0011";
+    st.sha256_fingerprint = std::string(64, 'a');
+    st.status = ocsp_cert_status::revoked;
+    st.valid_from = at("Sun, 29 Nov 2026 03:30:00 GMT");
+    st.valid_until = at("Sun, 06 Dec 2026 03:30:00 GMT");
+    st.renewal = renewal;
+    s.staplings.push_back(st);
+    s.mds.insert(s.mds.begin(), f); // any order: both sort by name
+    md_snapshot g = f; // its own OCSP job wins over the staplings'
+    g.md.name = "g.example.test";
+    g.md.domains = {"g.example.test"};
+    g.ocsp_renewal = job{};
+    g.ocsp_renewal->name = "g.example.test";
+    g.renewal.reset();
+    g.error = 0;
+    s.mds.push_back(g);
+    st.domain = g.md.name;
+    s.staplings.push_back(st);
+    const std::string full = render_json(md_status_all_json(s));
+    CHECK(full.find("\"status\": \"revoked\"") != std::string::npos);
+    CHECK(full.find("\"error\": 20014") != std::string::npos);
+    CHECK(joined_from_fragments(s) == full);
   }
 }
 
