@@ -95,6 +95,8 @@ using domain_actor = caf::typed_actor<
   // INTERNAL: a job log entry of the running order (sent by the worker running it): its type
   // ("progress", "message-challenge-setup:<type>:<dns>") and detail.
   caf::reacts_to<progress_atom, std::string, std::string>,
+  // INTERNAL: send the MD's snapshot to the status actor now (one per burst of steps).
+  caf::reacts_to<publish_atom>,
   // INTERNAL: a timer ran out (its generation; older generations are ignored).
   caf::reacts_to<wake_atom, std::uint64_t>>;
 

@@ -34,7 +34,11 @@ void arm(domain_pointer self, sys_time at) {
 }
 
 void publish(domain_pointer self) {
-  if (self->state.cfg.status) caf::anon_send(self->state.cfg.status, caf::put_atom_v, make_snapshot(self->state));
+  auto& st = self->state;
+  if (!st.cfg.status || st.publish_pending) return;
+  // coalesced: the snapshot is made when the message comes back, after the steps queued now
+  st.publish_pending = true;
+  self->send(self, publish_atom_v);
 }
 
 void persist_job(domain_pointer self) {
@@ -384,6 +388,11 @@ domain_actor::behavior_type domain_behavior(domain_pointer self, domain_config c
         st.renewal.log_append(t, type, {}, detail);
       }
       persist_job(self);
+    },
+    [self](publish_atom) {
+      auto& st = self->state;
+      st.publish_pending = false;
+      if (st.cfg.status) caf::anon_send(st.cfg.status, caf::put_atom_v, make_snapshot(st));
     },
     [self](wake_atom, std::uint64_t gen) {
       if (gen == self->state.timer_gen) start_check(self);

@@ -12,7 +12,8 @@
 // time and the CA (a switch wipes staging); "errored" event; a rateLimited problem or a
 // Retry-After also limits the account. Events are rate limited (core/events.hpp) and run
 // with the command timeout. job.json is written (coalesced, in order) after every step; the
-// status actor gets an md_snapshot after every step.
+// status actor gets an md_snapshot after every burst of steps (one per turn of the mailbox:
+// with 10,000 MDs one per step piled up in the status actor's mailbox).
 // A corrupt job.json / order.json is logged, removed, and the job starts over.
 // ARI (RFC 9773): with MDRenewViaARI and present certificates, renewalInfo is fetched on a
 // check when its next-fetch time has come (the CA's Retry-After, else 6 h); the decision
@@ -89,6 +90,7 @@ struct domain_state {
   bool seeded = false;        ///< the policy got job.json's error count
   bool job_writing = false;   ///< a job.json write is in flight
   bool job_dirty = false;     ///< changed since that write began
+  bool publish_pending = false; ///< a publish_atom to itself is on its way
   std::vector<std::function<void()>> on_job_saved; ///< run once no job.json write is pending
   std::uint64_t runs = 0;     ///< renewal runs started (tests)
   std::optional<md_report> last_report;

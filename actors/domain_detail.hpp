@@ -36,6 +36,8 @@ void log(domain_pointer self, const std::string& line);
 void arm(domain_pointer self, sys_time at);
 /// Writes job.json (coalesced, in order) and sends the snapshot to the status actor.
 void persist_job(domain_pointer self);
+/// Sends the snapshot to the status actor: once for the steps taken until a publish_atom to
+/// itself comes back (so a burst of steps costs one snapshot message, not one per step).
 void publish(domain_pointer self);
 /// Runs `fn` once every job.json write started so far has finished (at once when none is).
 void when_job_saved(domain_pointer self, std::function<void()> fn);

@@ -1,6 +1,6 @@
 // The events of a domain actor (see domain.hpp): rate limits and commands of core/events.hpp,
-// run on the io pool with the command timeout (actors/events.hpp); the job log records what
-// happened.
+// run on the io pool with the command timeout (actors/events.hpp); an event without a command
+// to run is recorded at once. The job log records what happened.
 #include <utility>
 
 #include "actors/domain_detail.hpp"
@@ -14,6 +14,14 @@ void deliver_event(domain_pointer self, const std::string& reason,
   auto plan = plan_event(st.cfg.settings.commands, reason, st.cfg.md.name, st.renewal, now(self));
   if (plan.rate_limited) {
     done(true, "");
+    return;
+  }
+  if (plan.notify_argv.empty() && plan.message_argv.empty()) {
+    // nothing to run (no MDNotifyCmd / MDMessageCmd for it): recorded here, without a trip
+    // through the io pool (with thousands of MDs failing at once that queue was the backlog)
+    auto rec = record_event(st.renewal, reason, expected<event_outcome>(event_outcome{}), now(self));
+    persist_job(self);
+    done(rec.ok, rec.detail);
     return;
   }
   auto backend = st.cfg.backend;

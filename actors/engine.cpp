@@ -10,6 +10,10 @@
 #include <optional>
 #include <thread>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
@@ -66,6 +70,31 @@ void final_status(caf::actor_system& sys, const engine_actors& a, const std::str
   log("engine: writing the final status failed: " + s.error().message);
 }
 
+/// glibc's allocator in the engine's process. By default every thread that allocates gets its
+/// own arena (up to 8 per core) and keeps what is freed there; the engine's bursts (job.json
+/// writes, events, status snapshots of thousands of MDs on a dozen pool and scheduler threads)
+/// then left two to three times the live heap resident (10,000 MDs, CA down: 780 MB RSS after
+/// 40 s, ~300 MB of it returned by one malloc_trim). Two arenas; a fixed mmap threshold, so
+/// large transient buffers (the status texts) are mapped and unmapped instead of raising the
+/// threshold and staying in an arena. Process-wide: the engine owns its process (mdctl run,
+/// the Apache module's engine process); elsewhere (tests) it is harmless.
+void tune_allocator() {
+#if defined(__GLIBC__)
+  mallopt(M_ARENA_MAX, 2);
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
+}
+
+/// Gives the free pages of every arena back to the system (glibc; elsewhere nothing).
+void trim_heap() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
+/// How often the waiting loop trims the heap.
+constexpr auto k_trim_interval = std::chrono::seconds(10);
+
 } // namespace
 
 int run_engine(const engine_config& cfg, const engine_options& opts) {
@@ -86,6 +115,7 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
     log("engine: " + st.error().message);
     return 2;
   }
+  tune_allocator(); // before the actor system starts its threads
   auto shared_store = std::make_shared<fs_store>(std::move(*st));
   auto seen = std::make_shared<outcomes>();
   caf::actor_system_config sc;
@@ -119,9 +149,14 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
       log("engine: " + error_text(actors.error()));
       return 2;
     }
+    auto next_trim = std::chrono::steady_clock::now() + k_trim_interval;
     while (!(opts.stop && opts.stop())) {
       if (opts.once && seen->all(cfg.mds.size())) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (std::chrono::steady_clock::now() >= next_trim) {
+        trim_heap();
+        next_trim = std::chrono::steady_clock::now() + k_trim_interval;
+      }
     }
     // Told to stop (Apache gives the engine 3 s before SIGKILL): commands still running
     // (MDNotifyCmd, MDMessageCmd) are ended with their process groups, not left behind.

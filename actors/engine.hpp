@@ -8,6 +8,8 @@
 // has reported an outcome (complete, staged, failed or skipped). stop_on_signals() makes a
 // stop condition for SIGTERM and SIGINT (blocked in the calling thread, so every thread the
 // system starts inherits the mask, and taken with sigtimedwait).
+// Memory: run_engine limits glibc's malloc to two arenas with a fixed mmap threshold and trims
+// the heap every 10 s while it waits (process-wide settings: the engine owns its process).
 // Not here: the store's md.json sync and the embedded responders (mdctl run), forking.
 #pragma once
 
