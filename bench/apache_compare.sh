@@ -16,12 +16,14 @@
 #               seconds of the Apache process tree at that point (parent, children, mdactor's
 #               engine process; utime + stime incl. reaped children) plus those of the
 #               `apache2 -k start` process (first configuration pass), peak RSS (VmHWM) of that
-#               tree: the sum over its processes and the largest one.
+#               tree: the sum over its processes and the largest one; and the tree's PSS at
+#               that point (smaps_rollup: shared pages counted once, so a forked process such
+#               as mdactor's engine adds only what it does not share).
 #   start       N MDs (START_COUNTS, default "1000 10000"; P-256, one name, one vhost each), the
 #               CA unreachable (a closed 127.0.0.1 port), empty store: start time; after SETTLE
 #               seconds (default 10) the RSS of the parent, of the engine process (mdactor only:
 #               mod_md has no separate process; its renewal watchdog is a thread inside Apache),
-#               and of the whole tree; CPU of the tree.
+#               and of the whole tree (RSS summed, and PSS); CPU of the tree.
 #   status      md-status (plain http, <Location /md-status>) with STATUS_N MDs (default 10000):
 #               median curl time_total of STATUS_REQS requests (default 7); runs inside the
 #               "start" instance of that size (started for it when "start" is not selected).
@@ -187,10 +189,11 @@ certify_run() {   # certify_run MODULE N KEY ROUND
   done
   t1=$(now)
   pid=$(apache_pid "$root")
-  local cpu=nan mem="nan nan"
+  local cpu=nan mem="nan nan" pss=nan
   if [ "$pid" -gt 0 ] && kill -0 "$pid" 2>/dev/null; then
     cpu=$(all_cpu "$root")
     mem=$(tree_mem "$pid" VmHWM)
+    pss=$(tree_pss "$pid")
   fi
   stop_apache "$root"
   local c="$n $key" total
@@ -201,7 +204,8 @@ certify_run() {   # certify_run MODULE N KEY ROUND
   add cpu "$module" "$c" "$cpu"
   add rss_sum "$module" "$c" "${mem% *}"
   add rss_max "$module" "$c" "${mem#* }"
-  log "certify $module N=$n $key round $r: start ${st}s certified ${total}s cpu ${cpu}s rss sum/max ${mem} MB"
+  add pss "$module" "$c" "$pss"
+  log "certify $module N=$n $key round $r: start ${st}s certified ${total}s cpu ${cpu}s rss sum/max ${mem} MB pss ${pss} MB"
   [ -n "${KEEP:-}" ] || rm -rf "$root"
 }
 
@@ -236,19 +240,21 @@ start_run() {   # start_run MODULE N ROUND
   sleep "$SETTLE"
   pid=$(apache_pid "$root")
   eng=$(engine_pid "$root")
-  local parent_rss eng_rss tree cpu
+  local parent_rss eng_rss tree tree_p cpu
   parent_rss=$(proc_kb "$pid" VmRSS | awk '{printf "%.1f", $1 / 1024}')
   eng_rss=nan
   [ -n "$eng" ] && eng_rss=$(proc_kb "$eng" VmRSS | awk '{printf "%.1f", $1 / 1024}')
   tree=$(tree_mem "$pid" VmRSS)
+  tree_p=$(tree_pss "$pid")
   cpu=$(all_cpu "$root")
   if [ "$want_start" = 1 ]; then
     add start "$module" "$n" "$st"
     add parent_rss "$module" "$n" "$parent_rss"
     add engine_rss "$module" "$n" "$eng_rss"
     add tree_rss "$module" "$n" "${tree% *}"
+    add tree_pss "$module" "$n" "$tree_p"
     add start_cpu "$module" "$n" "$cpu"
-    log "start $module N=$n round $r: ${st}s, RSS parent ${parent_rss} engine ${eng_rss} tree ${tree% *} MB, cpu ${cpu}s"
+    log "start $module N=$n round $r: ${st}s, RSS parent ${parent_rss} engine ${eng_rss} tree ${tree% *} MB, PSS tree ${tree_p} MB, cpu ${cpu}s"
   fi
   [ "$n" = "$STATUS_N" ] && has_part status && status_probe "$module" "$root" "$http"
   stop_apache "$root"
@@ -472,6 +478,7 @@ if has_part certify; then
       row cpu "$c" "$key N=$n: CPU s"
       row rss_sum "$c" "$key N=$n: peak RSS sum MB"
       row rss_max "$c" "$key N=$n: peak RSS max MB"
+      row pss "$c" "$key N=$n: PSS sum MB (at certified)"
     done
   done
 fi
@@ -482,6 +489,7 @@ if [ "$want_start" = 1 ]; then
     row parent_rss "$n" "CA down N=$n: parent RSS MB"
     row engine_rss "$n" "CA down N=$n: engine RSS MB"
     row tree_rss "$n" "CA down N=$n: all processes RSS MB"
+    row tree_pss "$n" "CA down N=$n: all processes PSS MB"
   done
 fi
 if has_part status; then

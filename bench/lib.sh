@@ -56,6 +56,16 @@ tree_mem() {
     awk '{s += $1; if ($1 > m) m = $1} END {printf "%.1f %.1f\n", s / 1024, m / 1024}'
 }
 
+# tree_pss PID: the proportional set size (Pss, /proc/PID/smaps_rollup) summed over PID and its
+# descendants, in MB: pages shared between processes (forks, libraries) count once in total,
+# unlike summed RSS, which counts them in every process.
+tree_pss() {
+  local p
+  for p in $(proc_tree "$1"); do
+    awk '$1 == "Pss:" {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || true
+  done | awk '{s += $1} END {printf "%.1f\n", s / 1024}'
+}
+
 # wait_http PORT TIMEOUT_S: returns once http://127.0.0.1:PORT/ answers with any HTTP status
 # (so a child process is serving, not just the listening socket bound); 1 on timeout.
 wait_http() {
