@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 
 #include <sys/socket.h>
@@ -84,20 +85,19 @@ std::size_t status_pieces::size() const {
   return n;
 }
 
-expected<std::unique_ptr<status_pieces>> query_status_socket_pieces(const std::string& path,
-                                                                    std::string_view request,
-                                                                    std::chrono::milliseconds timeout) {
+status query_status_socket_stream(const std::string& path, std::string_view request,
+                                  std::chrono::milliseconds timeout, std::size_t piece_size,
+                                  const std::function<bool(status_piece)>& sink) {
   connection c;
   auto word = open_answer(c, path, request, timeout);
   if (!word) return word.error();
   if (*word != "OK\n") return not_ok(c, std::move(*word), path, timeout);
-  auto out = std::make_unique<status_pieces>();
   for (bool done = false; !done;) {
-    status_piece p{static_cast<char*>(std::malloc(k_piece_size)), 0};
+    status_piece p{static_cast<char*>(std::malloc(piece_size)), 0};
     if (!p.data)
       return error(std::make_error_code(std::errc::not_enough_memory), "no memory for the answer of '" + path + "'");
-    while (p.size < k_piece_size) {
-      auto n = ::recv(c.fd, p.data + p.size, k_piece_size - p.size, 0);
+    while (p.size < piece_size) {
+      auto n = ::recv(c.fd, p.data + p.size, piece_size - p.size, 0);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         std::free(p.data);
@@ -109,11 +109,24 @@ expected<std::unique_ptr<status_pieces>> query_status_socket_pieces(const std::s
       }
       p.size += static_cast<std::size_t>(n);
     }
-    if (p.size == 0)
+    if (p.size == 0) {
       std::free(p.data);
-    else
-      out->pieces.push_back(p);
+    } else if (!sink(p)) {
+      return error(std::make_error_code(std::errc::broken_pipe), "the answer of '" + path + "' was not taken");
+    }
   }
+  return {};
+}
+
+expected<std::unique_ptr<status_pieces>> query_status_socket_pieces(const std::string& path,
+                                                                    std::string_view request,
+                                                                    std::chrono::milliseconds timeout) {
+  auto out = std::make_unique<status_pieces>();
+  auto st = query_status_socket_stream(path, request, timeout, k_piece_size, [&](status_piece p) {
+    out->pieces.push_back(p);
+    return true;
+  });
+  if (!st) return st.error();
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +48,14 @@ struct status_pieces {
 expected<std::unique_ptr<status_pieces>> query_status_socket_pieces(const std::string& path,
                                                                     std::string_view request,
                                                                     std::chrono::milliseconds timeout);
+
+/// As query_status_socket, handing the body to `sink` in blocks of up to `piece_size` bytes
+/// from malloc() as they arrive; `sink` owns each block it gets (free()) and returns false to
+/// stop. An error before the first block: nothing was delivered (the caller may still fall
+/// back); after it, the answer is truncated.
+status query_status_socket_stream(const std::string& path, std::string_view request,
+                                  std::chrono::milliseconds timeout, std::size_t piece_size,
+                                  const std::function<bool(status_piece)>& sink);
 
 /// The error after a failed receive (errno): a timeout ("no answer from '<path>' within N ms")
 /// or the failed call.

@@ -33,6 +33,7 @@
 #               10), HS_PROCS client processes (default 2), SNI spread over all names (a small
 #               OpenSSL client compiled here; no session resumption).
 # KEEP=1 keeps the work directory (stores, configs, Apache logs).
+# ONLY=mdactor or ONLY=mod_md measures one of them (quick checks; ratios are then nan).
 set -euo pipefail
 BUILD=${1:-build}
 ROUNDS=${2:-3}
@@ -82,7 +83,11 @@ med() {
 
 MODULES="mod_md mdactor"
 # Alternate which module goes first from run to run.
-order() { [ $(($1 % 2)) -eq 1 ] && echo "mod_md mdactor" || echo "mdactor mod_md"; }
+# ONLY=mdactor (or mod_md) measures one module (quick checks; the ratio column is then nan).
+order() {
+  if [ -n "${ONLY:-}" ]; then echo "$ONLY"; return; fi
+  [ $(($1 % 2)) -eq 1 ] && echo "mod_md mdactor" || echo "mdactor mod_md"
+}
 module_so() { [ "$1" = mod_md ] && echo "$MODS/mod_md.so" || echo "$MDACTOR_SO"; }
 
 # write_conf ROOT MODULE HTTP HTTPS CA_URL CA_FILE KEYSPEC NAMES...: httpd.conf with one MD and

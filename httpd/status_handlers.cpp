@@ -68,31 +68,53 @@ void send_json(request_rec* r, const std::string& body) {
   if (!r->header_only) ap_rwrite(body.data(), static_cast<int>(body.size()), r);
 }
 
-/// Sends the engine's answer as it was received: each piece becomes a heap bucket that takes
-/// the block over (no copy; the bucket frees it).
-int send_json_pieces(request_rec* r, status_pieces& body) {
-  ap_set_content_type(r, "application/json");
-  ap_set_content_length(r, static_cast<apr_off_t>(body.size()));
-  if (r->header_only) return OK;
+/// Passes the engine's answer on while it arrives: each block becomes a heap bucket that takes
+/// it over (no copy; the bucket frees it) and goes down the filters at once, so the worker
+/// never holds the whole text (15 MB at 10,000 MDs) and the client reads while the engine
+/// still sends. Without Content-Length (chunked). -1: nothing came, the caller falls back to
+/// the file; a failure after the first block ends the response as broken (mod_proxy's way: an
+/// error bucket for HTTP_BAD_GATEWAY, so no final chunk is sent and the client sees it).
+int stream_md_status(request_rec* r, const std::string& socket, const std::string& request) {
+  constexpr std::size_t k_block = 256 * 1024;
   apr_bucket_brigade* bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-  for (auto& p : body.pieces) {
+  bool started = false;
+  apr_status_t passed = APR_SUCCESS;
+  auto st = query_status_socket_stream(socket, request, k_socket_timeout, k_block, [&](status_piece p) {
+    if (!started) {
+      started = true;
+      ap_set_content_type(r, "application/json");
+    }
+    if (r->header_only) {
+      std::free(p.data);
+      return true;
+    }
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_heap_create(p.data, p.size, std::free, bb->bucket_alloc));
-    p.data = nullptr;
+    passed = ap_pass_brigade(r->output_filters, bb);
+    apr_brigade_cleanup(bb);
+    return passed == APR_SUCCESS;
+  });
+  if (!started) {
+    if (!st) return -1;
+    ap_set_content_type(r, "application/json");
   }
-  body.pieces.clear();
+  if (!st && passed == APR_SUCCESS) {
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "MDA0167: md-status from the engine broke off: %s",
+                  st.error().message.c_str());
+    r->connection->keepalive = AP_CONN_CLOSE;
+    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(HTTP_BAD_GATEWAY, nullptr, r->pool, bb->bucket_alloc));
+  }
   APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
-  const apr_status_t rv = ap_pass_brigade(r->output_filters, bb);
-  return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
+  passed = ap_pass_brigade(r->output_filters, bb);
+  return passed == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
 }
 
-/// md-status for `path_info`: the engine's answer sent as received, else rendered from the file.
+/// md-status for `path_info`: the engine's answer streamed, else rendered from the file.
 int send_md_status(request_rec* r, const module_state& st, const std::string& path_info) {
   const std::string name = last_path_segment(path_info);
   const std::string& socket = st.linked.config.settings.status_socket;
   if (!socket.empty()) {
     const std::string request = name.empty() ? "GET md-status" : "GET md-status " + name;
-    if (auto pieces = query_status_socket_pieces(socket, request, k_socket_timeout))
-      return send_json_pieces(r, **pieces);
+    if (int rc = stream_md_status(r, socket, request); rc >= 0) return rc;
   }
   auto snap = load_snapshot_file(status_file_of(st));
   if (!snap) return unavailable(r, snap.error());
