@@ -60,7 +60,10 @@ void final_status(caf::actor_system& sys, const engine_actors& a, const std::str
     .receive([&](status_snapshot& s) { snap = std::move(s); },
              [&](caf::error& e) { log("engine: no final status: " + error_text(e)); });
   if (!snap) return;
-  const auto text = to_json(*snap).dump(2);
+  // Entry by entry (status/snapshot.hpp): the same text as the status actor's writes, without
+  // the JSON tree of all MDs (10,000 MDs: ~50 MB).
+  const auto text = render_snapshot_file(*snap);
+  snap.reset();
   status s;
   for (int i = 0; i < 20; ++i) {
     s = fsio::write_file_atomic(path, text, 0644);

@@ -2,6 +2,8 @@
 #include "actors/status.hpp"
 
 #include <algorithm>
+#include <string_view>
+#include <vector>
 #include <utility>
 
 #include <caf/abstract_actor.hpp>
@@ -23,6 +25,10 @@ caf::error validate(const status_config& cfg) {
   if (!cfg.socket_path.empty() && cfg.ask_timeout <= caf::timespan{0})
     return make_error(engine_errc::bad_request, "status: the ask timeout must be positive");
   return caf::none;
+}
+
+caf::timespan status_write_spacing(caf::timespan min_interval, caf::timespan last_write_took) {
+  return std::max(min_interval, 10 * last_write_took);
 }
 
 status_snapshot status_state::current(sys_time now) const {
@@ -59,25 +65,63 @@ namespace {
 
 void schedule_publish(status_pointer self);
 
-/// Starts the write of the current snapshot on the worker pool.
+/// What a write job needs: the document's own members and the entries' shared texts.
+struct file_pieces {
+  status_snapshot outer; ///< no MD, no stapling entry: only the members around them
+  std::vector<std::shared_ptr<const std::string>> mds;
+  std::vector<std::shared_ptr<const std::string>> staplings;
+
+  std::string text() const {
+    std::vector<std::string_view> m, st;
+    m.reserve(mds.size());
+    st.reserve(staplings.size());
+    for (const auto& t : mds) m.emplace_back(*t);
+    for (const auto& t : staplings) st.emplace_back(*t);
+    return snapshot_join(outer, m, st);
+  }
+};
+
+/// The texts of the file as it stands now (by name, as current() orders the snapshot).
+std::shared_ptr<const file_pieces> file_now(const status_state& st) {
+  auto p = std::make_shared<file_pieces>();
+  p->outer.published = st.cfg.env.clock->now();
+  p->outer.cert_check_name = st.cfg.cert_check_name;
+  p->outer.cert_check_url = st.cfg.cert_check_url;
+  p->mds.reserve(st.file_mds.size());
+  for (const auto& [name, text] : st.file_mds)
+    p->mds.push_back(text);
+  p->staplings.reserve(st.file_staplings.size());
+  for (const auto& [key, text] : st.file_staplings)
+    p->staplings.push_back(text);
+  return p;
+}
+
+/// Starts the write of the current file on the worker pool.
 void publish_now(status_pointer self) {
   auto& st = self->state;
   st.dirty = false;
   st.writing = true;
   st.last_write = st.cfg.env.clock->mono_now();
-  // Serialised on the pool, not here: with thousands of MDs this is the expensive part.
-  auto snap = std::make_shared<const status_snapshot>(st.current(st.cfg.env.clock->now()));
+  // Joined on the pool, not here: with thousands of MDs the text is tens of MB.
+  auto pieces = file_now(st);
   auto path = st.cfg.file;
   auto mode = st.cfg.file_mode;
-  auto job = make_job("write '" + path + "'", [path, snap, mode] {
-    auto text = render_json(to_json(*snap));
+  // The job's own time (join + write), measured on the pool thread: time spent queued behind
+  // other jobs is not the write's cost. Read after the answer, which orders it.
+  auto took = std::make_shared<caf::timespan>(0);
+  auto job = make_job("write '" + path + "'", [path, pieces, mode, took] {
+    const auto start = mono_clock::now();
+    const std::string text = pieces->text();
     fsio::atomic_write_options o;
     o.durable = false; // a live view, rewritten every few hundred ms
-    return fsio::write_file_atomic(path, text, mode, o);
+    auto res = fsio::write_file_atomic(path, text, mode, o);
+    *took = mono_clock::now() - start;
+    return res;
   });
-  auto done = [self](const std::string& failure) {
+  auto done = [self, took](const std::string& failure) {
     auto& s = self->state;
     s.writing = false;
+    s.last_write_took = *took;
     if (failure.empty()) {
       ++s.stats.writes;
     } else {
@@ -105,13 +149,22 @@ void schedule_publish(status_pointer self) {
   if (!st.dirty || st.writing || st.timer_armed || st.cfg.file.empty())
     return;
   auto now = st.cfg.env.clock->mono_now();
-  if (!st.last_write || now - *st.last_write >= st.cfg.min_interval) {
+  const auto spacing = status_write_spacing(st.cfg.min_interval, st.last_write_took);
+  if (!st.last_write || now - *st.last_write >= spacing) {
     publish_now(self);
     return;
   }
-  auto wait = st.cfg.min_interval - (now - *st.last_write);
+  auto wait = spacing - (now - *st.last_write);
   st.timer_armed = true;
   self->delayed_send(self, std::chrono::duration_cast<caf::timespan>(wait), publish_atom_v);
+}
+
+/// Renders the status file text of MD `m` anew (whether or not a socket is configured; not
+/// without a file).
+void render_file_md(status_state& st, const md_snapshot& m) {
+  if (st.cfg.file.empty())
+    return;
+  st.file_mds[m.md.name] = std::make_shared<const std::string>(snapshot_md_text(m));
 }
 
 /// Renders the md-status fragment of MD `name` anew for the socket (from its entry and its
@@ -142,14 +195,17 @@ status_actor::behavior_type status_behavior(status_pointer self, status_config c
       auto [entry, added] = self->state.mds.try_emplace(name);
       const bool changed = added || !(entry->second == m);
       entry->second = std::move(m);
-      if (changed) // the same again (a step that changed nothing shown): the fragment stays
-        render_fragment(self->state, name);
+      if (!changed) // the same again (a step that changed nothing shown): nothing to do
+        return;
+      render_file_md(self->state, entry->second);
+      render_fragment(self->state, name);
       self->state.dirty = true;
       schedule_publish(self);
     },
     [self](delete_atom, const std::string& name) {
       ++self->state.stats.updates;
       if (self->state.mds.erase(name) > 0) {
+        self->state.file_mds.erase(name);
         self->state.md_status->erase(name);
         self->state.dirty = true;
         schedule_publish(self);
@@ -158,6 +214,9 @@ status_actor::behavior_type status_behavior(status_pointer self, status_config c
     [self](put_atom, stapling_info& s) {
       ++self->state.stats.updates;
       auto key = std::make_pair(s.domain, s.id);
+      if (!self->state.cfg.file.empty())
+        self->state.file_staplings[key] =
+          std::make_shared<const std::string>(snapshot_stapling_text(s));
       self->state.staplings[key] = std::move(s);
       render_fragment(self->state, key.first);
       self->state.dirty = true;

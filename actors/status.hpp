@@ -7,18 +7,25 @@
 // (get_atom, stats_atom).
 // What it does:
 // - keeps one status_snapshot (status/snapshot.hpp) of all MDs;
-// - publishes it to `file` (JSON, status/snapshot.hpp to_json) atomically: temp file, fsync,
-//   rename, fsync of the directory (store/fs_io.hpp write_file_atomic), the write running as a
-//   job on the worker pool, never in this actor's handler;
-// - paces the writes: at most one per `min_interval`; updates in between are coalesced into
-//   the next write, one write is in flight at a time, nothing is written when nothing changed.
-//   The first snapshot (maybe without any MD) is written right at start, so readers always
-//   find a file.
+// - publishes it to `file` (the text of render_json(to_json(snapshot)), status/snapshot.hpp)
+//   atomically: temp file, rename (store/fs_io.hpp write_file_atomic, not durable), the write
+//   running as a job on the worker pool, never in this actor's handler;
+// - keeps each MD's and each stapling entry's text of that file rendered (whenever a file is
+//   configured, with or without a socket), re-rendering an entry in the handler of the update that changed it; a
+//   publish hands the shared texts to the pool job, which joins them with the document's
+//   head and tail (snapshot_join) into one string and writes it: no copy of the snapshot, no
+//   JSON tree of all MDs (10,000 MDs: the tree was ~50 MB and most of the engine's CPU);
+// - paces the writes: at most one per status_write_spacing(min_interval, the last write's
+//   duration), i.e. every `min_interval`, or 10 x the last write's duration when that is
+//   longer, so a huge store on a slow disk never keeps a core busy writing; updates in between
+//   are coalesced into the next write, one write is in flight at a time, nothing is written
+//   when nothing changed (an MD sent again unchanged is no change). The first snapshot
+//   (maybe without any MD) is written right at start, so readers always find a file.
 // - with a `socket_path`, serves live queries on a unix-domain socket (status_socket.hpp),
 //   started by spawn_status and stopped when this actor ends; for its "GET md-status" keeps
 //   each MD's md-status fragment rendered (md_status_cache), re-rendering an MD's fragment in
-//   the handler of an update that changes the MD or its staplings. Without a socket nothing
-//   is rendered.
+//   the handler of an update that changes the MD or its staplings. Without a socket no
+//   md-status fragment is rendered.
 // Not here: how md-status is rendered (status/md_status.hpp), gathering MD state (domain
 // actors).
 #pragma once
@@ -46,6 +53,11 @@ namespace mda {
 /// Status files are written at most this often: readers see changes within half a second,
 /// and a burst of 100 MD updates costs one write and one fsync, not 100.
 constexpr caf::timespan k_default_status_interval = std::chrono::milliseconds(500);
+
+/// How long after the start of one status file write the next may start: `min_interval`, or
+/// 10 x `last_write_took` (the write job's own time: join + write, not its wait in the pool's
+/// queue) when that is longer.
+caf::timespan status_write_spacing(caf::timespan min_interval, caf::timespan last_write_took);
 
 /// How long the socket listener waits for the status actor before answering with an error.
 constexpr caf::timespan k_default_status_ask_timeout = std::chrono::milliseconds(200);
@@ -78,6 +90,12 @@ struct status_state {
   bool timer_armed = false;            ///< a publish_atom is on its way
   bool writing = false;                ///< a write job is in flight
   std::optional<mono_time> last_write; ///< when the last write began
+  caf::timespan last_write_took{0};    ///< the last write job's own time (join + write)
+  /// Each MD's (by name) and each stapling entry's (by domain, id) text in the status file
+  /// (snapshot_md_text / snapshot_stapling_text), kept in step with `mds` and `staplings`;
+  /// shared with the write job in flight.
+  std::map<std::string, std::shared_ptr<const std::string>> file_mds;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const std::string>> file_staplings;
   /// Every MD's md-status fragment, shared with the socket listener; filled only when a
   /// socket is configured, kept in step with `mds` and `staplings` by the handlers.
   std::shared_ptr<md_status_cache> md_status = std::make_shared<md_status_cache>();

@@ -1,11 +1,13 @@
 #include "status/snapshot.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <tuple>
 
 #include "core/json_util.hpp"
+#include "status/md_status.hpp"
 
 namespace mda {
 
@@ -244,6 +246,102 @@ ojson to_json(const status_snapshot& s) {
   for (const auto& st : s.staplings) j["staplings"].push_back(stapling_json(st));
   if (s.other_ocsp_renewal) j["other-ocsp-renewal"] = to_json(*s.other_ocsp_renewal);
   return j;
+}
+
+// --- the file's text, piece by piece ------------------------------------------------------
+
+namespace {
+
+/// render_json's text of an array element two levels down (in "mds" / "staplings"): every
+/// line after the first indented by 4 more. JSON strings escape their newlines, so every
+/// '\n' in the text is structural.
+std::string indent_entry(const std::string& text) {
+  static constexpr std::string_view k_indent = "    ";
+  const auto lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+  std::string out;
+  out.reserve(text.size() + lines * k_indent.size());
+  for (char c : text) {
+    out += c;
+    if (c == '\n') out += k_indent;
+  }
+  return out;
+}
+
+/// Cuts `text` after the opening bracket of the top-level array `key` (rendered empty, "[]"):
+/// `before` gets the text up to and with "[", the rest stays in `text` from "]" on. A line
+/// "\n  \"key\": []" can only be the top-level member (strings have no raw newline).
+void cut_after_array(std::string& text, std::string_view key, std::string& before) {
+  const std::string marker = "\n  \"" + std::string(key) + "\": [";
+  const std::size_t at = text.find(marker + "]") + marker.size();
+  before = text.substr(0, at);
+  text.erase(0, at);
+}
+
+/// Appends the entries of one array, separated.
+void append_entries(std::string& out, const std::vector<std::string_view>& entries) {
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0) out += k_snapshot_separator;
+    out += entries[i];
+  }
+}
+
+} // namespace
+
+std::string snapshot_md_text(const md_snapshot& m) {
+  return indent_entry(render_json(md_entry_json(m)));
+}
+
+std::string snapshot_stapling_text(const stapling_info& s) {
+  return indent_entry(render_json(stapling_json(s)));
+}
+
+snapshot_frame snapshot_text_frame(const status_snapshot& s, bool any_md, bool any_stapling) {
+  status_snapshot outer; // the document without entries: both arrays render as "[]"
+  outer.version = s.version;
+  outer.published = s.published;
+  outer.cert_check_name = s.cert_check_name;
+  outer.cert_check_url = s.cert_check_url;
+  outer.other_ocsp_renewal = s.other_ocsp_renewal;
+  std::string rest = render_json(to_json(outer));
+  snapshot_frame f;
+  cut_after_array(rest, "mds", f.head);
+  cut_after_array(rest, "staplings", f.middle);
+  f.tail = std::move(rest);
+  if (any_md) { // "[\n    " entries "\n  ]"
+    f.head += "\n    ";
+    f.middle.insert(0, "\n  ");
+  }
+  if (any_stapling) {
+    f.middle += "\n    ";
+    f.tail.insert(0, "\n  ");
+  }
+  return f;
+}
+
+std::string snapshot_join(const status_snapshot& s, const std::vector<std::string_view>& mds,
+                          const std::vector<std::string_view>& staplings) {
+  const snapshot_frame f = snapshot_text_frame(s, !mds.empty(), !staplings.empty());
+  std::size_t size = f.head.size() + f.middle.size() + f.tail.size();
+  for (const auto* list : {&mds, &staplings})
+    for (const auto& e : *list) size += e.size() + k_snapshot_separator.size();
+  std::string out;
+  out.reserve(size);
+  out += f.head;
+  append_entries(out, mds);
+  out += f.middle;
+  append_entries(out, staplings);
+  out += f.tail;
+  return out;
+}
+
+std::string render_snapshot_file(const status_snapshot& s) {
+  std::vector<std::string> texts;
+  texts.reserve(s.mds.size() + s.staplings.size());
+  for (const auto& m : s.mds) texts.push_back(snapshot_md_text(m));
+  for (const auto& st : s.staplings) texts.push_back(snapshot_stapling_text(st));
+  std::vector<std::string_view> mds(texts.begin(), texts.begin() + s.mds.size());
+  std::vector<std::string_view> staplings(texts.begin() + s.mds.size(), texts.end());
+  return snapshot_join(s, mds, staplings);
 }
 
 expected<status_snapshot> snapshot_from_json(const ojson& j, const std::string& source) {

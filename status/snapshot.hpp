@@ -113,6 +113,42 @@ struct status_snapshot {
 
 nlohmann::ordered_json to_json(const status_snapshot& s);
 
+// --- the status file's text, piece by piece ----------------------------------------------
+// The published file is render_json(to_json(s)) (status/md_status.hpp: 2-space indent, no
+// trailing newline, invalid UTF-8 replaced). It can also be put together from one text per
+// MD and per stapling entry, so that a publisher keeping those texts re-renders only what
+// changed and never builds the whole JSON tree (actors/status.cpp).
+
+/// One MD's entry as it stands inside the file's "mds" array (indented for its place),
+/// without separator.
+std::string snapshot_md_text(const md_snapshot& m);
+
+/// One stapling entry as it stands inside the file's "staplings" array, without separator.
+std::string snapshot_stapling_text(const stapling_info& s);
+
+/// The file's text around the entries: `head` up to the first MD, `middle` from after the
+/// last MD to the first stapling entry, `tail` after the last one; entries of one array are
+/// separated by k_snapshot_separator. With no MD (no stapling) there is nothing between
+/// head and middle (middle and tail): the array is written "[]".
+/// Read from `s`: version, published, cert-check, other_ocsp_renewal (never mds/staplings).
+struct snapshot_frame {
+  std::string head;
+  std::string middle;
+  std::string tail;
+};
+inline constexpr std::string_view k_snapshot_separator = ",\n    ";
+snapshot_frame snapshot_text_frame(const status_snapshot& s, bool any_md, bool any_stapling);
+
+/// The whole file from the entries' texts: byte for byte render_json(to_json(s)) when `mds`
+/// are snapshot_md_text of s.mds and `staplings` snapshot_stapling_text of s.staplings, in
+/// the same order. s.mds and s.staplings themselves are not read.
+std::string snapshot_join(const status_snapshot& s, const std::vector<std::string_view>& mds,
+                          const std::vector<std::string_view>& staplings);
+
+/// render_json(to_json(s)) made as snapshot_join of the entries' texts: the same bytes,
+/// without the tree of the whole snapshot (one small tree per entry at a time).
+std::string render_snapshot_file(const status_snapshot& s);
+
 /// The OCSP job of `owner` (an MD name or "other"): the MD's ocsp_renewal / the snapshot's
 /// other_ocsp_renewal when set, else the newest (by last-run) `renewal` of that owner's
 /// stapling entries; nullptr when there is none.

@@ -225,3 +225,72 @@ TEST_CASE("status actor: md-status fragments follow every update", "[actors][sta
   CHECK(none.staplings.empty());
   fx.stop(aut);
 }
+
+TEST_CASE("status actor: the file is joined from per-entry texts", "[actors][status]") {
+  test::temp_dir dir;
+  test::actor_fixture fx;
+  auto pool = spawn_worker_pool(fx.sys, {8, false});
+  status_config cfg;
+  cfg.file = dir / "status.json";
+  cfg.pool = pool;
+  cfg.cert_check_name = "crt.sh";
+  cfg.cert_check_url = "https://crt.sh?q=";
+  cfg.env = make_test_env(fx.sys, t0);
+  auto spawned = spawn_status(fx.sys, cfg);
+  REQUIRE(spawned);
+  auto aut = *spawned;
+  auto& st = fx.state_of<status_state>(aut);
+  auto send = [&](auto... xs) { caf::anon_send(aut, xs...); };
+  // The file must be byte for byte the whole snapshot rendered at once.
+  auto check_file = [&] {
+    const std::string text = test::read_file(cfg.file);
+    auto back = parse_snapshot(text, "file");
+    REQUIRE(back.ok());
+    CHECK(text == render_json(to_json(st.current(back->published))));
+    CHECK(*back == st.current(back->published));
+  };
+  fx.sched.run();
+  check_file();
+  CHECK(st.file_mds.empty());
+
+  auto c = md_named("c.example");
+  c.md.stapling = true;
+  send(put_atom::value, md_named("b.example"));
+  send(put_atom::value, c);
+  send(put_atom::value, md_named("a.example", true));
+  stapling_info ocsp;
+  ocsp.domain = "c.example";
+  ocsp.id = "00cc";
+  ocsp.status = ocsp_cert_status::good;
+  ocsp.valid_from = t0;
+  ocsp.valid_until = t0 + 24h * 7;
+  send(put_atom::value, ocsp);
+  fx.sched.run();
+  fx.advance(500ms);
+  CHECK(st.stats.writes == 2);
+  CHECK(st.file_mds.size() == 3);
+  CHECK(st.file_staplings.size() == 1);
+  check_file();
+
+  const auto a_before = st.file_mds.at("a.example");
+  auto b = md_named("b.example");
+  b.error = 20014;
+  send(put_atom::value, b);
+  send(put_atom::value, md_named("a.example", true)); // the same again: not rendered again
+  send(delete_atom::value, std::string("c.example"));
+  fx.sched.run();
+  fx.advance(500ms);
+  CHECK(st.stats.writes == 3);
+  CHECK(st.file_mds.at("a.example") == a_before);
+  CHECK(st.file_mds.count("c.example") == 0);
+  check_file();
+  CHECK(test::read_file(cfg.file).find("\"error\": 20014") != std::string::npos);
+  fx.stop(aut);
+}
+
+TEST_CASE("status actor: a slow write spaces the next one", "[actors][status]") {
+  CHECK(status_write_spacing(500ms, 0ms) == caf::timespan(500ms));
+  CHECK(status_write_spacing(500ms, 50ms) == caf::timespan(500ms));
+  CHECK(status_write_spacing(500ms, 80ms) == caf::timespan(800ms));
+  CHECK(status_write_spacing(0ms, 3ms) == caf::timespan(30ms));
+}
