@@ -134,27 +134,8 @@ ojson md_status_all_json(const status_snapshot& s) {
   return j;
 }
 
-namespace {
-
-/// Structural newlines of a value rendered at the top level, indented for the place of an
-/// element of "managed-domains" (two levels down). JSON strings escape their newlines, so
-/// every '\n' in the text is structural.
-std::string indent_nested(const std::string& text) {
-  static constexpr std::string_view k_indent = "    ";
-  std::size_t lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-  std::string out;
-  out.reserve(text.size() + lines * k_indent.size());
-  for (char c : text) {
-    out += c;
-    if (c == '\n') out += k_indent;
-  }
-  return out;
-}
-
-} // namespace
-
 std::string md_status_fragment(const status_snapshot& s, const md_snapshot& m) {
-  return indent_nested(render_json(md_status_json(s, m, false)));
+  return indent_entry(render_json(md_status_json(s, m, false)));
 }
 
 md_status_frame md_status_all_frame(std::string_view version, bool any_md) {

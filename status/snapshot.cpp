@@ -250,11 +250,6 @@ ojson to_json(const status_snapshot& s) {
 
 // --- the file's text, piece by piece ------------------------------------------------------
 
-namespace {
-
-/// render_json's text of an array element two levels down (in "mds" / "staplings"): every
-/// line after the first indented by 4 more. JSON strings escape their newlines, so every
-/// '\n' in the text is structural.
 std::string indent_entry(const std::string& text) {
   static constexpr std::string_view k_indent = "    ";
   const auto lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
@@ -266,6 +261,8 @@ std::string indent_entry(const std::string& text) {
   }
   return out;
 }
+
+namespace {
 
 /// Cuts `text` after the opening bracket of the top-level array `key` (rendered empty, "[]"):
 /// `before` gets the text up to and with "[", the rest stays in `text` from "]" on. A line

@@ -139,6 +139,11 @@ struct snapshot_frame {
 inline constexpr std::string_view k_snapshot_separator = ",\n    ";
 snapshot_frame snapshot_text_frame(const status_snapshot& s, bool any_md, bool any_stapling);
 
+/// render_json's text of an element of an array two levels down ("mds", "staplings",
+/// md-status's "managed-domains"): every line after the first indented by 4 more. JSON strings
+/// escape their newlines, so every '\n' in the text is structural.
+std::string indent_entry(const std::string& text);
+
 /// The whole file from the entries' texts: byte for byte render_json(to_json(s)) when `mds`
 /// are snapshot_md_text of s.mds and `staplings` snapshot_stapling_text of s.staplings, in
 /// the same order. s.mds and s.staplings themselves are not read.
