@@ -73,6 +73,22 @@ void final_status(caf::actor_system& sys, const engine_actors& a, const std::str
   log("engine: writing the final status failed: " + s.error().message);
 }
 
+/// One line on the orders the engine ran ("engine: orders: 100 started, at most 8 at once
+/// (MDRenewParallel 8)"): benchmarks and admins read the parallelism reached from it.
+void log_order_stats(caf::actor_system& sys, const engine_actors& a, const engine_log& log) {
+  if (!a.order_pool) return;
+  caf::scoped_actor self{sys};
+  self->request(a.order_pool, std::chrono::seconds(2), caf::get_atom_v, stats_atom_v)
+    .receive(
+      [&](pool_stats& st) {
+        if (st.started == 0) return;
+        log("engine: orders: " + std::to_string(st.started) + " started, at most " +
+            std::to_string(st.peak_in_flight) + " at once (MDRenewParallel " +
+            std::to_string(st.max_in_flight) + ")");
+      },
+      [&](caf::error&) {});
+}
+
 /// glibc's allocator in the engine's process. By default every thread that allocates gets its
 /// own arena (up to 8 per core) and keeps what is freed there; the engine's bursts (job.json
 /// writes, events, status snapshots of thousands of MDs on a dozen pool and scheduler threads)
@@ -167,6 +183,7 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
       if (std::size_t n = terminate_running_processes(std::chrono::seconds(1)))
         log("engine: stopping: ended " + std::to_string(n) + " running command(s)");
     }
+    log_order_stats(sys, *actors, log);
     final_status(sys, *actors, status_file(cfg.settings), log);
     stop_engine_actors(*actors);
     rc = seen->any_failed() ? 1 : 0;

@@ -62,6 +62,7 @@ void start(worker_pool_pointer self, worker_pool_state::waiting w) {
   auto& st = self->state;
   ++st.stats.started;
   ++st.stats.in_flight;
+  st.stats.peak_in_flight = std::max(st.stats.peak_in_flight, st.stats.in_flight);
   worker_actor wk = take_worker(self);
   auto name = w.job.name;
   auto promise = w.promise;

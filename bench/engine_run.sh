@@ -4,8 +4,9 @@
 #
 #   bench/engine_run.sh [BUILD_DIR] [COUNTS] [KEYS]     e.g. bench/engine_run.sh build "10 100" "p256 rsa2048"
 #
-# mdactor: `mdctl run --config engine.json --once` (orders in flight: the default 8), timed
-#   with /usr/bin/time: wall seconds, CPU seconds (user + sys), peak RSS.
+# mdactor: `mdctl run --config engine.json --once` (orders in flight: the default bound 8), timed
+#   with /usr/bin/time: wall seconds, CPU seconds (user + sys), peak RSS, and the most orders
+#   that ran at once (the engine's closing log line).
 # mod_md: a private Apache (apache2 -d/-f, Debian's mod_md.so, MDPortMap to pebble's ports,
 #   one TLS vhost per MD, MDRenewMode always), timed from `apache2 -k start` until every
 #   staging/<md>/job.json says "finished": true (mod_md activates only at the next restart,
@@ -62,14 +63,16 @@ print(json.dumps({"version": 1, "settings": {"store-dir": store, "ca-certs": ca,
 PY
 }
 
-# run_mdactor N KEY: prints "wall cpu rss_mb".
+# run_mdactor N KEY: prints "wall cpu rss_mb in_flight" (in_flight: the most orders that ran at
+# once, from the engine's closing "engine: orders: ... at most N at once" line).
 run_mdactor() {
-  local n=$1 key=$2 dir="$WORK/mdactor-$1-$2"
+  local n=$1 key=$2 dir="$WORK/mdactor-$1-$2" peak
   mkdir -p "$dir"
   write_engine_json "$n" "$key" "$dir/md" "$dir/engine.json"
   /usr/bin/time -f "%e %U %S %M" -o "$dir/time" "$MDCTL" run --config "$dir/engine.json" --once \
-    --quiet --timeout 900 >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 1; }
-  awk '{printf "%.2f %.2f %.0f\n", $1, $2 + $3, $4 / 1024}' "$dir/time"
+    --timeout 900 >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 1; }
+  peak=$(sed -n 's/.*engine: orders: .* at most \([0-9]*\) at once.*/\1/p' "$dir/log" | tail -1)
+  awk -v p="${peak:-?}" '{printf "%.2f %.2f %.0f %s\n", $1, $2 + $3, $4 / 1024, p}' "$dir/time"
 }
 
 write_apache_conf() {
@@ -143,12 +146,13 @@ run_mod_md() {
 
 echo "mdctl run --once vs Debian mod_md $(dpkg-query -W -f='${Version}' apache2 2>/dev/null), pebble"
 echo "machine: $(nproc) cores, $(uname -r)"
-printf '%-8s %5s | %9s %8s %8s | %9s %8s | %8s\n' key MDs mdactor_s cpu_s rss_MB mod_md_s cpu_s speedup
+printf '%-8s %5s | %9s %8s %8s %9s | %9s %8s | %8s\n' key MDs mdactor_s cpu_s rss_MB in_flight \
+  mod_md_s cpu_s speedup
 for key in $KEYS; do
   for n in $COUNTS; do
-    read -r mw mc mr < <(run_mdactor "$n" "$key")
+    read -r mw mc mr mf < <(run_mdactor "$n" "$key")
     read -r aw ac < <(run_mod_md "$n" "$key")
-    printf '%-8s %5s | %9s %8s %8s | %9s %8s | %7.1fx\n' "$key" "$n" "$mw" "$mc" "$mr" "$aw" "$ac" \
-      "$(echo "$aw $mw" | awk '{print $1 / $2}')"
+    printf '%-8s %5s | %9s %8s %8s %9s | %9s %8s | %7.1fx\n' "$key" "$n" "$mw" "$mc" "$mr" "$mf" "$aw" \
+      "$ac" "$(echo "$aw $mw" | awk '{print $1 / $2}')"
   done
 done

@@ -46,6 +46,7 @@ blocking_job make_job(std::string name, F fn) {
 struct pool_stats {
   std::uint32_t max_in_flight = 0; ///< the configured bound
   std::uint32_t in_flight = 0;     ///< jobs running now
+  std::uint32_t peak_in_flight = 0; ///< the most jobs that ran at once so far
   std::uint32_t queued = 0;        ///< jobs waiting for a free slot
   std::uint64_t started = 0;       ///< jobs handed to a worker so far
   std::uint64_t finished = 0;      ///< jobs that returned a value
@@ -54,7 +55,7 @@ struct pool_stats {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
-  return f(caf::meta::type_name("pool_stats"), x.max_in_flight, x.in_flight, x.queued,
+  return f(caf::meta::type_name("pool_stats"), x.max_in_flight, x.in_flight, x.peak_in_flight, x.queued,
            x.started, x.finished, x.failed);
 }
 

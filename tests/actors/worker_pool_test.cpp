@@ -79,6 +79,7 @@ TEST_CASE("worker pool: 9 jobs, 8 in flight, the 9th starts when one ends", "[ac
   auto stats = fx.ask<pool_stats>(aut, get_atom::value, stats_atom_v);
   CHECK(stats.max_in_flight == 8);
   CHECK(stats.in_flight == 0);
+  CHECK(stats.peak_in_flight == 8);
   CHECK(stats.queued == 0);
   CHECK(stats.started == 9);
   CHECK(stats.finished == 9);
