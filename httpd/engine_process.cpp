@@ -185,10 +185,14 @@ apr_status_t forget_engine(void* data) {
   return APR_SUCCESS;
 }
 
-/// <store>/mdactor-engine.json, for debugging and md-replay (may hold EAB keys: 0600).
+/// <store>/mdactor-engine.json, for debugging and md-replay (may hold EAB keys: 0600). Atomic
+/// but not fsynced: it is rewritten at every start and the engine gets its configuration in
+/// memory, so a lost copy costs nothing (and the start no fsyncs).
 void write_config_file(server_rec* s, const engine_config& cfg) {
   const std::string path = cfg.settings.store_dir + "/mdactor-engine.json";
-  if (auto r = fsio::write_file_atomic(path, to_json(cfg).dump(2), 0600); !r) {
+  fsio::atomic_write_options opts;
+  opts.durable = false;
+  if (auto r = fsio::write_file_atomic(path, to_json(cfg).dump(2), 0600, opts); !r) {
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MDA0148: writing %s: %s", path.c_str(),
                  r.error().message.c_str());
   }

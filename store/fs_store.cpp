@@ -281,8 +281,9 @@ status fs_store::write(store_group g, const std::string& name, const std::string
   auto path = writable_path(g, name, aspect);
   if (!path) return path.error();
   if (auto st = prepare_dirs(g, name); !st) return st;
-  return fsio::write_file_atomic(*path, data, mode,
-                                 write_opts(opts_, create_only, opts_.sync_writes && durable(g, aspect)));
+  const bool synced = opts_.sync_writes && durable(g, aspect);
+  if (!opts_.sync_writes) unsynced_->store(true);
+  return fsio::write_file_atomic(*path, data, mode, write_opts(opts_, create_only, synced));
 }
 
 expected<std::string> fs_store::load_text(store_group g, const std::string& name,
@@ -364,17 +365,26 @@ expected<std::string> fs_store::file_path(store_group g, const std::string& name
 // --- removing ------------------------------------------------------------------------------
 
 status fs_store::sync_dir(const std::string& dir) const {
-  return opts_.sync_writes ? fsio::fsync_dir(dir) : status{};
+  if (opts_.sync_writes) return fsio::fsync_dir(dir);
+  unsynced_->store(true);
+  return {};
 }
 
 status fs_store::flush() const {
+  if (!unsynced_->exchange(false)) return {};
   const std::string base = paths_.base();
   int fd = ::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fsio::sys_error("open", base, errno);
+  if (fd < 0) {
+    unsynced_->store(true);
+    return fsio::sys_error("open", base, errno);
+  }
   const int rc = ::syncfs(fd);
   const int err = errno;
   ::close(fd);
-  if (rc != 0) return fsio::sys_error("syncfs", base, err);
+  if (rc != 0) {
+    unsynced_->store(true);
+    return fsio::sys_error("syncfs", base, err);
+  }
   return {};
 }
 

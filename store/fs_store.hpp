@@ -20,8 +20,10 @@
 // Not here: the inter-process lock (store_lock.hpp), the meaning of the files.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -113,11 +115,12 @@ class fs_store final : public store {
                                   const std::string& aspect) const override;
 
   /// Everything written so far reaches the disk (syncfs of the store's file system): the
-  /// one sync of a store opened with sync_writes = false.
+  /// one sync of a store opened with sync_writes = false. Nothing written, moved or removed
+  /// without a sync since the last flush (a restart that changed nothing): no syncfs.
   status flush() const;
 
  private:
-  /// fsync_dir, unless writes are not synced one by one.
+  /// fsync_dir, unless writes are not synced one by one (then the store is marked unsynced).
   status sync_dir(const std::string& dir) const;
   struct worker_ids {
     uid_t uid;
@@ -139,6 +142,9 @@ class fs_store final : public store {
   fs_store_options opts_;
   std::string secret_;
   std::optional<worker_ids> worker_;
+  /// Changed since the last flush without a sync (shared by moved-from copies; atomic: the
+  /// engine writes from several threads).
+  std::shared_ptr<std::atomic<bool>> unsynced_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 } // namespace mda

@@ -620,9 +620,17 @@ TEST_CASE("fs_store: unsynced writes are atomic, flush syncs them at once", "[st
   CHECK(read_file(dir / "archive/a.test/fallback-pubcert.pem") == "PEM");
   CHECK_FALSE(std::filesystem::exists(dir / "archive/a.test/fallback-pubcert.pem.tmp"));
   CHECK(st.flush());
-  // a store that is gone: the failed call and the directory are named
+  // nothing changed since: no sync at all (it would fail on a store that is gone)
   std::filesystem::remove_all(dir.path());
-  auto f = st.flush();
+  CHECK(st.flush());
+  // a store that is gone with unsynced writes: the failed call and the directory are named
+  temp_dir dir2;
+  auto st2 = fs_store::open(dir2.path(), o).value();
+  REQUIRE(st2.save_json(store_group::domains, "b.test", "md.json", j));
+  std::filesystem::remove_all(dir2.path());
+  auto f = st2.flush();
   REQUIRE_FALSE(f);
-  CHECK(f.error().message == "open('" + dir.path() + "') failed: No such file or directory");
+  CHECK(f.error().message == "open('" + dir2.path() + "') failed: No such file or directory");
+  // the failure keeps the store unsynced: the next flush tries again
+  CHECK_FALSE(st2.flush());
 }
