@@ -1,6 +1,7 @@
 // JWKs of public keys and back (RFC 7517, RFC 7518 §6), RFC 7638 thumbprints and ACME key
 // authorizations. The JWS half of core/jws.hpp lives in jws.cpp.
 #include "core/jws.hpp"
+#include "core/ossl_ptr.hpp"
 
 #include <vector>
 
@@ -19,22 +20,10 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-struct bn_free {
-  void operator()(BIGNUM* b) const { BN_free(b); }
-};
-struct bld_free {
-  void operator()(OSSL_PARAM_BLD* b) const { OSSL_PARAM_BLD_free(b); }
-};
-struct params_free {
-  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
-};
-struct ctx_free {
-  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
-};
 struct bio_free {
   void operator()(BIO* b) const { BIO_free(b); }
 };
-using bn_ptr = std::unique_ptr<BIGNUM, bn_free>;
+using bn_ptr = ossl_ptr<BIGNUM, BN_free>;
 
 /// The JOSE curves (RFC 7518 §6.2.1.1) with OpenSSL's group names and field sizes in bytes.
 struct jose_curve {
@@ -100,9 +89,9 @@ expected<std::string> b64_member(const ojson& jwk, const char* name) {
 }
 
 expected<public_key> from_params(const char* type, OSSL_PARAM_BLD* bld) {
-  std::unique_ptr<OSSL_PARAM, params_free> params(OSSL_PARAM_BLD_to_param(bld));
+  ossl_ptr<OSSL_PARAM, OSSL_PARAM_free> params(OSSL_PARAM_BLD_to_param(bld));
   if (!params) return openssl_error("OSSL_PARAM_BLD_to_param()");
-  std::unique_ptr<EVP_PKEY_CTX, ctx_free> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  ossl_ptr<EVP_PKEY_CTX, EVP_PKEY_CTX_free> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1)
     return openssl_error(std::string("EVP_PKEY_fromdata_init(") + type + ")");
   EVP_PKEY* k = nullptr;
@@ -121,7 +110,7 @@ expected<public_key> rsa_from_jwk(const ojson& jwk) {
                             static_cast<int>(s.size()), nullptr));
   };
   bn_ptr bn_n = to_bn(*n), bn_e = to_bn(*e);
-  std::unique_ptr<OSSL_PARAM_BLD, bld_free> bld(OSSL_PARAM_BLD_new());
+  ossl_ptr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free> bld(OSSL_PARAM_BLD_new());
   if (!bn_n || !bn_e || !bld || !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) ||
       !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()))
     return openssl_error("OSSL_PARAM_BLD_push_BN(RSA)");
@@ -143,7 +132,7 @@ expected<public_key> ec_from_jwk(const ojson& jwk) {
                                              std::to_string(curve->size) + " bytes long"};
     point += *c;
   }
-  std::unique_ptr<OSSL_PARAM_BLD, bld_free> bld(OSSL_PARAM_BLD_new());
+  ossl_ptr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free> bld(OSSL_PARAM_BLD_new());
   if (!bld ||
       !OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve->group, 0) ||
       !OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()))

@@ -1,5 +1,6 @@
 // RSA key generation from two random probable primes (see rsa_keygen.hpp).
 #include "core/rsa_keygen.hpp"
+#include "core/ossl_ptr.hpp"
 
 #include <memory>
 #include <string>
@@ -17,25 +18,7 @@ namespace {
 constexpr unsigned long k_public_exponent = 65537; // a prime: gcd(e, p-1) = 1 <=> p mod e != 1
 constexpr int k_max_attempts = 100; // of the assembly; one fails with probability ~2^-16
 
-struct bn_clear_deleter {
-  void operator()(BIGNUM* b) const { BN_clear_free(b); }
-};
-using bn_ptr = std::unique_ptr<BIGNUM, bn_clear_deleter>;
-struct bn_ctx_deleter {
-  void operator()(BN_CTX* c) const { BN_CTX_free(c); }
-};
-struct bld_deleter {
-  void operator()(OSSL_PARAM_BLD* b) const { OSSL_PARAM_BLD_free(b); }
-};
-struct params_deleter {
-  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
-};
-struct pkey_ctx_deleter {
-  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
-};
-struct md_ctx_deleter {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
+using bn_ptr = ossl_ptr<BIGNUM, BN_clear_free>;
 
 bn_ptr secret_bn() {
   bn_ptr b(BN_secure_new());
@@ -89,7 +72,7 @@ assembly assemble(rsa_parts& k, int bits, BN_CTX* ctx) {
 }
 
 expected<private_key> to_pkey(const rsa_parts& k) {
-  std::unique_ptr<OSSL_PARAM_BLD, bld_deleter> bld(OSSL_PARAM_BLD_new());
+  ossl_ptr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free> bld(OSSL_PARAM_BLD_new());
   const std::pair<const char*, const BIGNUM*> values[] = {
       {OSSL_PKEY_PARAM_RSA_N, k.n.get()},         {OSSL_PKEY_PARAM_RSA_E, k.e.get()},
       {OSSL_PKEY_PARAM_RSA_D, k.d.get()},         {OSSL_PKEY_PARAM_RSA_FACTOR1, k.p.get()},
@@ -99,8 +82,8 @@ expected<private_key> to_pkey(const rsa_parts& k) {
   if (!bld) return openssl_error("OSSL_PARAM_BLD_new()");
   for (const auto& [name, value] : values)
     if (OSSL_PARAM_BLD_push_BN(bld.get(), name, value) != 1) return openssl_error("OSSL_PARAM_BLD_push_BN(RSA)");
-  std::unique_ptr<OSSL_PARAM, params_deleter> params(OSSL_PARAM_BLD_to_param(bld.get()));
-  std::unique_ptr<EVP_PKEY_CTX, pkey_ctx_deleter> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  ossl_ptr<OSSL_PARAM, OSSL_PARAM_free> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  ossl_ptr<EVP_PKEY_CTX, EVP_PKEY_CTX_free> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1)
     return openssl_error("EVP_PKEY_fromdata_init(RSA)");
   EVP_PKEY* key = nullptr;
@@ -113,7 +96,7 @@ expected<private_key> to_pkey(const rsa_parts& k) {
 /// key whose parts do not fit together is never handed out.
 status self_test(const private_key& key) {
   static const unsigned char message[] = "mdactor RSA key self-test";
-  std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> sign(EVP_MD_CTX_new()), verify(EVP_MD_CTX_new());
+  ossl_ptr<EVP_MD_CTX, EVP_MD_CTX_free> sign(EVP_MD_CTX_new()), verify(EVP_MD_CTX_new());
   unsigned char sig[1024];
   size_t sig_len = sizeof sig;
   if (!sign || !verify ||
@@ -132,7 +115,7 @@ expected<private_key> generate_rsa_key(unsigned bits) {
   if (bits < 2048 || bits > 8192 || bits % 2 != 0)
     return error{crypto_errc::unsupported, "RSA keys of " + std::to_string(bits) +
                                                " bits are not made here (an even size from 2048 to 8192)"};
-  std::unique_ptr<BN_CTX, bn_ctx_deleter> ctx(BN_CTX_secure_new());
+  ossl_ptr<BN_CTX, BN_CTX_free> ctx(BN_CTX_secure_new());
   rsa_parts parts;
   if (!ctx || !parts.allocated() || BN_set_word(parts.e.get(), k_public_exponent) != 1)
     return openssl_error("BN_new()");
