@@ -7,30 +7,13 @@
 #include <openssl/x509v3.h>
 
 #include "core/digest.hpp"
+#include "core/ossl_ptr.hpp"
 
 namespace mda {
 
 namespace {
 
-struct x509_deleter {
-  void operator()(X509* x) const { X509_free(x); }
-};
-using x509_ptr = std::unique_ptr<X509, x509_deleter>;
-struct name_deleter {
-  void operator()(X509_NAME* n) const { X509_NAME_free(n); }
-};
-struct bn_deleter {
-  void operator()(BIGNUM* b) const { BN_free(b); }
-};
-struct integer_deleter {
-  void operator()(ASN1_INTEGER* i) const { ASN1_INTEGER_free(i); }
-};
-struct octets_deleter {
-  void operator()(ASN1_OCTET_STRING* s) const { ASN1_OCTET_STRING_free(s); }
-};
-struct object_deleter {
-  void operator()(ASN1_OBJECT* o) const { ASN1_OBJECT_free(o); }
-};
+using x509_ptr = ossl_ptr<X509, X509_free>;
 
 /// Serial bytes as mod_md draws them (mk_x509: 20 random bytes).
 constexpr size_t k_serial_bytes = 20;
@@ -39,17 +22,17 @@ constexpr int k_seconds_per_day = 24 * 60 * 60;
 status set_random_serial(X509* x) {
   auto rnd = random_bytes(k_serial_bytes);
   if (!rnd) return rnd.error();
-  std::unique_ptr<BIGNUM, bn_deleter> bn(
+  ossl_ptr<BIGNUM, BN_free> bn(
       BN_bin2bn(reinterpret_cast<const unsigned char*>(rnd->data()), static_cast<int>(rnd->size()), nullptr));
   if (!bn) return openssl_error("BN_bin2bn()");
-  std::unique_ptr<ASN1_INTEGER, integer_deleter> serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+  ossl_ptr<ASN1_INTEGER, ASN1_INTEGER_free> serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
   if (!serial) return openssl_error("BN_to_ASN1_INTEGER()");
   if (!X509_set_serialNumber(x, serial.get())) return openssl_error("X509_set_serialNumber()");
   return {};
 }
 
 status set_names(X509* x, const char* cn) {
-  std::unique_ptr<X509_NAME, name_deleter> name(X509_NAME_new());
+  ossl_ptr<X509_NAME, X509_NAME_free> name(X509_NAME_new());
   if (!name) return openssl_error("X509_NAME_new()");
   if (!X509_NAME_add_entry_by_NID(name.get(), NID_commonName, MBSTRING_ASC,
                                   reinterpret_cast<const unsigned char*>(cn), -1, -1, 0))
@@ -86,10 +69,10 @@ status add_conf_extension(X509* x, int nid, const char* value) {
 }
 
 expected<x509_extension_ptr> acme_identifier_extension(std::string_view key_authorization) {
-  std::unique_ptr<ASN1_OBJECT, object_deleter> oid(OBJ_txt2obj(k_acme_identifier_oid, 1));
+  ossl_ptr<ASN1_OBJECT, ASN1_OBJECT_free> oid(OBJ_txt2obj(k_acme_identifier_oid, 1));
   if (!oid) return openssl_error("OBJ_txt2obj(id-pe-acmeIdentifier)");
   auto value = acme_identifier_value(key_authorization);
-  std::unique_ptr<ASN1_OCTET_STRING, octets_deleter> octets(ASN1_OCTET_STRING_new());
+  ossl_ptr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free> octets(ASN1_OCTET_STRING_new());
   if (!octets || !ASN1_OCTET_STRING_set(octets.get(), reinterpret_cast<const unsigned char*>(value.data()),
                                         static_cast<int>(value.size())))
     return openssl_error("ASN1_OCTET_STRING_set(acmeIdentifier)");

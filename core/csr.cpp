@@ -7,26 +7,15 @@
 #include <openssl/x509v3.h>
 
 #include "core/base64.hpp"
+#include "core/ossl_ptr.hpp"
 #include "core/x509.hpp"
 
 namespace mda {
 
 namespace {
 
-struct req_deleter {
-  void operator()(X509_REQ* r) const { X509_REQ_free(r); }
-};
-struct name_deleter {
-  void operator()(X509_NAME* n) const { X509_NAME_free(n); }
-};
 struct exts_deleter {
   void operator()(STACK_OF(X509_EXTENSION)* s) const { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }
-};
-struct octets_deleter {
-  void operator()(ASN1_OCTET_STRING* s) const { ASN1_OCTET_STRING_free(s); }
-};
-struct bio_deleter {
-  void operator()(BIO* b) const { BIO_free(b); }
 };
 using exts_ptr = std::unique_ptr<STACK_OF(X509_EXTENSION), exts_deleter>;
 
@@ -34,7 +23,7 @@ using exts_ptr = std::unique_ptr<STACK_OF(X509_EXTENSION), exts_deleter>;
 constexpr char k_must_staple_der[] = "\x30\x03\x02\x01\x05";
 
 expected<x509_extension_ptr> must_staple_extension() {
-  std::unique_ptr<ASN1_OCTET_STRING, octets_deleter> value(ASN1_OCTET_STRING_new());
+  ossl_ptr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free> value(ASN1_OCTET_STRING_new());
   if (!value || !ASN1_OCTET_STRING_set(value.get(), reinterpret_cast<const unsigned char*>(k_must_staple_der),
                                        sizeof k_must_staple_der - 1))
     return openssl_error("ASN1_OCTET_STRING_set(tlsfeature)");
@@ -52,7 +41,7 @@ status push_extension(STACK_OF(X509_EXTENSION)* exts, expected<x509_extension_pt
 
 status set_subject(X509_REQ* req, const std::string& first) {
   if (first.size() > k_csr_cn_max) return {};
-  std::unique_ptr<X509_NAME, name_deleter> name(X509_NAME_new());
+  ossl_ptr<X509_NAME, X509_NAME_free> name(X509_NAME_new());
   if (!name) return openssl_error("X509_NAME_new()");
   if (!X509_NAME_add_entry_by_NID(name.get(), NID_commonName, MBSTRING_ASC,
                                   reinterpret_cast<const unsigned char*>(first.c_str()), -1, -1, 0))
@@ -82,7 +71,7 @@ expected<std::string> der_of(X509_REQ* req) {
 }
 
 expected<std::string> pem_of(X509_REQ* req) {
-  std::unique_ptr<BIO, bio_deleter> b(BIO_new(BIO_s_mem()));
+  ossl_ptr<BIO, BIO_free> b(BIO_new(BIO_s_mem()));
   if (!b || !PEM_write_bio_X509_REQ(b.get(), req)) return openssl_error("PEM_write_bio_X509_REQ()");
   char* data = nullptr;
   long n = BIO_get_mem_data(b.get(), &data);
@@ -95,9 +84,6 @@ expected<std::string> pem_of(X509_REQ* req) {
 
 namespace {
 
-struct general_names_deleter {
-  void operator()(GENERAL_NAMES* g) const { GENERAL_NAMES_free(g); }
-};
 
 bool printable_ascii(const std::string& s) {
   for (unsigned char c : s)
@@ -131,7 +117,7 @@ expected<GENERAL_NAME*> make_general_name(const std::string& name) {
 
 expected<x509_extension_ptr> make_san_extension(const std::vector<std::string>& names) {
   if (names.empty()) return error{crypto_errc::bad_encoding, "no names for the subjectAltName extension"};
-  std::unique_ptr<GENERAL_NAMES, general_names_deleter> gens(sk_GENERAL_NAME_new_null());
+  ossl_ptr<GENERAL_NAMES, GENERAL_NAMES_free> gens(sk_GENERAL_NAME_new_null());
   if (!gens) return openssl_error("sk_GENERAL_NAME_new_null()");
   for (const auto& name : names) {
     if (!printable_ascii(name))
@@ -169,7 +155,7 @@ expected<certificate_request> make_csr(const private_key& key, const std::vector
   if (names.empty()) return error{crypto_errc::bad_encoding, "a certificate request needs at least one name"};
   auto md = signing_digest(key);
   if (!md) return md.error();
-  std::unique_ptr<X509_REQ, req_deleter> req(X509_REQ_new());
+  ossl_ptr<X509_REQ, X509_REQ_free> req(X509_REQ_new());
   if (!req) return openssl_error("X509_REQ_new()");
   if (auto st = set_subject(req.get(), names.front()); !st) return st.error();
   if (auto st = add_extensions(req.get(), names, must_staple); !st) return st.error();

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "core/error.hpp"
+#include "core/ossl_ptr.hpp"
 #include "core/pkey.hpp"
 
 namespace mda {
@@ -42,10 +43,7 @@ expected<certificate_request> make_csr(const private_key& key, const std::vector
 
 // --- building blocks shared with certgen ---
 
-struct x509_extension_deleter {
-  void operator()(X509_EXTENSION* e) const { X509_EXTENSION_free(e); }
-};
-using x509_extension_ptr = std::unique_ptr<X509_EXTENSION, x509_extension_deleter>;
+using x509_extension_ptr = ossl_ptr<X509_EXTENSION, X509_EXTENSION_free>;
 
 /// A non-critical subjectAltName extension with one entry per name: dNSName, or iPAddress for
 /// an IP literal (RFC 8738 §3). Empty lists, empty names and names outside printable ASCII

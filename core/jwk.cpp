@@ -20,9 +20,6 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-struct bio_free {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
 using bn_ptr = ossl_ptr<BIGNUM, BN_free>;
 
 /// The JOSE curves (RFC 7518 §6.2.1.1) with OpenSSL's group names and field sizes in bytes.
@@ -156,7 +153,7 @@ public_key public_key::adopt(EVP_PKEY* key) {
 }
 
 expected<std::string> public_key::pem() const {
-  std::unique_ptr<BIO, bio_free> b(BIO_new(BIO_s_mem()));
+  ossl_ptr<BIO, BIO_free> b(BIO_new(BIO_s_mem()));
   if (!key_ || !b || !PEM_write_bio_PUBKEY(b.get(), key_.get()))
     return openssl_error("PEM_write_bio_PUBKEY()");
   char* data = nullptr;

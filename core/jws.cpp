@@ -9,6 +9,7 @@
 
 #include "core/base64.hpp"
 #include "core/digest.hpp"
+#include "core/ossl_ptr.hpp"
 
 namespace mda {
 
@@ -16,14 +17,8 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-struct md_ctx_free {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-struct sig_free {
-  void operator()(ECDSA_SIG* s) const { ECDSA_SIG_free(s); }
-};
-using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, md_ctx_free>;
-using sig_ptr = std::unique_ptr<ECDSA_SIG, sig_free>;
+using md_ctx_ptr = ossl_ptr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using sig_ptr = ossl_ptr<ECDSA_SIG, ECDSA_SIG_free>;
 
 /// The digest of an asymmetric alg and, for ECDSA, the size of r and s (RFC 7518 §3.4).
 const EVP_MD* alg_md(jws_alg alg) { return alg == jws_alg::es384 ? EVP_sha384() : EVP_sha256(); }

@@ -1,4 +1,5 @@
 #include "core/pkey.hpp"
+#include "core/ossl_ptr.hpp"
 #include "core/rsa_keygen.hpp"
 
 #include <cstring>
@@ -14,10 +15,7 @@ namespace mda {
 
 namespace {
 
-struct bio_deleter {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
+using bio_ptr = ossl_ptr<BIO, BIO_free>;
 
 struct pass_ctx {
   const std::string* pass;

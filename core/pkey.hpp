@@ -18,6 +18,7 @@
 
 #include "core/error.hpp"
 #include "core/key_spec.hpp"
+#include "core/ossl_ptr.hpp"
 
 namespace mda {
 
@@ -71,10 +72,7 @@ class private_key {
   bool same_public_key(const private_key& other) const;
 
  private:
-  struct deleter {
-    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-  };
-  explicit private_key(EVP_PKEY* k) : key_(k, deleter{}) {}
+  explicit private_key(EVP_PKEY* k) : key_(k, ossl_free<EVP_PKEY, EVP_PKEY_free>{}) {}
   std::shared_ptr<EVP_PKEY> key_;
 };
 

@@ -12,15 +12,13 @@
 #include <openssl/x509v3.h>
 
 #include "core/base64.hpp"
+#include "core/ossl_ptr.hpp"
 
 namespace mda {
 
 namespace {
 
-struct bio_deleter {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
+using bio_ptr = ossl_ptr<BIO, BIO_free>;
 
 std::string bio_text(BIO* b) {
   char* data = nullptr;

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "core/error.hpp"
+#include "core/ossl_ptr.hpp"
 #include "core/pkey.hpp"
 #include "core/timefmt.hpp"
 
@@ -85,10 +86,7 @@ class certificate {
   expected<std::string> ari_cert_id() const;
 
  private:
-  explicit certificate(X509* x) : x_(x, deleter{}) {}
-  struct deleter {
-    void operator()(X509* x) const { X509_free(x); }
-  };
+  explicit certificate(X509* x) : x_(x, ossl_free<X509, X509_free>{}) {}
   std::shared_ptr<X509> x_;
 };
 

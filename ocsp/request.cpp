@@ -5,6 +5,7 @@
 
 #include "core/base64.hpp"
 #include "core/digest.hpp"
+#include "core/ossl_ptr.hpp"
 
 namespace mda::ocsp {
 
@@ -54,9 +55,6 @@ bool cert_id::matches(const OCSP_CERTID* other) const {
 
 namespace {
 
-struct request_deleter {
-  void operator()(OCSP_REQUEST* r) const { OCSP_REQUEST_free(r); }
-};
 
 error request_failure(const std::string& call) {
   return error(ocsp_errc::request, openssl_error(call).message);
@@ -74,7 +72,7 @@ expected<request> make_request(const cert_id& id, std::string nonce) {
     return error(ocsp_errc::request, "an OCSP nonce has 1 to 32 octets, not " +
                                          std::to_string(nonce.size()) + " (RFC 8954)");
   }
-  std::unique_ptr<OCSP_REQUEST, request_deleter> req(OCSP_REQUEST_new());
+  ossl_ptr<OCSP_REQUEST, OCSP_REQUEST_free> req(OCSP_REQUEST_new());
   if (!req) return request_failure("OCSP_REQUEST_new()");
   OCSP_CERTID* copy = OCSP_CERTID_dup(id.get());
   if (!copy) return request_failure("OCSP_CERTID_dup()");

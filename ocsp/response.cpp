@@ -6,6 +6,8 @@
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
+#include "core/ossl_ptr.hpp"
+
 namespace mda::ocsp {
 
 const char* to_string(cert_status s) noexcept {
@@ -25,19 +27,10 @@ cert_status cert_status_from_string(std::string_view text) noexcept {
 
 namespace {
 
-struct resp_free {
-  void operator()(OCSP_RESPONSE* r) const { OCSP_RESPONSE_free(r); }
-};
-struct basic_free {
-  void operator()(OCSP_BASICRESP* b) const { OCSP_BASICRESP_free(b); }
-};
-struct store_free {
-  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
-};
 struct stack_free {
   void operator()(STACK_OF(X509)* s) const { sk_X509_free(s); } // certificates not owned
 };
-using basic_ptr = std::unique_ptr<OCSP_BASICRESP, basic_free>;
+using basic_ptr = ossl_ptr<OCSP_BASICRESP, OCSP_BASICRESP_free>;
 
 bool to_sys_time(const ASN1_GENERALIZEDTIME* t, sys_time& out) {
   std::tm tm{};
@@ -53,7 +46,7 @@ bool to_sys_time(const ASN1_GENERALIZEDTIME* t, sys_time& out) {
 expected<basic_ptr> parse_basic(std::string_view der, const std::string& url) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   const auto* end = p + der.size();
-  std::unique_ptr<OCSP_RESPONSE, resp_free> resp(
+  ossl_ptr<OCSP_RESPONSE, OCSP_RESPONSE_free> resp(
       d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
   if (!resp || p != end) {
     openssl_error_text(); // clear the queue
@@ -100,7 +93,7 @@ std::string openssl_failure(const char* call) {
 /// a certificate that CA issued with id-kp-OCSPSigning.
 status verify_signature(OCSP_BASICRESP* bs, const check_options& o) {
   const std::string& url = o.responder_url;
-  std::unique_ptr<X509_STORE, store_free> trust(X509_STORE_new());
+  ossl_ptr<X509_STORE, X509_STORE_free> trust(X509_STORE_new());
   std::unique_ptr<STACK_OF(X509), stack_free> certs(sk_X509_new_null());
   if (!trust || !certs || !o.issuer.valid() || X509_STORE_add_cert(trust.get(), o.issuer.get()) != 1 ||
       !sk_X509_push(certs.get(), o.issuer.get()))

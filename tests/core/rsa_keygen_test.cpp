@@ -7,6 +7,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
+#include "core/ossl_ptr.hpp"
 #include "core/pkey.hpp"
 #include "core/rsa_keygen.hpp"
 #include "tests/test_util.hpp"
@@ -15,10 +16,7 @@ using namespace mda;
 
 namespace {
 
-struct bn_free {
-  void operator()(BIGNUM* b) const { BN_clear_free(b); }
-};
-using bn = std::unique_ptr<BIGNUM, bn_free>;
+using bn = ossl_ptr<BIGNUM, BN_clear_free>;
 
 bn param(const private_key& key, const char* name) {
   BIGNUM* b = nullptr;

@@ -4,6 +4,7 @@
 
 #include "core/base64.hpp"
 #include "core/digest.hpp"
+#include "core/ossl_ptr.hpp"
 #include "ocsp/request.hpp"
 #include "store/store.hpp"
 #include "tests/ocsp/ocsp_fixture.hpp"
@@ -15,10 +16,7 @@ using mda::test::ocsp::make_pki;
 
 namespace {
 
-struct req_free {
-  void operator()(OCSP_REQUEST* r) const { OCSP_REQUEST_free(r); }
-};
-using req_ptr = std::unique_ptr<OCSP_REQUEST, req_free>;
+using req_ptr = ossl_ptr<OCSP_REQUEST, OCSP_REQUEST_free>;
 
 req_ptr parse_request(const std::string& der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
