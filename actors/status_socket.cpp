@@ -124,7 +124,8 @@ std::size_t md_status_cache::size() const {
 
 std::vector<std::string_view> status_answer::pieces() const {
   std::vector<std::string_view> out;
-  out.reserve(2 * fragments.size() + 2);
+  out.reserve(2 * fragments.size() + 3);
+  out.push_back(line);
   out.push_back(head);
   for (std::size_t i = 0; i < fragments.size(); ++i) {
     if (i > 0)
@@ -142,15 +143,32 @@ std::string status_answer::str() const {
   return out;
 }
 
+status_answer ok_answer(std::string head, std::vector<std::shared_ptr<const std::string>> fragments,
+                        std::string_view separator, std::string_view tail) {
+  status_answer a{{}, std::move(head), std::move(fragments), separator, tail};
+  std::size_t length = a.head.size() + a.tail.size();
+  for (std::size_t i = 0; i < a.fragments.size(); ++i)
+    length += a.fragments[i]->size() + (i > 0 ? a.separator.size() : 0);
+  a.line = "OK " + std::to_string(length) + "\n";
+  return a;
+}
+
+status_answer error_answer(std::string message) {
+  for (auto& ch : message)
+    if (ch == '\n' || ch == '\r')
+      ch = ' ';
+  return status_answer{"ERR " + message + "\n", {}, {}, {}, {}};
+}
+
 namespace {
 
 /// "GET md-status" from the fragments: the frame of md_status_all_frame around them.
 status_answer md_status_from_cache(const md_status_cache& cache) {
   auto fragments = cache.fragments();
   if (!fragments)
-    return {"ERR the status actor is gone\n", {}, {}, {}};
+    return error_answer("the status actor is gone");
   auto frame = md_status_all_frame(k_mod_md_version, !fragments->empty());
-  return {"OK\n" + frame.head, std::move(*fragments), frame.separator, frame.tail};
+  return ok_answer(frame.head, std::move(*fragments), frame.separator, frame.tail);
 }
 
 /// "GET md-status <name>" through `fetch_one`: the MD with its logs; nullopt (answer with all
@@ -161,10 +179,10 @@ std::optional<status_answer> one_md(const std::string& name, const md_snapshot_f
     return std::nullopt;
   auto snap = fetch_one(segment);
   if (!snap)
-    return status_answer{"ERR " + error_text(snap.error()) + "\n", {}, {}, {}};
+    return error_answer(error_text(snap.error()));
   if (snap->mds.empty())
     return std::nullopt;
-  return status_answer{"OK\n" + render_json(md_status_json(*snap, snap->mds.front(), true)), {}, {}, {}};
+  return ok_answer(render_json(md_status_json(*snap, snap->mds.front(), true)));
 }
 
 } // namespace
@@ -186,7 +204,7 @@ status_answer answer_status_request(std::string_view line, const snapshot_fetch&
   } else {
     if (req.size() > 100)
       req = req.substr(0, 100) + "...";
-    return {"ERR unknown request '" + req + "'\n", {}, {}, {}};
+    return error_answer("unknown request '" + req + "'");
   }
   if (k == kind::one && fetch_one) {
     if (auto answer = one_md(name, fetch_one))
@@ -197,13 +215,13 @@ status_answer answer_status_request(std::string_view line, const snapshot_fetch&
     return md_status_from_cache(*cache);
   auto snap = fetch();
   if (!snap)
-    return {"ERR " + error_text(snap.error()) + "\n", {}, {}, {}};
+    return error_answer(error_text(snap.error()));
   switch (k) {
-    case kind::all: return {"OK\n" + render_json(md_status_all_json(*snap)), {}, {}, {}};
-    case kind::one: return {"OK\n" + md_status_text(*snap, "/" + name), {}, {}, {}};
-    case kind::snapshot: return {"OK\n" + render_json(to_json(*snap)), {}, {}, {}};
+    case kind::all: return ok_answer(render_json(md_status_all_json(*snap)));
+    case kind::one: return ok_answer(md_status_text(*snap, "/" + name));
+    case kind::snapshot: return ok_answer(render_json(to_json(*snap)));
   }
-  return {"ERR internal\n", {}, {}, {}};
+  return error_answer("internal");
 }
 
 // -- server ---------------------------------------------------------------------------------

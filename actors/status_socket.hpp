@@ -10,7 +10,9 @@
 //                               the MD of that name or domain with its logs (the actor
 //                               copies just that MD), else all MDs
 //   "GET snapshot"           -> the whole snapshot JSON (status/snapshot.hpp to_json)
-// Answer: "OK\n" followed by the body up to the end of the stream, or "ERR <message>\n".
+// Answer: "OK <length>\n" followed by a body of exactly <length> bytes, or "ERR <message>\n";
+// then the server closes. The length lets a client tell a whole answer from one broken off
+// (the engine gone mid-answer closes the stream just as the end of an answer does).
 // The listener is one thread outside the actors: it serves one connection at a time (each
 // bounded by 1 s socket timeouts), answers "GET md-status" from the actor's fragment cache,
 // asks the status actor with `ask_timeout` for the rest and renders that JSON itself, and
@@ -69,10 +71,12 @@ class md_status_cache {
   bool closed_ = false;
 };
 
-/// One answer, written as `head`, then `fragments` separated by `separator`, then `tail`:
-/// "GET md-status" answered from the cache keeps the shared fragments (sent with one
-/// sendmsg per batch, never joined into one string); other answers are all in `head`.
+/// One answer, written as `line` ("OK <body length>\n" or "ERR <message>\n"), then the body:
+/// `head`, then `fragments` separated by `separator`, then `tail`. "GET md-status" answered
+/// from the cache keeps the shared fragments (sent with one sendmsg per batch, never joined
+/// into one string); other bodies are all in `head`. Made by ok_answer / error_answer.
 struct status_answer {
+  std::string line;
   std::string head;
   std::vector<std::shared_ptr<const std::string>> fragments;
   std::string_view separator;
@@ -82,6 +86,12 @@ struct status_answer {
   /// Everything as one text.
   std::string str() const;
 };
+
+/// "OK" with the length of the body these pieces make.
+status_answer ok_answer(std::string head, std::vector<std::shared_ptr<const std::string>> fragments = {},
+                        std::string_view separator = {}, std::string_view tail = {});
+/// "ERR <message>" (line breaks in `message` become blanks: the message is one line).
+status_answer error_answer(std::string message);
 
 using snapshot_fetch = std::function<caf::expected<status_snapshot>()>;
 /// Gets the snapshot of the one MD named so, else listing it as a domain (no MD: none).

@@ -71,9 +71,10 @@ void send_json(request_rec* r, const std::string& body) {
 /// Passes the engine's answer on while it arrives: each block becomes a heap bucket that takes
 /// it over (no copy; the bucket frees it) and goes down the filters at once, so the worker
 /// never holds the whole text (15 MB at 10,000 MDs) and the client reads while the engine
-/// still sends. Without Content-Length (chunked). -1: nothing came, the caller falls back to
-/// the file; a failure after the first block ends the response as broken (mod_proxy's way: an
-/// error bucket for HTTP_BAD_GATEWAY, so no final chunk is sent and the client sees it).
+/// still sends. Content-Length is the length the engine announced. -1: nothing came, the
+/// caller falls back to the file; a failure after the first block (the engine gone mid-answer)
+/// ends the response as broken (mod_proxy's way: an error bucket for HTTP_BAD_GATEWAY and the
+/// connection closed, so the client gets fewer bytes than announced and knows).
 int stream_md_status(request_rec* r, const std::string& socket, const std::string& request) {
   constexpr std::size_t k_block = 256 * 1024;
   apr_bucket_brigade* bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
@@ -83,6 +84,7 @@ int stream_md_status(request_rec* r, const std::string& socket, const std::strin
     if (!started) {
       started = true;
       ap_set_content_type(r, "application/json");
+      ap_set_content_length(r, static_cast<apr_off_t>(p.total));
     }
     if (r->header_only) {
       std::free(p.data);
@@ -95,7 +97,8 @@ int stream_md_status(request_rec* r, const std::string& socket, const std::strin
   });
   if (!started) {
     if (!st) return -1;
-    ap_set_content_type(r, "application/json");
+    ap_set_content_type(r, "application/json"); // an empty answer
+    ap_set_content_length(r, 0);
   }
   if (!st && passed == APR_SUCCESS) {
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "MDA0167: md-status from the engine broke off: %s",

@@ -17,6 +17,7 @@
 #include "actors/status.hpp"
 #include "actors/worker_pool.hpp"
 #include "status/md_status.hpp"
+#include "tests/support/scripted_socket.hpp"
 #include "tests/test_util.hpp"
 
 using namespace mda;
@@ -52,6 +53,31 @@ int silent_listener(const std::string& path) {
   return fd;
 }
 
+/// The whole "OK" answer with this body.
+std::string ok(const std::string& body) { return "OK " + std::to_string(body.size()) + "\n" + body; }
+
+/// The body through query_status_socket_stream in pieces of `piece_size`, each checked for
+/// its size; the error when the stream fails (`pieces` counts what arrived before).
+struct streamed {
+  std::string body;
+  std::size_t pieces = 0;
+  std::string error;
+};
+streamed stream(const std::string& path, const std::string& request, std::size_t piece_size,
+                std::chrono::milliseconds timeout = 2000ms) {
+  streamed out;
+  auto st = query_status_socket_stream(path, request, timeout, piece_size, [&](status_piece p) {
+    CHECK(p.size > 0);
+    CHECK(p.size <= piece_size);
+    out.body.append(p.data, p.size);
+    std::free(p.data);
+    ++out.pieces;
+    return true;
+  });
+  if (!st) out.error = st.error().message;
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("status socket: answers to request lines", "[actors][status-socket]") {
@@ -60,10 +86,10 @@ TEST_CASE("status socket: answers to request lines", "[actors][status-socket]") 
   auto answer = [&](std::string_view line, const md_status_cache* cache = nullptr) {
     return answer_status_request(line, fetch, cache).str();
   };
-  CHECK(answer("GET md-status") == "OK\n" + render_json(md_status_all_json(snap)));
-  CHECK(answer("GET md-status\r") == "OK\n" + render_json(md_status_all_json(snap)));
-  CHECK(answer("GET md-status www.a.example") == "OK\n" + md_status_text(snap, "/www.a.example"));
-  CHECK(answer("GET snapshot") == "OK\n" + render_json(to_json(snap)));
+  CHECK(answer("GET md-status") == ok(render_json(md_status_all_json(snap))));
+  CHECK(answer("GET md-status\r") == ok(render_json(md_status_all_json(snap))));
+  CHECK(answer("GET md-status www.a.example") == ok(md_status_text(snap, "/www.a.example")));
+  CHECK(answer("GET snapshot") == ok(render_json(to_json(snap))));
   CHECK(answer("GET md-status ") == "ERR unknown request 'GET md-status '\n");
   CHECK(answer("PUT x") == "ERR unknown request 'PUT x'\n");
   auto gone = []() -> caf::expected<status_snapshot> {
@@ -73,12 +99,12 @@ TEST_CASE("status socket: answers to request lines", "[actors][status-socket]") 
 
   // With the actor's fragments "GET md-status" is joined from them, without asking the actor.
   md_status_cache cache;
-  CHECK(answer_status_request("GET md-status", gone, &cache).str() == "OK\n{\n  \"version\": \"2.6.10\"\n}");
+  CHECK(answer_status_request("GET md-status", gone, &cache).str() == ok("{\n  \"version\": \"2.6.10\"\n}"));
   for (const auto& m : snap.mds) cache.set(m.md.name, md_status_fragment(snap, m));
   const auto joined = answer_status_request("GET md-status", gone, &cache);
-  CHECK(joined.str() == "OK\n" + render_json(md_status_all_json(snap)));
+  CHECK(joined.str() == ok(render_json(md_status_all_json(snap))));
   CHECK(joined.fragments.size() == 2); // shared with the cache, not copied
-  CHECK(joined.pieces().size() == 5);  // head, a, separator, b, tail
+  CHECK(joined.pieces().size() == 6);  // status line, head, a, separator, b, tail
   CHECK(answer_status_request("GET md-status www.a.example", gone, &cache).str() ==
         "ERR the status actor is gone\n"); // one MD, with its log: from the actor
   // With `fetch_one` the actor is asked for that MD only; no such MD: all, from the cache.
@@ -93,13 +119,13 @@ TEST_CASE("status socket: answers to request lines", "[actors][status-socket]") 
     return s;
   };
   CHECK(answer_status_request("GET md-status WWW.a.example", gone, &cache, one).str() ==
-        "OK\n" + md_status_text(snap, "/WWW.a.example"));
+        ok(md_status_text(snap, "/WWW.a.example")));
   CHECK(answer_status_request("GET md-status x/b.example", gone, &cache, one).str() ==
-        "OK\n" + md_status_text(snap, "/x/b.example"));
+        ok(md_status_text(snap, "/x/b.example")));
   CHECK(answer_status_request("GET md-status nothing.example", gone, &cache, one).str() ==
-        "OK\n" + render_json(md_status_all_json(snap)));
+        ok(render_json(md_status_all_json(snap))));
   CHECK(answer_status_request("GET md-status x/", gone, &cache, one).str() ==
-        "OK\n" + render_json(md_status_all_json(snap)));
+        ok(render_json(md_status_all_json(snap))));
   CHECK(asked == std::vector<std::string>{"WWW.a.example", "b.example", "nothing.example"});
   CHECK(answer_status_request("GET md-status b.example", fetch, &cache, [](const std::string&) {
           return caf::expected<status_snapshot>(make_error(engine_errc::unavailable, "late"));
@@ -110,7 +136,7 @@ TEST_CASE("status socket: answers to request lines", "[actors][status-socket]") 
   auto only_b = snap;
   only_b.mds.pop_back(); // a.example
   CHECK(answer_status_request("GET md-status", gone, &cache).str() ==
-        "OK\n" + render_json(md_status_all_json(only_b)));
+        ok(render_json(md_status_all_json(only_b))));
   cache.close(); // the actor ended
   CHECK(answer_status_request("GET md-status", fetch, &cache).str() == "ERR the status actor is gone\n");
 }
@@ -142,6 +168,74 @@ TEST_CASE("status socket: client errors", "[actors][status-socket]") {
   auto plain = status_socket_server::bind(dir / "plain", 0600);
   REQUIRE(!plain.ok());
   CHECK(plain.error().message == "'" + (dir / "plain") + "' exists and is not a socket");
+}
+
+TEST_CASE("status socket: the client checks the answer's framing", "[actors][status-socket]") {
+  test::temp_dir dir;
+  auto path = dir / "fake.sock";
+  const std::string body(3000, 'x');
+  { // whole, arriving with the status line: as one string and in pieces of 1,000 bytes
+    test::scripted_socket srv(path, ok(body));
+    auto r = query_status_socket(path, "GET md-status", 2000ms);
+    REQUIRE(r.ok());
+    CHECK(*r == body);
+  }
+  {
+    test::scripted_socket srv(path, ok(body));
+    auto s = stream(path, "GET md-status", 1000);
+    CHECK(s.error == "");
+    CHECK(s.pieces == 3);
+    CHECK(s.body == body);
+  }
+  { // bytes after the announced length are not part of the answer
+    test::scripted_socket srv(path, ok(body) + "garbage");
+    auto r = query_status_socket(path, "GET md-status", 2000ms);
+    REQUIRE(r.ok());
+    CHECK(*r == body);
+  }
+  { // an empty body
+    test::scripted_socket srv(path, "OK 0\n");
+    auto s = stream(path, "GET md-status", 1000);
+    CHECK(s.error == "");
+    CHECK(s.pieces == 0);
+  }
+  // the engine gone mid-answer: the stream ends early, which is an error, not a short answer
+  const std::string broken = "the answer of '" + path + "' broke off after 2500 of 3000 bytes";
+  {
+    test::scripted_socket srv(path, "OK 3000\n" + body.substr(0, 2500));
+    auto r = query_status_socket(path, "GET md-status", 2000ms);
+    REQUIRE(!r.ok());
+    CHECK(r.error().message == broken);
+    CHECK(r.error().code == std::make_error_code(std::errc::connection_aborted));
+  }
+  {
+    test::scripted_socket srv(path, "OK 3000\n" + body.substr(0, 2500));
+    auto s = stream(path, "GET md-status", 1000);
+    CHECK(s.error == broken);
+    CHECK(s.pieces == 2); // the first 2,000 bytes went out before the break
+    CHECK(s.body == body.substr(0, 2000));
+  }
+  const std::string malformed = "malformed answer from '" + path + "'";
+  for (const std::string answer : {"OK\nold framing", "OK x12\n", "OK 12x\n", "OK \n", "HELLO\n", "OK 12",
+                                   "OK 99999999999999999999999\n",
+                                   "OK 2000000000\n", ""}) {
+    test::scripted_socket srv(path, answer);
+    auto r = query_status_socket(path, "GET md-status", 2000ms);
+    REQUIRE(!r.ok());
+    CHECK(r.error().message == malformed);
+  }
+  {
+    test::scripted_socket srv(path, "ERR no snapshot yet\n");
+    CHECK(stream(path, "GET md-status", 1000).error == "no snapshot yet");
+  }
+  {
+    test::scripted_socket srv(path, "ERR without line end");
+    CHECK(stream(path, "GET md-status", 1000).error == "without line end");
+  }
+  { // a status line that never ends
+    test::scripted_socket srv(path, "OK " + std::string(5000, '1'));
+    CHECK(stream(path, "GET md-status", 1000).error == malformed);
+  }
 }
 
 TEST_CASE("status socket: live queries to a status actor", "[actors][status-socket]") {
@@ -187,9 +281,9 @@ TEST_CASE("status socket: live queries to a status actor", "[actors][status-sock
   auto bad = query_status_socket(sock, "HELLO", 2000ms);
   REQUIRE(!bad.ok());
   CHECK(bad.error().message == "unknown request 'HELLO'");
-  auto bad_pieces = query_status_socket_pieces(sock, "HELLO", 2000ms);
-  REQUIRE(!bad_pieces.ok());
-  CHECK(bad_pieces.error().message == "unknown request 'HELLO'");
+  auto bad_stream = stream(sock, "HELLO", 1 << 20);
+  CHECK(bad_stream.error == "unknown request 'HELLO'");
+  CHECK(bad_stream.pieces == 0);
 
   { // a large answer in 1 MB pieces, the same bytes as the string answer
     for (int i = 0; i < 4000; ++i) caf::anon_send(aut, put_atom::value, md_named("m" + std::to_string(i) + ".example"));
@@ -197,16 +291,13 @@ TEST_CASE("status socket: live queries to a status actor", "[actors][status-sock
     self->request(aut, caf::infinite, get_atom::value, stats_atom_v)
       .receive([](status_stats& st) { CHECK(st.updates == 4001); }, [](caf::error&) { FAIL("no stats"); });
     auto text = query_status_socket(sock, "GET md-status", 2000ms);
-    auto pieces = query_status_socket_pieces(sock, "GET md-status", 2000ms);
+    auto pieces = stream(sock, "GET md-status", 1 << 20);
     REQUIRE(text.ok());
-    REQUIRE(pieces.ok());
     REQUIRE(text->size() > (1u << 20));
-    REQUIRE((*pieces)->pieces.size() == (text->size() + (1u << 20) - 1) / (1u << 20));
-    CHECK((*pieces)->size() == text->size());
-    std::string joined;
-    for (const auto& p : (*pieces)->pieces) joined.append(p.data, p.size);
-    CHECK(joined == *text);
-    CHECK(nlohmann::json::parse(joined)["managed-domains"].size() == 4001);
+    CHECK(pieces.error == "");
+    CHECK(pieces.pieces == (text->size() + (1u << 20) - 1) / (1u << 20));
+    CHECK(pieces.body == *text);
+    CHECK(nlohmann::json::parse(pieces.body)["managed-domains"].size() == 4001);
   }
 
   auto taken = spawn_status(sys, sc); // the socket is in use
@@ -221,9 +312,8 @@ TEST_CASE("status socket: live queries to a status actor", "[actors][status-sock
   auto after = query_status_socket(sock, "GET md-status", 200ms);
   REQUIRE(!after.ok());
   CHECK(after.error().message == "connect('" + sock + "') failed: No such file or directory");
-  auto after_pieces = query_status_socket_pieces(sock, "GET md-status", 200ms);
-  REQUIRE(!after_pieces.ok());
-  CHECK(after_pieces.error().message == "connect('" + sock + "') failed: No such file or directory");
+  CHECK(stream(sock, "GET md-status", 1 << 20, 200ms).error ==
+        "connect('" + sock + "') failed: No such file or directory");
 }
 
 TEST_CASE("status socket: ends when the last handle of the status actor goes",

@@ -24,6 +24,7 @@
 
 #include "tests/support/apache.hpp"
 #include "tests/support/pebble.hpp"
+#include "tests/support/scripted_socket.hpp"
 #include "tests/test_util.hpp"
 
 using namespace mda::test;
@@ -65,6 +66,7 @@ struct response {
   std::string status;
   std::string headers;
   std::string body;
+  int curl_exit = 0; ///< 18: the body ended before its Content-Length
   bool has_header(const std::string& line) const { return headers.find(line + "\r\n") != std::string::npos; }
 };
 
@@ -77,6 +79,7 @@ response request(const web_apache& a, const std::string& method, const std::stri
            "--max-time", "10", "--resolve", host + ":" + std::to_string(port) + ":127.0.0.1", url});
   response out;
   out.status = r.output;
+  out.curl_exit = r.exit_code;
   out.headers = read_file(a.dir / "headers");
   out.body = ::access((a.dir / "body").c_str(), F_OK) == 0 ? read_file(a.dir / "body") : "";
   ::unlink((a.dir / "body").c_str());
@@ -233,11 +236,27 @@ TEST_CASE("md-status, certificate-status and server-status from the published st
   REQUIRE(live_text);
   auto live = mda::parse_snapshot(*live_text, socket);
   REQUIRE(live);
-  CHECK(get("localhost", "/md-status").body == mda::md_status_text(*live, ""));
+  const response live_all = get("localhost", "/md-status");
+  CHECK(live_all.body == mda::md_status_text(*live, ""));
+  CHECK(live_all.has_header("Content-Length: " + std::to_string(live_all.body.size())));
   CHECK(get("localhost", "/md-status/b.example.test").body == mda::md_status_text(*live, "/b.example.test"));
 
-  // The engine out of reach (its socket gone): the published file is read.
+  // The engine gone in the middle of a long answer (a stand-in on its socket sends 300 KB of
+  // the 600,000 bytes it announces): the response breaks off short of its Content-Length
+  // instead of passing as a complete answer. The first 256 KB block went out before the break.
   ::unlink(socket.c_str());
+  {
+    mda::test::scripted_socket engine(socket, "OK 600000\n" + std::string(300 * 1024, ' '));
+    const response broken = get("localhost", "/md-status");
+    CHECK(broken.status == "200");
+    CHECK(broken.has_header("Content-Length: 600000"));
+    CHECK(broken.body.size() == 256 * 1024);
+    CHECK(broken.curl_exit == 18);
+  }
+  CHECK(a.log().find("MDA0167: md-status from the engine broke off: the answer of '" + socket +
+                     "' broke off after 307200 of 600000 bytes") != std::string::npos);
+
+  // The engine out of reach (its socket gone): the published file is read.
   write_file(a.store("status.json"), mda::to_json(sample_snapshot()).dump(2));
   auto snap = mda::load_snapshot_file(a.store("status.json"));
   REQUIRE(snap);
