@@ -128,6 +128,8 @@ void fail_run(domain_pointer self, std::string detail, std::optional<acme::probl
         }
         st.ca_url = p.ca_url;
         deliver_event(self, event_reason::errored, [](bool, std::string) {});
+        if (std::exchange(st.expiring_after_run, false))
+          deliver_event(self, event_reason::expiring, [](bool, std::string) {});
         report(self, md_outcome::failed, detail);
         arm(self, p.at);
       },
@@ -217,7 +219,10 @@ void decide(domain_pointer self) {
   else
     d.ari_check.reset();
   log(self, std::string("decision: ") + to_string(d.action) + ", " + d.reason);
-  if (d.expiring) deliver_event(self, event_reason::expiring, [](bool, std::string) {});
+  // "expiring" as mod_md's drive job raises it: after a renewal attempt that failed, never
+  // before one that then succeeds; at once when no attempt is due.
+  st.expiring_after_run = d.expiring && d.action == renewal_action::renew;
+  if (d.expiring && !st.expiring_after_run) deliver_event(self, event_reason::expiring, [](bool, std::string) {});
   switch (d.action) {
     case renewal_action::renew: start_renewal(self); return;
     case renewal_action::notify_renewed: notify_renewed(self); return;

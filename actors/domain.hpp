@@ -91,6 +91,7 @@ struct domain_state {
   bool job_writing = false;   ///< a job.json write is in flight
   bool job_dirty = false;     ///< changed since that write began
   bool publish_pending = false; ///< a publish_atom to itself is on its way
+  bool expiring_after_run = false; ///< raise "expiring" if the renewal run now starting fails
   std::vector<std::function<void()>> on_job_saved; ///< run once no job.json write is pending
   std::uint64_t runs = 0;     ///< renewal runs started (tests)
   std::optional<md_report> last_report;

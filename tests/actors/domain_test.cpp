@@ -270,6 +270,36 @@ TEST_CASE_METHOD(domain_fixture, "domain: the warn window raises expiring withou
   CHECK(reports.back().outcome == md_outcome::complete);
 }
 
+TEST_CASE_METHOD(domain_fixture, "domain: expiring follows a failed renewal, not a successful one",
+                 "[actors][domain]") {
+  // 14 days of validity, 12 h left: inside the renew window (33 %) and the warn window (10 d).
+  auto md = test_md();
+  md.warn_window = "10d";
+  auto key = *private_key::generate(key_spec::ec("P-256"));
+  backend->leaves = {*make_fallback_certificate(key, md.domains, t0 - 24h * 14 + 12h)};
+  domain_settings s;
+  s.commands.message_cmd = "/bin/msg";
+  auto reasons = [&] {
+    std::vector<std::string> out;
+    for (const auto& c : backend->commands) out.push_back(c.size() > 1 ? c[1] : "");
+    return out;
+  };
+  SECTION("renewed at once: no warning (mod_md's drive job skips it for a finished job)") {
+    start(md, s);
+    CHECK(backend->stages == 1);
+    CHECK(reasons() == std::vector<std::string>{"renewing", "renewed"});
+  }
+  SECTION("the renewal fails: errored, then expiring, as mod_md's drive job orders them") {
+    make_policy({128});
+    backend->obtain_ok = {false, true};
+    start(md, s);
+    CHECK(reasons() == std::vector<std::string>{"renewing", "errored", "expiring"});
+    advance(30s, 30s); // the retry succeeds: no second warning ("renewing" is held back for 1 h)
+    CHECK(backend->stages == 1);
+    CHECK(reasons() == std::vector<std::string>{"renewing", "errored", "expiring", "renewed"});
+  }
+}
+
 TEST_CASE_METHOD(domain_fixture, "domain: MDActivationDelay holds the renewed event back",
                  "[actors][domain]") {
   auto md = test_md();
