@@ -1,11 +1,7 @@
 #include "tests/ocsp/ocsp_fixture.hpp"
 
-#include <csignal>
-#include <fcntl.h>
 #include <memory>
-#include <spawn.h>
 #include <stdexcept>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -17,8 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/key_spec.hpp"
-
-extern char** environ;
+#include "tests/support/child_process.hpp"
 
 namespace mda::test::ocsp {
 
@@ -135,36 +130,12 @@ std::string make_response(const mda::ocsp::cert_id& id, const issued& signer,
 }
 
 background_process::background_process(const std::vector<std::string>& argv,
-                                       const std::string& log_file) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  int rc = posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
-}
+                                       const std::string& log_file)
+    : pid_(spawn_child(argv, log_file)) {}
 
 background_process::~background_process() { stop(); }
 
-void background_process::stop() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  for (int i = 0; i < 100; ++i) {
-    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
-  pid_ = -1;
-}
+void background_process::stop() { stop_child(pid_, std::chrono::seconds(2)); }
 
 bool wait_for_text(const std::string& file, const std::string& text, std::chrono::milliseconds limit) {
   const auto until = std::chrono::steady_clock::now() + limit;

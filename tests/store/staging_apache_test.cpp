@@ -15,6 +15,7 @@
 #include "store/fs_store.hpp"
 #include "store/staging.hpp"
 #include "tests/store/staging_test_util.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/pebble.hpp"
 #include "tests/test_util.hpp"
 
@@ -63,27 +64,17 @@ class private_apache {
   }
   ~private_apache() { stop(); }
 
-  /// Starts the server; the PID once it is written.
+  /// Starts the server in the foreground (child_process.hpp); true once its PID file is
+  /// written.
   bool start() {
-    auto r = run({k_httpd, "-d", root_, "-f", root_ + "/httpd.conf", "-k", "start"});
-    if (r.exit_code != 0) {
-      UNSCOPED_INFO("apache2 -k start: " << r.output);
-      return false;
-    }
-    if (!wait_until([&] { return path_exists(root_ + "/httpd.pid"); },
-                    std::chrono::seconds(10)))
-      return false;
-    pid_ = std::stoi(read_file(root_ + "/httpd.pid"));
-    return pid_ > 0;
+    pid_ = spawn_child({k_httpd, "-d", root_, "-f", root_ + "/httpd.conf", "-DFOREGROUND"}, root_ + "/stderr.log");
+    wait_until([&] { return child_ended(pid_) || path_exists(root_ + "/httpd.pid"); }, std::chrono::seconds(10));
+    const bool up = pid_ > 0 && path_exists(root_ + "/httpd.pid");
+    if (!up) UNSCOPED_INFO("apache2 did not start: " << read_file(root_ + "/stderr.log") << log());
+    return up;
   }
 
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    if (!wait_until([&] { return ::kill(pid_, 0) != 0; }, std::chrono::seconds(10)))
-      ::kill(pid_, SIGKILL);
-    pid_ = -1;
-  }
+  void stop() { stop_child(pid_, std::chrono::seconds(10)); }
 
   std::string log() const {
     return path_exists(root_ + "/error.log") ? read_file(root_ + "/error.log") : "";

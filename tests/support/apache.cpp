@@ -77,9 +77,20 @@ run_result private_apache::apachectl(const std::string& what) const {
 }
 
 bool private_apache::start() {
+  reap();
+  if (child_ > 0) return false; // still running
   const int before = generations();
-  return apachectl("start").exit_code == 0 && wait_generations(before + 1);
+  child_ = spawn_child({"apache2", "-d", dir.path(), "-f", conf, "-DFOREGROUND"}, dir / "stderr.log");
+  for (int i = 0; i < 300; ++i) {
+    if (generations() > before && pid() > 0) return true;
+    reap();
+    if (child_ < 0) return false; // it ended: a configuration error
+    ::usleep(50'000);
+  }
+  return false;
 }
+
+void private_apache::reap() { child_ended(child_); }
 
 bool private_apache::graceful(const std::string& what) {
   const int before = generations();
@@ -87,7 +98,11 @@ bool private_apache::graceful(const std::string& what) {
 }
 
 void private_apache::stop() {
-  const int p = pid();
+  if (child_ > 0) {
+    stop_child(child_, std::chrono::seconds(10));
+    return;
+  }
+  const int p = pid(); // started otherwise (apachectl("start"))
   if (!alive(p)) return;
   ::kill(p, SIGTERM);
   for (int i = 0; i < 200 && alive(p); ++i) ::usleep(50'000);

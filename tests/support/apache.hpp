@@ -1,12 +1,18 @@
 // A private Apache for end-to-end tests: its own ServerRoot in a temp dir (world-readable so
 // the www-data workers reach htdocs/index.html), PidFile, ErrorLog and DefaultRuntimeDir in
-// it, started with `apache2 -d <root> -f <conf>` and stopped by PID when the object goes.
+// it, run in the foreground as a child of the test process (`apache2 -d <root> -f <conf>
+// -DFOREGROUND`, child_process.hpp: output in <root>/stderr.log) and stopped by PID when the
+// object goes: a test binary that ctest ends for its timeout takes its Apaches along (ctest
+// ends the whole process tree; a daemonized Apache is not in it and was left running).
 // Test suites add their Listen lines, vhosts and module directives after base_conf().
 // Not here: what a suite configures, its requests and checks.
 #pragma once
 
 #include <string>
 
+#include <sys/types.h>
+
+#include "tests/support/child_process.hpp"
 #include "tests/test_util.hpp"
 
 namespace mda::test {
@@ -34,18 +40,24 @@ class private_apache {
   bool wait_generations(int n) const;                   ///< up to 15 s
   run_result apachectl(const std::string& what) const;  ///< apache2 -d -f -k <what>
 
-  /// `-k start`, then waits for the first generation.
+  /// Starts the server in the foreground, then waits for its first generation; false when it
+  /// ends instead (stderr.log and error.log say why).
   bool start();
   /// `-k graceful` (or `what`, e.g. "restart"), then waits for the next generation.
   bool graceful(const std::string& what = "graceful");
   /// SIGTERM to the parent, then waits (10 s at most) until it is gone.
   void stop();
+  /// Reaps the server's process if it has ended (e.g. after `apachectl("stop")`).
+  void reap();
 
   /// The HTTP status of `path` on https://<host>:<port> (TLS not verified), as curl prints it.
   std::string https_status(const std::string& host, int port, const std::string& path = "/index.html") const;
 
   temp_dir dir;
   std::string conf; ///< <root>/httpd.conf
+
+ private:
+  pid_t child_ = -1; ///< the foreground server this object started
 };
 
 } // namespace mda::test

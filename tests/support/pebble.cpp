@@ -1,10 +1,8 @@
 #include "tests/support/pebble.hpp"
 
 #include <cerrno>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdexcept>
 #include <sys/socket.h>
@@ -17,8 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "acme/http_client.hpp"
-
-extern char** environ;
+#include "tests/support/child_process.hpp"
 
 namespace mda::test {
 
@@ -52,45 +49,6 @@ bool on_path(const std::string& program) {
     start = end + 1;
   }
   return false;
-}
-
-/// Starts argv with extra environment, stdout+stderr to log_path; returns the PID.
-pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-            const std::string& log_path) {
-  std::vector<std::string> env_store(extra_env);
-  for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
-  std::vector<char*> args, env;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  for (const auto& e : env_store) env.push_back(const_cast<char*>(e.c_str()));
-  env.push_back(nullptr);
-  int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (log < 0) throw std::runtime_error("cannot create " + log_path);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(log, 1);
-    ::dup2(log, 2);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    ::execvpe(args[0], args.data(), env.data());
-    _exit(127);
-  }
-  ::close(log);
-  if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
-  return pid;
-}
-
-/// SIGTERM, up to 3 s of grace, then SIGKILL; always reaps.
-void stop(pid_t& pid) {
-  if (pid <= 0) return;
-  ::kill(pid, SIGTERM);
-  for (int i = 0; i < 60; ++i) {
-    if (::waitpid(pid, nullptr, WNOHANG) == pid) { pid = -1; return; }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  pid = -1;
 }
 
 /// Reaps pid if it has exited (then pid becomes -1, so nobody signals a reused PID).
@@ -179,8 +137,8 @@ pebble_fixture::pebble_fixture(pebble_options opts) : opts_(std::move(opts)) {
 pebble_fixture::~pebble_fixture() { stop_all(); }
 
 void pebble_fixture::stop_all() {
-  stop(pebble_pid_);
-  stop(cts_pid_);
+  stop_child(pebble_pid_, std::chrono::seconds(3));
+  stop_child(cts_pid_, std::chrono::seconds(3));
 }
 
 bool pebble_fixture::start_once(std::string& why) {
@@ -205,17 +163,17 @@ bool pebble_fixture::start_once(std::string& why) {
   if (!opts_.eab_keys.empty()) p["externalAccountMACKeys"] = opts_.eab_keys;
   write_file(tmp_ / "pebble-config.json", cfg.dump(2));
 
-  cts_pid_ = spawn({"pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
-                    "-http01", "", "-https01", "", "-tlsalpn01", "", "-dns01",
-                    lo + std::to_string(dns_port_), "-management", lo + std::to_string(cts_port_)},
-                   {}, tmp_ / "challtestsrv.log");
+  cts_pid_ = spawn_child({"pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
+                          "-http01", "", "-https01", "", "-tlsalpn01", "", "-dns01",
+                          lo + std::to_string(dns_port_), "-management", lo + std::to_string(cts_port_)},
+                         tmp_ / "challtestsrv.log");
   std::vector<std::string> env = {"PEBBLE_VA_NOSLEEP=1"};
   if (opts_.nonce_reject)
     env.push_back("PEBBLE_WFE_NONCEREJECT=" + std::to_string(*opts_.nonce_reject));
   if (opts_.authz_reuse) env.push_back("PEBBLE_AUTHZREUSE=" + std::to_string(*opts_.authz_reuse));
-  pebble_pid_ = spawn({"pebble", "-config", tmp_ / "pebble-config.json", "-dnsserver",
-                       lo + std::to_string(dns_port_)},
-                      env, tmp_ / "pebble.log");
+  pebble_pid_ = spawn_child({"pebble", "-config", tmp_ / "pebble-config.json", "-dnsserver",
+                             lo + std::to_string(dns_port_)},
+                            tmp_ / "pebble.log", env);
   directory_url_ = "https://" + lo + std::to_string(acme_port_) + "/dir";
 
   auto http = client(ca_file_);
