@@ -30,6 +30,12 @@ pid_t spawn_child(const std::vector<std::string>& argv, const std::string& log_p
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
+    // The test's signal handlers (Catch2 reports fatal signals) must not run here: a SIGTERM
+    // before exec would print a failure from this copy of the test. Ignored ones stay ignored.
+    for (int sig = 1; sig < NSIG; ++sig) {
+      struct sigaction old {};
+      if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler != SIG_IGN) ::signal(sig, SIG_DFL);
+    }
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(126); // the test process is gone already
     ::setpgid(0, 0);
