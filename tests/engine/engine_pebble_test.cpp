@@ -11,7 +11,6 @@
 #include <thread>
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,10 +26,9 @@
 #include "core/pkey.hpp"
 #include "core/x509.hpp"
 #include "store/fs_store.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/pebble.hpp"
 #include "tests/test_util.hpp"
-
-extern char** environ;
 
 using namespace mda;
 namespace fs = std::filesystem;
@@ -130,15 +128,10 @@ void check_store_sane(const std::string& store) {
   }
 }
 
+/// `mdctl run --once` in the background (child_process.hpp), output to <config>.log.
 pid_t spawn_run(const std::string& config) {
-  std::vector<std::string> args{MDCTL_PATH, "run", "--config", config, "--once", "--quiet",
-                                "--timeout", "240"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  REQUIRE(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
-  return pid;
+  return test::spawn_child({MDCTL_PATH, "run", "--config", config, "--once", "--quiet", "--timeout", "240"},
+                           config + ".log");
 }
 
 bool any_file(const std::string& dir, const std::string& name) {
