@@ -2,6 +2,8 @@
 // write per interval, no write without a change, removals, queries, a failing write counted.
 #include "actors/status.hpp"
 
+#include <functional>
+
 #include "actors/worker_pool.hpp"
 #include "store/fs_io.hpp"
 #include "status/md_status.hpp"
@@ -45,19 +47,33 @@ file_view read_published(const std::string& path) {
 
 using names = std::vector<std::string>;
 
+/// A status actor on the test coordinator writing <temp dir>/status.json through a pool of 8
+/// workers (not detached); `tune` adjusts the configuration before the spawn.
+struct status_setup {
+  test::temp_dir dir;
+  test::actor_fixture fx;
+  worker_pool_actor pool = spawn_worker_pool(fx.sys, {8, false});
+  status_config cfg;
+  status_actor aut;
+
+  explicit status_setup(const std::function<void(status_config&)>& tune = {}) {
+    cfg.file = dir / "status.json";
+    cfg.pool = pool;
+    cfg.env = make_test_env(fx.sys, t0);
+    if (tune) tune(cfg);
+    auto spawned = spawn_status(fx.sys, cfg);
+    REQUIRE(spawned);
+    aut = *spawned;
+  }
+};
+
 } // namespace
 
 TEST_CASE("status actor: publishing is paced and coalesced", "[actors][status]") {
-  test::temp_dir dir;
-  test::actor_fixture fx;
-  auto pool = spawn_worker_pool(fx.sys, {8, false});
-  status_config cfg;
-  cfg.file = dir / "status.json";
-  cfg.pool = pool;
-  cfg.env = make_test_env(fx.sys, t0);
-  auto spawned = spawn_status(fx.sys, cfg);
-  REQUIRE(spawned);
-  auto aut = *spawned;
+  status_setup setup;
+  auto& fx = setup.fx;
+  const auto& cfg = setup.cfg;
+  auto aut = setup.aut;
   auto& st = fx.state_of<status_state>(aut);
   auto send = [&](auto... xs) { caf::anon_send(aut, xs...); };
 
@@ -111,7 +127,7 @@ TEST_CASE("status actor: publishing is paced and coalesced", "[actors][status]")
   CHECK(snap.mds[0].renewing);
   auto stats = fx.ask<status_stats>(aut, get_atom::value, stats_atom_v);
   CHECK(stats.writes == 4);
-  fx.stop(aut, pool);
+  fx.stop(aut, setup.pool);
 }
 
 TEST_CASE("status actor: a failing write is counted and retried after the interval",
@@ -227,18 +243,13 @@ TEST_CASE("status actor: md-status fragments follow every update", "[actors][sta
 }
 
 TEST_CASE("status actor: the file is joined from per-entry texts", "[actors][status]") {
-  test::temp_dir dir;
-  test::actor_fixture fx;
-  auto pool = spawn_worker_pool(fx.sys, {8, false});
-  status_config cfg;
-  cfg.file = dir / "status.json";
-  cfg.pool = pool;
-  cfg.cert_check_name = "crt.sh";
-  cfg.cert_check_url = "https://crt.sh?q=";
-  cfg.env = make_test_env(fx.sys, t0);
-  auto spawned = spawn_status(fx.sys, cfg);
-  REQUIRE(spawned);
-  auto aut = *spawned;
+  status_setup setup([](status_config& c) {
+    c.cert_check_name = "crt.sh";
+    c.cert_check_url = "https://crt.sh?q=";
+  });
+  auto& fx = setup.fx;
+  const auto& cfg = setup.cfg;
+  auto aut = setup.aut;
   auto& st = fx.state_of<status_state>(aut);
   auto send = [&](auto... xs) { caf::anon_send(aut, xs...); };
   // The file must be byte for byte the whole snapshot rendered at once.

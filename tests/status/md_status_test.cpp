@@ -15,22 +15,16 @@
 #include "core/timefmt.hpp"
 #include "status/md_status.hpp"
 #include "status/snapshot.hpp"
+#include "tests/status/status_data.hpp"
 #include "tests/test_util.hpp"
 
 using namespace mda;
 using mda::test::run;
 using mda::test::temp_dir;
+using mda::test::golden;
+using mda::test::snapshot;
 
 namespace {
-
-std::string data_path(const std::string& name) { return std::string(MDACTOR_TESTS_DIR) + "/data/status/" + name; }
-std::string golden(const std::string& name) { return mda::test::read_file(data_path(name)); }
-
-status_snapshot snapshot(const std::string& name) {
-  auto s = load_snapshot_file(data_path(name));
-  if (!s) FAIL(s.error().message);
-  return *s;
-}
 
 const md_snapshot& md_named(const status_snapshot& s, const std::string& name) {
   const md_snapshot* m = find_md_by_name(s, name);
@@ -55,8 +49,7 @@ cert_slot cert_at(const char* name, const char* from, const char* until) {
 } // namespace
 
 TEST_CASE("snapshot JSON round-trips exactly", "[status][snapshot]") {
-  for (const char* name : {"lab1.snapshot.json", "lab2.snapshot.json", "ref-staged.snapshot.json",
-                           "ref-activated.snapshot.json"}) {
+  for (const char* name : mda::test::k_recorded_snapshots) {
     INFO(name);
     const status_snapshot s = snapshot(name);
     CHECK(render_json(to_json(s)) == golden(name));
@@ -177,8 +170,7 @@ std::string joined_from_fragments(const status_snapshot& s) {
 } // namespace
 
 TEST_CASE("md-status for all MDs joined from per-MD fragments is the same text", "[status][md-status]") {
-  for (const char* name : {"lab1.snapshot.json", "lab2.snapshot.json", "ref-staged.snapshot.json",
-                           "ref-activated.snapshot.json"}) {
+  for (const char* name : mda::test::k_recorded_snapshots) {
     INFO(name);
     const status_snapshot s = snapshot(name);
     CHECK(joined_from_fragments(s) == render_json(md_status_all_json(s)));

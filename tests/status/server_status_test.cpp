@@ -9,22 +9,15 @@
 #include "status/md_status.hpp"
 #include "status/server_status.hpp"
 #include "status/snapshot.hpp"
+#include "tests/status/status_data.hpp"
 #include "tests/test_util.hpp"
 
 using namespace mda;
 using namespace std::chrono_literals;
+using mda::test::golden;
+using mda::test::snapshot;
 
 namespace {
-
-std::string golden(const std::string& name) {
-  return mda::test::read_file(std::string(MDACTOR_TESTS_DIR) + "/data/status/" + name);
-}
-
-status_snapshot snapshot(const std::string& name) {
-  auto s = load_snapshot_file(std::string(MDACTOR_TESTS_DIR) + "/data/status/" + name);
-  if (!s) FAIL(s.error().message);
-  return *s;
-}
 
 /// A request time: the lab's requests came some fraction into the second of their Date header.
 sys_time at(const char* rfc822, std::chrono::milliseconds plus = 0ms) {

@@ -9,21 +9,14 @@
 
 #include "status/md_status.hpp"
 #include "status/snapshot.hpp"
+#include "tests/status/status_data.hpp"
 #include "tests/test_util.hpp"
 
 using namespace mda;
+using mda::test::golden;
+using mda::test::snapshot;
 
 namespace {
-
-std::string data_path(const std::string& name) {
-  return std::string(MDACTOR_TESTS_DIR) + "/data/status/" + name;
-}
-
-status_snapshot snapshot(const std::string& name) {
-  auto s = load_snapshot_file(data_path(name));
-  if (!s) FAIL(s.error().message);
-  return *s;
-}
 
 /// The file joined from the entries' texts, each rendered on its own.
 std::string joined(const status_snapshot& s) {
@@ -46,8 +39,7 @@ void check_same(const status_snapshot& s) {
 } // namespace
 
 TEST_CASE("status file text from entries equals the whole rendering", "[status][snapshot]") {
-  for (const char* name : {"lab1.snapshot.json", "lab2.snapshot.json", "ref-staged.snapshot.json",
-                           "ref-activated.snapshot.json"}) {
+  for (const char* name : mda::test::k_recorded_snapshots) {
     INFO(name);
     const status_snapshot full = snapshot(name);
     check_same(full);
@@ -87,7 +79,7 @@ TEST_CASE("status file text: the lab files as published", "[status][snapshot]") 
   // The fixtures are the files as the engine wrote them.
   for (const char* name : {"lab1.snapshot.json", "lab2.snapshot.json"}) {
     INFO(name);
-    CHECK(render_snapshot_file(snapshot(name)) == mda::test::read_file(data_path(name)));
+    CHECK(render_snapshot_file(snapshot(name)) == golden(name));
   }
 }
 
