@@ -96,7 +96,11 @@ int stream_md_status(request_rec* r, const std::string& socket, const std::strin
     return passed == APR_SUCCESS;
   });
   if (!started) {
-    if (!st) return -1;
+    if (!st) {
+      ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MDA0168: md-status: no answer from the engine (%s), "
+                    "reading the status file", st.error().message.c_str());
+      return -1;
+    }
     ap_set_content_type(r, "application/json"); // an empty answer
     ap_set_content_length(r, 0);
   }
