@@ -1,5 +1,7 @@
 #include "acme/http_client.hpp"
 
+#include "acme/connect_tunnel.hpp"
+
 #include <httplib.h>
 
 #include <openssl/ssl.h>
@@ -207,6 +209,7 @@ namespace {
 
 /// One cpp-httplib client with its SSL context and, between requests, its open connection.
 struct pooled_client {
+  std::unique_ptr<connect_tunnel> tunnel; ///< https through a proxy; outlives `cli` (declared first)
   std::unique_ptr<httplib::ClientImpl> cli;
   httplib::SSLClient* ssl = nullptr; ///< cli, when it speaks TLS
   std::chrono::steady_clock::time_point idle_since{};
@@ -252,7 +255,19 @@ expected<pooled_client> make_client(const url_parts& u, const std::string& url,
                                      const std::optional<httplib_transport::proxy_parts>& proxy) {
   pooled_client pc;
   if (u.scheme == "https") {
-    auto s = std::make_unique<httplib::SSLClient>(u.host, u.port);
+    int port = u.port;
+    if (proxy) {
+      // our own CONNECT tunnel (connect_tunnel.hpp): the client talks TLS with the CA's name
+      // to the tunnel's local end
+      tunnel_target t{proxy->host, proxy->port, proxy->user, proxy->password, u.host, u.port,
+                      std::min(o.connect_timeout, std::chrono::milliseconds(30'000))};
+      auto tunnel = connect_tunnel::open(std::move(t));
+      if (!tunnel) return error(tunnel.error().code, contact_failure(url) + tunnel.error().message);
+      pc.tunnel = std::move(*tunnel);
+      port = pc.tunnel->local_port();
+    }
+    auto s = std::make_unique<httplib::SSLClient>(u.host, port);
+    if (pc.tunnel) s->set_hostname_addr_map({{u.host, "127.0.0.1"}});
     if (!o.ca_file.empty()) s->set_ca_cert_path(o.ca_file);
     s->enable_server_certificate_verification(true);
     if (auto st = expect_peer_name(s->ssl_context(), u.host); !st)
@@ -277,9 +292,9 @@ expected<pooled_client> make_client(const url_parts& u, const std::string& url,
   cli.set_tcp_nodelay(true);
   cli.set_follow_location(false);
   cli.set_url_encode(false); // parse_url refused anything that would need it
-  if (proxy) {
-    // cpp-httplib sends plain http in absolute form (RFC 9112 §3.2.2) and tunnels https
-    // with CONNECT, always over plain TCP to the proxy.
+  if (proxy && !pc.tunnel) {
+    // cpp-httplib sends plain http in absolute form (RFC 9112 §3.2.2); https goes through our
+    // tunnel (above: cpp-httplib's own CONNECT hangs on an HTTP/1.0 answer)
     cli.set_proxy(proxy->host, proxy->port);
     if (!proxy->user.empty()) cli.set_proxy_basic_auth(proxy->user, proxy->password);
   }
@@ -420,6 +435,8 @@ expected<http_response> httplib_transport::request(const http_request& req) {
     r = exchange(*pc->cli, req, *u, opts_);
   }
   if (r.err != httplib::Error::Success) {
+    if (pc->tunnel)
+      if (auto why = pc->tunnel->take_failure()) return error(why->code, contact_failure(req.url) + why->message);
     failure_context c{req, *u, opts_, proxy_};
     c.verify_result = pc->ssl ? pc->ssl->get_openssl_verify_result() : X509_V_OK;
     c.elapsed = r.elapsed;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "acme/connect_tunnel.hpp"
 #include "acme/http_client.hpp"
 #include "tests/support/pebble.hpp"
 #include "tests/test_util.hpp"
@@ -49,10 +50,13 @@ struct local_server {
 struct connect_proxy {
   int listen_fd = -1;
   int port = 0;
+  std::string answer; ///< the head it answers CONNECT with
   std::string request_line;
+  std::string head;   ///< the whole CONNECT request head
   std::thread th;
 
-  connect_proxy() {
+  explicit connect_proxy(std::string answer_head = "HTTP/1.1 200 Connection established\r\n\r\n")
+      : answer(std::move(answer_head)) {
     listen_fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -78,6 +82,7 @@ struct connect_proxy {
     while (head.find("\r\n\r\n") == std::string::npos && (n = ::read(c, buf, 1)) > 0)
       head.append(buf, static_cast<size_t>(n));
     request_line = head.substr(0, head.find("\r\n"));
+    this->head = head;
     auto colon = request_line.rfind(':');
     int target_port = std::atoi(request_line.c_str() + colon + 1);
     int t = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -86,8 +91,7 @@ struct connect_proxy {
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons(static_cast<uint16_t>(target_port));
     if (::connect(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-      const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
-      (void)!::write(c, ok.data(), ok.size());
+      (void)!::write(c, answer.data(), answer.size());
       pollfd fds[2] = {{c, POLLIN, 0}, {t, POLLIN, 0}};
       while (::poll(fds, 2, 5000) > 0) {
         int from = (fds[0].revents & (POLLIN | POLLHUP)) ? 0 : 1;
@@ -402,6 +406,64 @@ TEST_CASE("httplib_transport tunnels https through a proxy with CONNECT", "[acme
   REQUIRE(r.ok());
   CHECK(r->body == "tunnelled");
   CHECK(proxy.request_line == "CONNECT localhost:" + std::to_string(ls.port) + " HTTP/1.1");
+}
+
+TEST_CASE("httplib_transport tunnels https through a proxy answering CONNECT with HTTP/1.0",
+          "[acme][http]") {
+  // Apache's mod_proxy_connect answers "HTTP/1.0 200 Connection Established" (mod_md's suite,
+  // 702_008a): cpp-httplib 0.11.4's own CONNECT waited for a body there until the timeouts
+  test::temp_dir tmp;
+  test::make_localhost_tls(tmp.path());
+  httplib::SSLServer svr((tmp / "leaf.pem").c_str(), (tmp / "leaf.key").c_str());
+  svr.Get("/dir", [](const httplib::Request& req, httplib::Response& res) {
+    res.set_content(req.get_header_value("Host"), "text/plain");
+  });
+  local_server ls(svr, "https");
+  const std::string url = "https://localhost:" + std::to_string(ls.port) + "/dir";
+  http_options o;
+  o.ca_file = tmp / "ca.pem";
+  o.read_timeout = std::chrono::seconds(3);
+  SECTION("HTTP/1.0, with a header, as Apache answers") {
+    connect_proxy proxy("HTTP/1.0 200 Connection Established\r\nProxy-agent: Apache/2.4.71 (Debian)\r\n\r\n");
+    o.proxy_url = "http://user:secret@127.0.0.1:" + std::to_string(proxy.port);
+    auto r = make_transport(o)->get(url);
+    REQUIRE(r.ok());
+    CHECK(r->body == "localhost:" + std::to_string(ls.port)); // the CA's name, not the tunnel's
+    CHECK(proxy.head == "CONNECT localhost:" + std::to_string(ls.port) + " HTTP/1.1\r\nHost: localhost:" +
+                            std::to_string(ls.port) + "\r\nProxy-Authorization: Basic dXNlcjpzZWNyZXQ=\r\n\r\n");
+  }
+  SECTION("a refusal is named") {
+    connect_proxy proxy("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+    o.proxy_url = "127.0.0.1:" + std::to_string(proxy.port);
+    auto r = make_transport(o)->get(url);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == make_error_code(acme_errc::connection));
+    CHECK(r.error().message == "Unsuccessful in contacting ACME server at " + url + ": proxy 127.0.0.1:" +
+                                   std::to_string(proxy.port) + ": answered CONNECT to localhost:" +
+                                   std::to_string(ls.port) + " with 403");
+  }
+  SECTION("a proxy that is not there is 'connection refused'") {
+    const int nobody = test::free_port();
+    o.proxy_url = "http://127.0.0.1:" + std::to_string(nobody);
+    auto r = make_transport(o)->get(url);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == make_error_code(acme_errc::connection));
+    CHECK(r.error().message == "Unsuccessful in contacting ACME server at " + url + ": proxy 127.0.0.1:" +
+                                   std::to_string(nobody) + ": connection refused");
+  }
+}
+
+TEST_CASE("connect tunnel: request head and answer status", "[acme][http]") {
+  tunnel_target t;
+  t.host = "2001:db8::1";
+  t.port = 14000;
+  CHECK(connect_request(t) == "CONNECT [2001:db8::1]:14000 HTTP/1.1\r\nHost: [2001:db8::1]:14000\r\n\r\n");
+  CHECK(connect_answer_status("HTTP/1.0 200 Connection Established\r\n\r\n") == 200);
+  CHECK(connect_answer_status("HTTP/1.1 407 Proxy Authentication Required\r\n") == 407);
+  CHECK(connect_answer_status("HTTP/2 200\r\n") == 0);
+  CHECK(connect_answer_status("SSH-2.0-OpenSSH\r\n") == 0);
+  CHECK(connect_answer_status("HTTP/1.1 2x0 OK") == 0);
+  CHECK(connect_answer_status("") == 0);
 }
 
 TEST_CASE("httplib_transport serves several threads at once", "[acme][http]") {
