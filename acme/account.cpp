@@ -107,7 +107,16 @@ acme_result<account> register_account(client& c, const private_key& key,
   if (!dir->terms_of_service.empty()) payload["termsOfServiceAgreed"] = true;
   if (opts.eab) {
     auto eab = eab_jws(opts.eab->kid, opts.eab->hmac, public_key(key), dir->new_account);
-    if (!eab) return eab.error().prefixed("external account binding for " + c.directory_url());
+    if (!eab) {
+      // mod_md's problems for these (md_acme_acct.c), shown in job.json "last"
+      problem p;
+      const bool bad_value = eab.error().code == crypto_errc::bad_encoding || opts.eab->hmac.empty();
+      p.type = bad_value ? "apache:eab-hmac-invalid" : "apache:eab-hmac-fail";
+      p.detail = bad_value ? "external account binding HMAC value is not valid base64"
+                           : "external account binding MAC could not be computed";
+      p.code = acme_errc::config;
+      return acme_result<account>(eab.error().prefixed("external account binding for " + c.directory_url()), p);
+    }
     payload["externalAccountBinding"] = nlohmann::json(*eab);
   }
   auto res = c.post(dir->new_account, payload, signer{key, ""});

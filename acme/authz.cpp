@@ -138,10 +138,9 @@ bool allowed_for(const authorization& a, challenge_type t) {
 
 } // namespace
 
-std::vector<std::size_t> choose_challenges(const authorization& a,
-                                           const std::vector<challenge_type>& configured,
+std::vector<std::size_t> choose_challenges(const authorization& a, const challenge_choice& configured,
                                            const std::function<bool(challenge_type)>& supported) {
-  const auto types = configured.empty() ? default_challenge_types() : configured;
+  const auto types = configured ? *configured : default_challenge_types();
   std::vector<std::size_t> out;
   for (challenge_type t : types) {
     if (!allowed_for(a, t) || (supported && !supported(t))) continue;
@@ -294,7 +293,7 @@ acme_result<started_authz> start_authorization(client& c, const signer& who, con
   auto chosen = choose_challenges(a, ctx.challenges, supported);
   if (chosen.empty()) {
     std::vector<challenge_type> available;
-    for (auto t : ctx.challenges.empty() ? default_challenge_types() : ctx.challenges)
+    for (auto t : ctx.challenges ? *ctx.challenges : default_challenge_types())
       if (supported(t)) available.push_back(t);
     problem p;
     p.type = k_problem_challenge_mismatch;

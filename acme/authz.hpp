@@ -70,18 +70,23 @@ struct challenge_abilities {
 };
 
 /// The challenge types an MD's orders may use (mod_md's ACME driver init): MDCAChallenges as
-/// configured, unfiltered (unknown names skipped); without it default_challenge_types()
+/// configured, unfiltered (unknown names skipped, which may leave none: then every
+/// authorization fails with challenge-mismatch); without it default_challenge_types()
 /// minus http-01 when !can_http, tls-alpn-01 when !can_https or without acme-tls/1, dns-01
 /// without a command. Nothing left: an error (acme_errc::config) saying why each type was
 /// dropped; neither port reachable and no dns-01 command: mod_md's MDPortMap advice.
 expected<std::vector<challenge_type>> effective_challenges(const std::vector<std::string>& configured,
                                                            const challenge_abilities& can);
 
-/// The challenges to try, in order of preference (indices into a.challenges). An empty
-/// `configured` list means default_challenge_types(). Only pending/processing challenges
-/// of known types count. `supported` tells whether the setup can answer a type.
-std::vector<std::size_t> choose_challenges(const authorization& a,
-                                           const std::vector<challenge_type>& configured,
+/// The challenge types an authorization may use: MDCAChallenges as understood (names we do
+/// not know dropped, so "invalid-01" alone leaves none and every authorization fails with
+/// challenge-mismatch, as with mod_md), or nullopt: default_challenge_types().
+using challenge_choice = std::optional<std::vector<challenge_type>>;
+
+/// The challenges to try, in order of preference (indices into a.challenges). Only
+/// pending/processing challenges of known types count. `supported` tells whether the setup
+/// can answer a type.
+std::vector<std::size_t> choose_challenges(const authorization& a, const challenge_choice& configured,
                                            const std::function<bool(challenge_type)>& supported);
 
 /// "None of offered challenge types for domain %s are supported. The server offered '%s' and
@@ -128,7 +133,7 @@ using progress_fn = std::function<void(const std::string&)>;
 /// What authorizing needs besides client and account.
 struct authz_context {
   challenge_setup* setup = nullptr;           ///< required
-  std::vector<challenge_type> challenges;     ///< configured types; empty = automatic
+  challenge_choice challenges;                ///< configured types; nullopt = automatic
   std::string md_name;                        ///< for challenge_data and messages
   poll_policy poll;
   sleep_fn sleep;                             ///< empty = real_sleep()

@@ -85,7 +85,7 @@ struct order_options {
   std::string profile;                ///< MDProfile; "" = none
   bool profile_mandatory = false;     ///< MDProfileMandatory
   std::optional<certificate> predecessor; ///< the current certificate of this spec (replaces)
-  std::vector<challenge_type> challenges; ///< MDCAChallenges; empty = automatic
+  challenge_choice challenges;        ///< MDCAChallenges; nullopt = automatic
   challenge_setup* setup = nullptr;   ///< required
   poll_policy poll;                   ///< each wait (authz, ready, valid) bounded by poll.total
   sleep_fn sleep;                     ///< empty = real_sleep()

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <strings.h>
@@ -156,6 +157,35 @@ problem problem_from_error(const error& err, std::string url) {
   p.code = err.code.category() == acme_category() ? static_cast<acme_errc>(err.code.value())
                                                    : acme_errc::connection;
   return p;
+}
+
+int result_status(const problem& p) {
+  constexpr int apr_badarg = 20013, apr_egeneral = 20014, apr_timeup = 70007;
+  if (!p.type.empty()) {
+    static const std::pair<std::string_view, int> table[] = {
+      {"badCSR", EINVAL}, {"badNonce", EAGAIN}, {"badSignatureAlgorithm", EINVAL},
+      {"externalAccountRequired", EINVAL}, {"invalidContact", apr_badarg}, {"malformed", EINVAL},
+      {"rateLimited", apr_badarg}, {"rejectedIdentifier", apr_badarg}, {"unauthorized", EACCES},
+      {"unsupportedIdentifier", apr_badarg}, {"badRevocationReason", EINVAL},
+    };
+    const std::string t = p.short_type();
+    for (const auto& [name, status] : table)
+      if (strcasecmp(t.c_str(), std::string(name).c_str()) == 0) return status;
+    return apr_egeneral;
+  }
+  switch (p.http_status) {
+    case 0: break;
+    case 400: return EINVAL;
+    case 401: case 403: return EACCES;
+    case 404: return ENOENT;
+    default: return apr_egeneral;
+  }
+  switch (p.code) {
+    case acme_errc::connection: return ECONNREFUSED;
+    case acme_errc::timeout: return apr_timeup;
+    case acme_errc::tls: return ECONNABORTED;
+    default: return apr_egeneral;
+  }
 }
 
 error to_error(const problem& p) {

@@ -74,6 +74,14 @@ problem problem_from_error(const error& err, std::string url);
 /// e.g. "acme problem urn:ietf:params:acme:error:malformed: bad JWS (HTTP 400 from <url>)".
 error to_error(const problem& p);
 
+/// The APR status mod_md gives a failed request's result (job.json "last": "status" and its
+/// "status-description"): for a problem document mod_md's table of ACME error types
+/// (malformed -> EINVAL, unauthorized -> EACCES, rateLimited -> APR_BADARG, ...; others
+/// APR_EGENERAL); an answer without one by its HTTP status (400 EINVAL, 401/403 EACCES, 404
+/// ENOENT); no answer at all as curl's failure maps there: no connection ->
+/// ECONNREFUSED ("Connection refused"), a timeout -> APR_TIMEUP, TLS -> ECONNABORTED.
+int result_status(const problem& p);
+
 /// True for the types of reference §5.4 (retrying cannot help until the input changes).
 bool is_input_related(std::string_view type);
 

@@ -93,11 +93,11 @@ TEST_CASE("authz: challenge choice", "[acme][acme-flow][authz]") {
   using v = std::vector<std::size_t>;
   using ct = challenge_type;
   CHECK(choose_challenges(a, {}, all_supported()) == v{2, 0, 1}); // tls-alpn-01, http-01, dns-01
-  CHECK(choose_challenges(a, {ct::dns_01, ct::http_01}, all_supported()) == v{1, 0});
+  CHECK(choose_challenges(a, std::vector<ct>{ct::dns_01, ct::http_01}, all_supported()) == v{1, 0});
   CHECK(choose_challenges(a, {}, [](ct t) { return t == ct::http_01; }) == v{0});
   CHECK(choose_challenges(parsed(authz_json("pending", "a.test", true)), {}, all_supported()) ==
         v{1});
-  CHECK(choose_challenges(parsed(authz_json("pending", "a.test", true)), {ct::http_01},
+  CHECK(choose_challenges(parsed(authz_json("pending", "a.test", true)), std::vector<ct>{ct::http_01},
                           all_supported())
             .empty());
   CHECK(choose_challenges(parsed(authz_json("pending", "127.0.0.1", false, "ip")), {},
@@ -106,6 +106,7 @@ TEST_CASE("authz: challenge choice", "[acme][acme-flow][authz]") {
   j["challenges"][0]["status"] = "invalid";
   j["challenges"][2]["type"] = "tls-sni-01";
   CHECK(choose_challenges(parsed(j), {}, all_supported()) == v{1});
+  CHECK(choose_challenges(a, std::vector<ct>{}, all_supported()).empty()); // configured: none known
 
   CHECK(challenge_mismatch_message(a, {ct::tls_alpn_01, ct::http_01}) ==
         "None of offered challenge types for domain a.test are supported. The server offered "
@@ -274,6 +275,19 @@ TEST_CASE("authz: authorize", "[acme][acme-flow][authz]") {
     CHECK(a.error().message ==
           "None of offered challenge types for domain 127.0.0.1 are supported. The server "
           "offered 'http-01 dns-01 tls-alpn-01' and available are: 'dns-01'.");
+    CHECK(s.ca->posts.size() == 1);
+  }
+  SECTION("MDCAChallenges with no type we know: challenge-mismatch, not the defaults") {
+    // mod_md's suite, 702_006: "MDCAChallenges invalid-01 invalid-02"
+    auto none = effective_challenges({"invalid-01", "invalid-02"}, {});
+    REQUIRE(none.ok());
+    CHECK(none->empty());
+    s.ctx.challenges = *none;
+    answers = {authz_json("pending")};
+    auto a = s.run();
+    REQUIRE_FALSE(a.ok());
+    CHECK(a.prob()->type == "challenge-mismatch");
+    CHECK(s.setup.setups.empty());
     CHECK(s.ca->posts.size() == 1);
   }
   SECTION("the wait is bounded") {

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cerrno>
+
 #include "acme/problem.hpp"
 
 using namespace mda;
@@ -250,4 +252,30 @@ TEST_CASE("problem fields round-trip through job.json \"last\"", "[acme][problem
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message == b.message);
   }
+}
+
+TEST_CASE("result_status gives mod_md's APR status of a failure", "[acme][problem]") {
+  auto typed = [](const char* type) {
+    problem p;
+    p.type = type;
+    p.http_status = 400;
+    return result_status(p);
+  };
+  CHECK(typed("urn:ietf:params:acme:error:malformed") == EINVAL);
+  CHECK(typed("urn:ietf:params:acme:error:unauthorized") == EACCES);
+  CHECK(typed("urn:ietf:params:acme:error:rateLimited") == 20013);       // APR_BADARG
+  CHECK(typed("urn:acme:error:rejectedIdentifier") == 20013);
+  CHECK(typed("urn:ietf:params:acme:error:badNonce") == EAGAIN);
+  CHECK(typed("urn:ietf:params:acme:error:serverInternal") == 20014);    // APR_EGENERAL
+  CHECK(typed("challenge-mismatch") == 20014);
+  problem untyped;
+  for (auto [http, status] : {std::pair{400, EINVAL}, {401, EACCES}, {403, EACCES}, {404, ENOENT}, {500, 20014}}) {
+    untyped.http_status = http;
+    CHECK(result_status(untyped) == status);
+  }
+  auto transport = [](acme_errc code) { return result_status(problem_from_error(error(code, "x"), "u")); };
+  CHECK(transport(acme_errc::connection) == ECONNREFUSED);
+  CHECK(transport(acme_errc::timeout) == 70007); // APR_TIMEUP
+  CHECK(transport(acme_errc::tls) == ECONNABORTED);
+  CHECK(transport(acme_errc::bad_response) == 20014);
 }
