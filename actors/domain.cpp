@@ -8,6 +8,7 @@
 #include <caf/send.hpp>
 
 #include "actors/domain_detail.hpp"
+#include "status/md_view.hpp"
 #include "status/snapshot.hpp"
 
 namespace mda {
@@ -83,13 +84,28 @@ void report(domain_pointer self, md_outcome o, std::string detail) {
   if (st.cfg.observer) st.cfg.observer(r);
 }
 
+namespace {
+
+/// The retry policy did not answer: failed, looked at again after the check interval.
+void policy_unavailable(domain_pointer self, const caf::error& e, const std::string& detail) {
+  auto& st = self->state;
+  st.phase = domain_phase::idle;
+  log(self, "retry policy unavailable: " + error_text(e));
+  report(self, md_outcome::failed, detail);
+  arm(self, now(self) + st.cfg.settings.check_interval);
+}
+
+} // namespace
+
 void fail_run(domain_pointer self, std::string detail, std::optional<acme::problem> prob) {
   auto& st = self->state;
   auto t = now(self);
+  // job.json's "last" as mod_md's result: the CA's problem type and its own detail, the APR
+  // status mod_md gives that failure (so "status-description" reads e.g. "Connection refused")
   result r;
-  r.status = k_apr_egeneral;
+  r.status = prob ? acme::result_status(*prob) : k_apr_egeneral;
   r.problem = prob ? prob->type : "";
-  r.detail = detail;
+  r.detail = prob && !prob->type.empty() && !prob->detail.empty() ? prob->detail : detail;
   r.activity = st.activity;
   st.renewal.last = r;
   st.renewal.log_renewal_error(t, r);
@@ -133,13 +149,7 @@ void fail_run(domain_pointer self, std::string detail, std::optional<acme::probl
         report(self, md_outcome::failed, detail);
         arm(self, p.at);
       },
-      [self, detail](caf::error& e) {
-        auto& st = self->state;
-        st.phase = domain_phase::idle;
-        log(self, "retry policy unavailable: " + error_text(e));
-        report(self, md_outcome::failed, detail);
-        arm(self, now(self) + st.cfg.settings.check_interval);
-      });
+      [self, detail](caf::error& e) { policy_unavailable(self, e, detail); });
 }
 
 namespace {
@@ -168,6 +178,31 @@ void activate(domain_pointer self) {
                   });
 }
 
+/// A "renewed" notification that failed (mod_md's md_job_notify): the job keeps the command's
+/// result as "last" (record_event), counts an error and tries again after the retry delay.
+/// The staged set stays: no renewal-error entry, no "errored" event, no CA switch (the policy
+/// is told of the CA in use only).
+void retry_notification(domain_pointer self, const std::string& detail) {
+  auto& st = self->state;
+  md_failure f;
+  f.md = st.cfg.md.name;
+  f.ca_url = st.ca_url;
+  if (!st.ca_url.empty()) f.ca_urls = {st.ca_url};
+  log(self, "renewed: notification failed: " + detail);
+  self->request(st.cfg.policy, caf::infinite, failed_atom_v, f)
+    .then(
+      [self, detail](retry_plan& p) {
+        auto& st = self->state;
+        st.phase = domain_phase::idle;
+        st.renewal.errors = p.errors;
+        st.renewal.next_run = p.at;
+        persist_job(self);
+        report(self, md_outcome::failed, detail);
+        arm(self, p.at);
+      },
+      [self, detail](caf::error& e) { policy_unavailable(self, e, detail); });
+}
+
 void notify_renewed(domain_pointer self) {
   auto& st = self->state;
   st.phase = domain_phase::notifying;
@@ -175,8 +210,7 @@ void notify_renewed(domain_pointer self) {
   deliver_event(self, event_reason::renewed, [self](bool ok, std::string detail) {
     auto& st = self->state;
     if (!ok) {
-      st.phase = domain_phase::idle;
-      fail_run(self, detail, std::nullopt);
+      retry_notification(self, detail);
       return;
     }
     mark_notified(st.renewal, event_reason::renewed);
@@ -309,6 +343,7 @@ void start_check(domain_pointer self) {
       }
       for (const auto& p : f->problems) log(self, "starting the job over: " + p);
       st.leaves = std::move(f->leaves);
+      st.staged = std::move(f->staged);
       if (!st.seeded) {
         // job.json is read once; afterwards the actor's copy is newer than the file (whose
         // writes are coalesced and may still be in flight).
@@ -339,32 +374,11 @@ bool has_staging_job(const domain_state& st) {
 } // namespace
 
 md_snapshot make_snapshot(const domain_state& st) {
-  md_snapshot s;
-  s.md = st.cfg.md;
-  auto slots = certificate_slots(st.cfg.md);
-  for (size_t i = 0; i < slots.size(); ++i) {
-    cert_slot c{slots[i], std::nullopt};
-    if (i < st.leaves.size() && st.leaves[i]) c.cert = inspect_certificate(*st.leaves[i]);
-    s.certs.push_back(std::move(c));
-  }
-  const sys_time t = st.cfg.env.clock ? st.cfg.env.clock->now() : sys_time{};
-  s.watched = is_watched(st.cfg.md, st.cfg.settings.windows.used);
-  s.renewing = st.phase == domain_phase::renewing;
-  // renew-at as mod_md's md_reg_renew_at: where the earliest renew window starts, now when
-  // a certificate is missing; the next check time is the job's next-run, not this.
-  auto facts = certificate_facts(st.cfg.md, st.leaves);
-  auto windows = resolve_windows(st.cfg.md, st.cfg.settings.windows);
-  auto start = windows ? earliest_window_start(facts, windows->renew_window) : std::nullopt;
-  const bool incomplete = assess_certificates(st.cfg.md, facts).state != md_state::complete;
-  s.renew_at = (start && !incomplete) ? start->at : t;
-  // "renew" (md_reg_should_renew) and "renewal" (the staging job) only for MDs renewed here.
-  if (will_renew(st.cfg.md)) {
-    if (has_staging_job(st)) s.renewal = st.renewal;
-    s.renew = s.renewing || s.renewal.has_value() || s.renew_at <= t;
-  }
-  s.ca_in_use = st.ca_url;
-  s.next_run = st.next_run;
-  return s;
+  // next_run: the next check; renew-at is where the renew window starts
+  return describe_md({st.cfg.md, st.cfg.settings.windows, st.leaves, st.staged,
+                      has_staging_job(st) ? &st.renewal : nullptr,
+                      st.phase == domain_phase::renewing, st.ca_url, st.next_run,
+                      st.cfg.env.clock ? st.cfg.env.clock->now() : sys_time{}});
 }
 
 domain_actor::behavior_type domain_behavior(domain_pointer self, domain_config cfg) {

@@ -80,6 +80,7 @@ struct domain_state {
   domain_phase phase = domain_phase::idle;
   job renewal;                                    ///< job.json as the actor keeps it
   std::vector<std::optional<certificate>> leaves; ///< the certificates in use, per slot
+  std::vector<std::optional<certificate>> staged; ///< staging/<md>, per key spec (md-status)
   std::optional<acme_order_file> order;           ///< a resumable order of a previous run
   std::string ca_url;                             ///< the CA in use ("" before the first run)
   std::optional<account_grant> grant;

@@ -35,11 +35,13 @@ class hooked_setup final : public acme::challenge_setup {
       : inner_(std::move(inner)), hook_(std::move(hook)), alpn_(std::move(acme_tls_1_domains)) {}
   bool supports(acme::challenge_type t) const override { return inner_->supports(t); }
   status setup(const acme::challenge_data& c) override {
-    if (c.type == acme::challenge_type::tls_alpn_01 && !alpn_.empty() &&
-        std::find(alpn_.begin(), alpn_.end(), c.identifier) == alpn_.end())
+    // mod_md's tls-alpn-01 setup: not tried when no name of the MD allows acme-tls/1 (the
+    // next type is); tried for a name without it when others have it (a name may be served
+    // by a virtual host we do not see, e.g. one of the base server)
+    if (c.type == acme::challenge_type::tls_alpn_01 && alpn_.empty())
       return error(acme::acme_errc::config,
-                   "tls-alpn-01 setup for '" + c.identifier +
-                       "': its https virtual host does not allow the acme-tls/1 protocol");
+                   c.identifier + ": protocol 'acme-tls/1' seems not enabled for this or any other "
+                                  "associated domain. Not attempting challenge type tls-alpn-01.");
     if (hook_)
       if (auto s = hook_(c); !s) return s;
     return inner_->setup(c);
@@ -60,6 +62,7 @@ class store_backend final : public domain_backend {
   expected<domain_facts> load(const managed_domain& md) override {
     domain_facts f;
     f.leaves = load_domain_leaves(*st_, md);
+    f.staged = load_staged_leaves(*st_, md);
     f.renewal.name = md.name;
     if (auto j = st_->load_json(store_group::staging, md.name, aspect::job); j) {
       auto parsed = job_from_json(*j, "staging/" + md.name + "/job.json");

@@ -43,6 +43,7 @@ namespace mda {
 /// What a check reads of one MD.
 struct domain_facts {
   std::vector<std::optional<certificate>> leaves; ///< domains/<md>, one per certificate slot
+  std::vector<std::optional<certificate>> staged; ///< staging/<md>, one per key spec
   job renewal;                                    ///< staging/<md>/job.json, or a fresh job
   std::optional<acme_order_file> order;           ///< staging/<md>/order.json, when valid
   std::string staged_ca_url;                      ///< staging/<md>/md.json ca.url; "" = none

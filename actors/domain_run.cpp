@@ -130,6 +130,8 @@ void stage(domain_pointer self) {
                       return;
                     }
                     caf::anon_send(st.cfg.policy, caf::ok_atom_v, st.cfg.md.name);
+                    st.staged.clear();
+                    for (const auto& c : st.certs) st.staged.emplace_back(c.chain.front());
                     finish_run(self);
                   });
 }
@@ -190,6 +192,7 @@ void start_renewal(domain_pointer self) {
   ++st.runs;
   auto t = now(self);
   if (st.renewal.finished) { // a renewal of an older staged set: start a new job
+    st.staged.clear();
     st.renewal.finished = false;
     st.renewal.notified = false;
     st.renewal.notified_renewed = false;
@@ -202,8 +205,12 @@ void start_renewal(domain_pointer self) {
   deliver_event(self, event_reason::renewing, [self](bool ok, std::string) {
     auto& st = self->state;
     if (!ok) {
-      int code = st.renewal.last ? st.renewal.last->status : k_apr_egeneral;
+      // the handler's failure (record_event made it "last") stays the job's last result, as
+      // mod_md saves the result its handler wrote; the veto itself is the log's renewal-error
+      const std::optional<result> vetoed = st.renewal.last;
+      int code = vetoed ? vetoed->status : k_apr_egeneral;
       fail_run(self, renewing_vetoed_text(st.cfg.md.name, code), std::nullopt);
+      if (vetoed) st.renewal.last = vetoed;
       return;
     }
     get_account(self);

@@ -125,13 +125,14 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
       std::cerr << line << "\n";
     };
   }
+  const engine_log& fail = opts.error ? opts.error : log;
   if (auto s = validate(cfg); !s) {
-    log("engine: " + s.error().message);
+    fail("engine: " + s.error().message);
     return 2;
   }
   auto st = fs_store::open(cfg.settings.store_dir);
   if (!st) {
-    log("engine: " + st.error().message);
+    fail("engine: " + st.error().message);
     return 2;
   }
   tune_allocator(); // before the actor system starts its threads
@@ -157,6 +158,8 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
     so.transports = opts.transports;
     so.activate = opts.activate;
     so.log = log;
+    so.warn = opts.warn ? opts.warn : log;
+    so.status_seed = opts.status_seed;
     auto user = opts.observer;
     so.observer = [seen, user, log](const md_report& r) {
       seen->put(r);
@@ -165,7 +168,7 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
     };
     auto actors = spawn_engine_actors(sys, cfg, so);
     if (!actors) {
-      log("engine: " + error_text(actors.error()));
+      fail("engine: " + error_text(actors.error()));
       return 2;
     }
     auto next_trim = std::chrono::steady_clock::now() + k_trim_interval;

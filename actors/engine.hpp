@@ -31,8 +31,13 @@ struct engine_options {
   challenge_factory challenges;         ///< empty = the store's challenges/ group
   transport_factory transports;         ///< empty = httplib
   engine_log log;                       ///< empty = stderr
+  engine_log warn;                      ///< degraded optional parts (status socket); empty = log
+  engine_log error;                     ///< why the engine could not start; empty = log
   md_observer observer;                 ///< also told of every outcome (optional)
   std::size_t scheduler_threads = 0;    ///< 0 = CAF's default
+  /// Every MD's status entry as the store showed it at start (the Apache parent makes it):
+  /// the status actor publishes it before the domain actors report. Empty = none.
+  std::vector<md_snapshot> status_seed;
 };
 
 /// Runs the engine on the calling thread. 0 when it stopped with no MD failed (as last

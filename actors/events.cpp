@@ -37,6 +37,7 @@ event_record record_event(job& j, std::string_view reason, const expected<event_
     return rec;
   }
   result r = outcome ? outcome->r : result{k_apr_egeneral, "", outcome.error().message, "", {}, nullptr};
+  j.last = r; // as mod_md's notify() writes the failure into the run's result
   if (outcome && outcome->notify_failed)
     j.log_notify_error(now, r);
   else

@@ -48,7 +48,9 @@ struct event_record {
 };
 
 /// Writes the outcome into the job's log as mod_md does: "message-<reason>" on success,
-/// "notify-error" (MDNotifyCmd) or "message-error" with the reason (MDMessageCmd) on failure.
+/// "notify-error" (MDNotifyCmd) or "message-error" with the reason (MDMessageCmd) on failure;
+/// a failure also becomes the job's "last" result (mod_md's notify() writes it into the
+/// result of the run that raised the event, which the job then saves).
 /// `outcome` is an error when the job could not run at all (counted as a message failure).
 event_record record_event(job& j, std::string_view reason, const expected<event_outcome>& outcome,
                           sys_time now);

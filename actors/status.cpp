@@ -27,6 +27,15 @@ caf::error validate(const status_config& cfg) {
   return caf::none;
 }
 
+std::string status_socket_unavailable(const std::string& path, const std::string& why) {
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
+  return "status socket " + path + " not available (" + why +
+         "); md-status, certificate-status and server-status are served from the status file "
+         "(live answers need " + dir + " to exist and be writable by the engine: create it or "
+         "set DefaultRuntimeDir)";
+}
+
 caf::timespan status_write_spacing(caf::timespan min_interval, caf::timespan last_write_took) {
   return std::max(min_interval, 10 * last_write_took);
 }
@@ -186,6 +195,13 @@ void render_fragment(status_state& st, const std::string& name) {
 
 status_actor::behavior_type status_behavior(status_pointer self, status_config cfg) {
   self->state.cfg = std::move(cfg);
+  for (auto& m : self->state.cfg.seed) {
+    const std::string name = m.md.name;
+    render_file_md(self->state, m);
+    self->state.mds[name] = std::move(m);
+    render_fragment(self->state, name);
+  }
+  self->state.cfg.seed.clear();
   self->state.dirty = true; // the first snapshot goes out at once
   schedule_publish(self);
   return {
@@ -242,9 +258,13 @@ caf::expected<status_actor> spawn_status(caf::actor_system& sys, status_config c
   std::shared_ptr<status_socket_server> server;
   if (!cfg.socket_path.empty()) {
     auto bound = status_socket_server::bind(cfg.socket_path, cfg.socket_mode);
-    if (!bound)
-      return make_error(engine_errc::io, "status socket: " + bound.error().message);
-    server = std::move(*bound);
+    if (bound) {
+      server = std::move(*bound);
+    } else {
+      if (cfg.warn)
+        cfg.warn(status_socket_unavailable(cfg.socket_path, bound.error().message));
+      cfg.socket_path.clear();
+    }
   }
   auto ask_timeout = cfg.ask_timeout;
   auto hdl = sys.spawn(status_behavior, std::move(cfg));

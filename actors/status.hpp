@@ -20,20 +20,24 @@
 //   longer, so a huge store on a slow disk never keeps a core busy writing; updates in between
 //   are coalesced into the next write, one write is in flight at a time, nothing is written
 //   when nothing changed (an MD sent again unchanged is no change). The first snapshot
-//   (maybe without any MD) is written right at start, so readers always find a file.
+//   (`seed`: every MD as the store shows it, or no MD) is written right at start, so
+//   readers always find a file.
 // - with a `socket_path`, serves live queries on a unix-domain socket (status_socket.hpp),
 //   started by spawn_status and stopped when this actor ends; for its "GET md-status" keeps
 //   each MD's md-status fragment rendered (md_status_cache), re-rendering an MD's fragment in
 //   the handler of an update that changes the MD or its staplings. Without a socket no
-//   md-status fragment is rendered.
+//   md-status fragment is rendered. A socket that cannot be bound (its directory missing,
+//   no permission) is reported through `warn` and left out; the actor runs on.
 // Not here: how md-status is rendered (status/md_status.hpp), gathering MD state (domain
 // actors).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -68,12 +72,23 @@ struct status_config {
   caf::timespan min_interval = k_default_status_interval;
   std::string socket_path; ///< the unix-domain socket for live queries; "" = none
   mode_t socket_mode = 0660;
+  /// Told once when the socket cannot be bound: the actor then runs without it (readers fall
+  /// back to `file`); an optional part never stops the engine. Empty = not told.
+  std::function<void(const std::string&)> warn;
   caf::timespan ask_timeout = k_default_status_ask_timeout;
   std::string cert_check_name; ///< MDCertificateCheck (copied into the snapshot)
   std::string cert_check_url;
   worker_pool_actor pool;      ///< runs the file writes (required when `file` is set)
   actor_env env;               ///< the clock ("published", pacing); required
+  /// Each MD's entry as known before its domain actor reports (made by the Apache parent from
+  /// the store at start): the first snapshot already lists every MD. A domain actor's put
+  /// replaces its MD's entry.
+  std::vector<md_snapshot> seed;
 };
+
+/// The warning for a status socket that could not be bound: the path, why, what serves the
+/// status instead and how to get the socket.
+std::string status_socket_unavailable(const std::string& path, const std::string& why);
 
 /// No error, or what is wrong, e.g. "status: a status file needs a worker pool".
 caf::error validate(const status_config& cfg);

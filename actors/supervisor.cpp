@@ -21,11 +21,23 @@ std::vector<managed_domain> stapling_mds(const engine_config& cfg) {
   return out;
 }
 
+acme::account_options account_options_of(const managed_domain& md) {
+  acme::account_options ao;
+  for (const auto& c : md.contacts) ao.contacts.push_back(c);
+  ao.agreement = md.ca.agreement;
+  if (!md.eab.kid.empty() && md.eab.kid != "none") ao.eab = acme::eab_credentials{md.eab.kid, md.eab.hmac};
+  return ao;
+}
+
 std::string account_key(const managed_domain& md, const std::string& ca_url) {
   auto contacts = md.contacts;
   std::sort(contacts.begin(), contacts.end());
   std::string key = ca_url + " " + md.eab.kid;
   for (const auto& c : contacts) key += " " + c;
+  // an MD reaching the CA its own way (MDHttpProxy, CA files inside <MDomain>) has its own
+  // actor: the account actor's client holds one transport
+  for (const auto* own : {&md.proxy_url, &md.ca_certs, &md.proxy_ca_certs})
+    if (!own->empty()) key += " via " + *own;
   return key;
 }
 
@@ -37,11 +49,18 @@ std::vector<std::string> ca_urls_of(const managed_domain& md) {
   return {};
 }
 
-transport_factory default_transports(const engine_settings& s) {
-  return [s](const std::string&) -> expected<std::shared_ptr<acme::http_transport>> {
-    acme::http_options o;
-    o.ca_file = s.ca_certs;
-    o.proxy_url = s.http_proxy;
+/// What an MD's requests to its CA go through: its own MDHttpProxy, MDCACertificateFile and
+/// MDHttpProxyCACertificateFile where set (inside <MDomain>), else the server's.
+acme::http_options http_options_for(const engine_settings& s, const managed_domain* md) {
+  acme::http_options o;
+  o.ca_file = md && !md->ca_certs.empty() ? md->ca_certs : s.ca_certs;
+  o.proxy_url = md && !md->proxy_url.empty() ? md->proxy_url : s.http_proxy;
+  o.proxy_ca_file = md && !md->proxy_ca_certs.empty() ? md->proxy_ca_certs : s.proxy_ca_certs;
+  return o;
+}
+
+transport_factory default_transports(const engine_settings& s, const managed_domain* md = nullptr) {
+  return [o = http_options_for(s, md)](const std::string&) -> expected<std::shared_ptr<acme::http_transport>> {
     auto t = acme::httplib_transport::create(o);
     if (!t) return t.error();
     return std::shared_ptr<acme::http_transport>(*t);
@@ -51,10 +70,7 @@ transport_factory default_transports(const engine_settings& s) {
 /// The blocking selection of one account actor.
 account_source make_source(const supervisor_options& opts, transport_factory transports,
                            const managed_domain& md, const std::string& ca_url) {
-  acme::account_options ao;
-  for (const auto& c : md.contacts) ao.contacts.push_back(c);
-  ao.agreement = md.ca.agreement;
-  if (!md.eab.kid.empty()) ao.eab = acme::eab_credentials{md.eab.kid, md.eab.hmac};
+  const acme::account_options ao = account_options_of(md);
   auto st = opts.st;
   auto clock = opts.env.clock;
   auto retries = opts.max_bad_nonce_retries;
@@ -184,6 +200,8 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   status_config sc;
   sc.file = s.status_file.empty() ? s.store_dir + "/status.json" : s.status_file;
   sc.socket_path = s.status_socket;
+  sc.warn = opts.warn ? opts.warn : opts.log;
+  sc.seed = std::move(opts.status_seed);
   sc.cert_check_name = s.cert_check_name;
   sc.cert_check_url = s.cert_check_url;
   sc.pool = a.io_pool;
@@ -194,7 +212,8 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
 
   if (!opts.challenges)
     opts.challenges = store_challenge_factory(s.dns01_cmd, s.dns01_version, s.command_timeout);
-  if (!opts.transports) opts.transports = default_transports(s);
+  const bool own_transports = static_cast<bool>(opts.transports);
+  if (!own_transports) opts.transports = default_transports(s);
   if (!opts.backend) {
     store_backend_options bo;
     bo.challenges = opts.challenges;
@@ -229,8 +248,8 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
       auto key = account_key(em.md, url);
       auto i = by_key.find(key);
       if (i == by_key.end()) {
-        account_config ac{url, make_source(opts, opts.transports, em.md, url), a.io_pool,
-                          opts.env};
+        auto transports = own_transports ? opts.transports : default_transports(s, &em.md);
+        account_config ac{url, make_source(opts, transports, em.md, url), a.io_pool, opts.env};
         i = by_key.emplace(key, spawn_account(sys, std::move(ac))).first;
         a.accounts.push_back(i->second);
       }

@@ -46,6 +46,8 @@ struct supervisor_options {
   bool activate = false;                ///< activate staged sets in-process (mdctl run)
   md_observer observer;
   engine_log log;
+  engine_log warn;                      ///< an optional part left out (status socket); empty = log
+  std::vector<md_snapshot> status_seed; ///< the status actor's first entries (status_config::seed)
   int max_bad_nonce_retries = 30;       ///< per request (pebble rejects nonces at random)
   std::size_t io_jobs = 4;              ///< bound of the io pool
   /// Transports to OCSP responders; empty = httplib with MDHttpProxy and MDCACertificateFile,
@@ -68,7 +70,13 @@ struct engine_actors {
 /// The MDs the stapling actor staples: stapling on (the merged MDStapling) and used by a vhost.
 std::vector<managed_domain> stapling_mds(const engine_config& cfg);
 
-/// The account actor key of an MD at one CA: "<url> <eab kid> <contacts...>".
+/// What an MD's account at a CA is registered with: contacts, agreement, EAB. An MD with
+/// "MDExternalAccountBinding none" (kid "none", as mod_md keeps it) has no EAB, whatever the
+/// server-wide binding is.
+acme::account_options account_options_of(const managed_domain& md);
+
+/// The account actor key of an MD at one CA: "<url> <eab kid> <contacts...>", plus the MD's
+/// own proxy and CA files when it has them (its account actor's transport is its own).
 std::string account_key(const managed_domain& md, const std::string& ca_url);
 
 /// Spawns every actor; an invalid setting (status socket path, policy values) is an error.

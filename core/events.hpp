@@ -11,8 +11,9 @@
 // - Commands: MDNotifyCmd runs for "renewed" as "<cmd...> <mdname>", before MDMessageCmd; a
 //   failure stops there. MDMessageCmd runs for every reason as "<cmd...> <reason> <mdname>".
 //   The line is split as apr_tokenize_to_argv does (tokenize_command_line).
-// - Failures become mod_md's results: problem "urn:org:apache:httpd:log:AH10108: " (notify)
-//   or "...AH10109: " (message) — APLOGNO ends in ": ", so the URN ends in a blank — with
+// - Failures become mod_md's results: problem "urn:org:apache:httpd:log:AH10108:" (notify)
+//   or "...AH10109:" (message) — APLOGNO ends in ": ", but md_result_problem_printf removes
+//   every blank from a problem (apr_collapse_spaces), so the URN ends in the colon — with
 //   the detail "MDNotifyCmd <cmd> failed with exit code <n>." / "MDMessageCmd ...".
 // Not here: starting processes, timeouts, reading their stderr (the engine's workers);
 // errors and retry times after a failed notification (backoff.hpp).
@@ -87,8 +88,8 @@ struct event_plan {
 event_plan plan_event(const event_commands& cmds, std::string_view reason, std::string_view md_name,
                       const job& j, sys_time now);
 
-inline constexpr char k_notify_cmd_problem[] = "urn:org:apache:httpd:log:AH10108: ";
-inline constexpr char k_message_cmd_problem[] = "urn:org:apache:httpd:log:AH10109: ";
+inline constexpr char k_notify_cmd_problem[] = "urn:org:apache:httpd:log:AH10108:";
+inline constexpr char k_message_cmd_problem[] = "urn:org:apache:httpd:log:AH10109:";
 /// APR_EGENERAL: the status of a command that ran and exited non-zero.
 inline constexpr int k_apr_egeneral = 20014;
 

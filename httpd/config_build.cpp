@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/x509.hpp"
+
 namespace mda::httpd {
 
 namespace {
@@ -174,11 +176,14 @@ void init_acme_tls_1(const build_input& in, linked_config& lc, std::size_t i) {
   }
 }
 
-/// auto_add_domains: names of SSL vhosts that have this MD alone.
+/// auto_add_domains: names of SSL vhosts that have this MD alone and that it does not cover
+/// yet (md_contains: "*.example.org" covers www.example.org).
 void auto_add(const build_input& in, linked_config& lc, std::size_t i) {
   managed_domain& md = lc.config.mds[i].md;
   auto cover = [&](const vhost_info& vh, const std::string& name) {
-    if (contains_ci(md.domains, name)) return;
+    if (std::any_of(md.domains.begin(), md.domains.end(),
+                    [&](const std::string& d) { return dns_name_matches(d, name); }))
+      return;
     if (md.transitive) {
       add_domain_name(md.domains, name);
       return;

@@ -36,6 +36,7 @@ struct engine_proc {
   apr_pool_t* pool = nullptr; ///< pconf of the pass: its cleanup ends the process
   server_rec* server = nullptr;
   engine_config cfg;
+  std::vector<md_snapshot> status_seed;
   apr_proc_t* proc = nullptr; ///< in `pool`: the pool's cleanup reads it after this is gone
   pid_t parent = 0;
   apr_time_t forked_at = 0;
@@ -103,10 +104,19 @@ int child_run() {
   engine_options opts;
   opts.stop = stop;
   opts.activate = false;
+  opts.status_seed = g_engine->status_seed;
   auto mu = std::make_shared<std::mutex>();
   opts.log = [mu, s](const std::string& line) {
     std::lock_guard<std::mutex> lock(*mu);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MDA0142: engine: %s", line.c_str());
+  };
+  opts.warn = [mu, s](const std::string& line) {
+    std::lock_guard<std::mutex> lock(*mu);
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MDA0185: engine: %s", line.c_str());
+  };
+  opts.error = [mu, s](const std::string& line) {
+    std::lock_guard<std::mutex> lock(*mu);
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0186: engine could not start: %s", line.c_str());
   };
   if (backoff(stop, g_engine->quick_deaths)) return 0;
   ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MDA0144: engine process %ld started for %d MD(s)",
@@ -200,16 +210,35 @@ void write_config_file(server_rec* s, const engine_config& cfg) {
 
 } // namespace
 
-void start_engine_process(apr_pool_t* pconf, server_rec* s, engine_config& cfg) {
+/// The status socket's path: MDActorStatusSocket, else mdactor-status.sock in Apache's runtime
+/// directory. "" when that directory is missing (Apache's compiled-in default need not exist:
+/// mod_md needs none, so a configuration without DefaultRuntimeDir must work): the engine then
+/// runs without a socket and workers read the status file; said once per start, at warn level.
+std::string status_socket_path(apr_pool_t* pconf, server_rec* s, const std::string& configured) {
+  std::string path = configured.empty() ? ap_runtime_dir_relative(pconf, "mdactor-status.sock") : configured;
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  apr_finfo_t info;
+  const apr_status_t rv = apr_stat(&info, dir.c_str(), APR_FINFO_TYPE, pconf);
+  if (rv == APR_SUCCESS && info.filetype == APR_DIR) return path;
+  ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+               "MDA0187: no status socket: directory %s does not exist; md-status, "
+               "certificate-status and server-status are served from the status file, updated "
+               "every half second (for live answers create %s or set DefaultRuntimeDir)",
+               dir.c_str(), dir.c_str());
+  return std::string();
+}
+
+void start_engine_process(apr_pool_t* pconf, server_rec* s, engine_config& cfg,
+                          std::vector<md_snapshot> status_seed) {
   if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG || cfg.mds.empty()) return;
-  if (cfg.settings.status_socket.empty()) {
-    cfg.settings.status_socket = ap_runtime_dir_relative(pconf, "mdactor-status.sock");
-  }
+  cfg.settings.status_socket = status_socket_path(pconf, s, cfg.settings.status_socket);
   write_config_file(s, cfg);
   g_engine = std::make_unique<engine_proc>();
   g_engine->pool = pconf;
   g_engine->server = s;
   g_engine->cfg = cfg;
+  g_engine->status_seed = std::move(status_seed);
   // At the pool's clear the cleanups run first, in reverse order (the other-child
   // registration, then this one), then the noted subprocess is killed (SIGTERM, SIGKILL).
   apr_pool_cleanup_register(pconf, g_engine.get(), forget_engine, apr_pool_cleanup_null);

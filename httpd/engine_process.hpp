@@ -33,13 +33,19 @@
 #include <httpd.h>
 #include <apr_pools.h>
 
+#include <vector>
+
 #include "core/engine_config.hpp"
+#include "status/snapshot.hpp"
 
 namespace mda::httpd {
 
 /// Starts the engine process for this configuration pass; a no-op on the dry run and when
-/// no MD needs it. `cfg` is completed (status socket) and kept for re-forks. Errors are
-/// logged; Apache's start never fails because of the engine.
-void start_engine_process(apr_pool_t* pconf, server_rec* s, engine_config& cfg);
+/// no MD needs it. `cfg` is completed (status socket: "" when Apache's runtime directory is
+/// missing, said at warn level) and kept for re-forks, as is `status_seed` (every MD's status
+/// entry as the store showed it at start: the engine publishes it before its actors report).
+/// Errors are logged; Apache's start never fails because of the engine.
+void start_engine_process(apr_pool_t* pconf, server_rec* s, engine_config& cfg,
+                          std::vector<md_snapshot> status_seed);
 
 } // namespace mda::httpd

@@ -158,6 +158,9 @@ bool setup_store(server_rec* s, module_state& st) {
   auto activation = activate_staged_sets(*st.store, settings.store_dir, st.linked.config.mds,
                                          st.input.mc.locks);
   log_activation(s, activation);
+  for (const auto& e : purge_unused_challenges(*st.store, st.linked.config.mds))
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MDA0129: removing unused challenge data: %s",
+                 e.message.c_str());
   if (!st.dry_run && !activation.activated.empty()) {
     // mod_md raises "installed" here, in the parent (root), after the move.
     const event_commands cmds{settings.notify_cmd, settings.message_cmd};

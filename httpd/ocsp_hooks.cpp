@@ -104,8 +104,8 @@ int prime(server_rec* s, apr_pool_t*, const char* id, apr_size_t id_len, const c
       return DECLINED;
     }
     if (leaf->ocsp_urls().empty()) {
-      ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MDA0181: certificate with serial %s has no OCSP responder URL",
-                   leaf->serial_hex().c_str());
+      ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MDA0181: md[%s]: certificate with serial %s has no OCSP responder URL",
+                   owner.c_str(), leaf->serial_hex().c_str());
       return DECLINED;
     }
     const std::string key = hex_lower(std::string_view(id, id_len));

@@ -29,6 +29,7 @@
 #include "httpd/module.hpp"
 #include "httpd/ocsp_hooks.hpp"
 #include "httpd/store_sync.hpp"
+#include "store/fs_io.hpp"
 
 APLOG_USE_MODULE(md);
 
@@ -119,6 +120,21 @@ void sync_mds(server_rec* s, module_state& st) {
   }
 }
 
+/// The status file as the store shows every MD now, before the engine starts (see
+/// store_sync.hpp status_at_start); returns the entries for the engine's status actor.
+std::vector<md_snapshot> publish_status_at_start(server_rec* s, const module_state& st) {
+  const engine_settings& settings = st.linked.config.settings;
+  status_snapshot snap = status_at_start(*st.store, st.linked.config, std::chrono::system_clock::now());
+  const std::string path = settings.status_file.empty() ? settings.store_dir + "/status.json" : settings.status_file;
+  fsio::atomic_write_options o;
+  o.durable = false; // a live view: the engine rewrites it
+  if (auto w = fsio::write_file_atomic(path, render_snapshot_file(snap), 0644, o); !w) {
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MDA0138: writing the status file: %s",
+                 w.error().message.c_str());
+  }
+  return std::move(snap.mds);
+}
+
 int post_config_after_ssl(apr_pool_t*, apr_pool_t*, apr_pool_t*, server_rec* s) {
   return guarded(s, "MDA0101", "post_config", HTTP_INTERNAL_SERVER_ERROR, [&]() -> int {
     module_state* st = mutable_state();
@@ -143,7 +159,10 @@ int post_config_after_ssl(apr_pool_t*, apr_pool_t*, apr_pool_t*, server_rec* s) 
       const std::string json = to_json(st->linked.config).dump();
       ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, s, "MDA0111: engine configuration %s", json.c_str());
     }
-    start_engine_process(s->process->pconf, s, st->linked.config); // real pass only
+    if (!st->dry_run) {
+      std::vector<md_snapshot> seed = publish_status_at_start(s, *st);
+      start_engine_process(s->process->pconf, s, st->linked.config, std::move(seed));
+    }
     return OK;
   });
 }

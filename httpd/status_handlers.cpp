@@ -31,6 +31,7 @@
 #include "httpd/module.hpp"
 #include "httpd/request_hooks.hpp"
 #include "httpd/request_rules.hpp"
+#include "httpd/store_sync.hpp"
 #include "status/md_status.hpp"
 #include "status/server_status.hpp"
 #include "status/snapshot.hpp"
@@ -125,6 +126,14 @@ int send_md_status(request_rec* r, const module_state& st, const std::string& pa
   }
   auto snap = load_snapshot_file(status_file_of(st));
   if (!snap) return unavailable(r, snap.error());
+  if (const md_snapshot* m = find_md_for_path(*snap, path_info); m && st.store) {
+    // one MD from the file: its staging/ read now, as mod_md answers (the file may be up to
+    // half a second older than a job.json the engine just wrote)
+    md_snapshot fresh = *m;
+    refresh_from_staging(*st.store, fresh);
+    send_json(r, render_json(md_status_json(*snap, fresh, true)));
+    return OK;
+  }
   send_json(r, md_status_text(*snap, path_info));
   return OK;
 }
@@ -159,7 +168,11 @@ int certificate_status(request_rec* r) {
       ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "MDA0166: %s: not in the engine's status yet", md->name.c_str());
       return HTTP_SERVICE_UNAVAILABLE;
     }
-    send_json(r, render_json(certificate_status_json(*snap, *m)));
+    // staging/ as the store holds it now (mod_md reads it per request; what the engine last
+    // published may be older than a file put there meanwhile)
+    md_snapshot fresh = *m;
+    if (st->store) refresh_from_staging(*st->store, fresh);
+    send_json(r, render_json(certificate_status_json(*snap, fresh)));
     return DONE;
   });
 }

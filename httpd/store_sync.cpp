@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "core/job.hpp"
 #include "core/renewal.hpp"
+#include "status/md_view.hpp"
 #include "store/staging.hpp"
 #include "store/store_lock.hpp"
 
@@ -148,6 +150,52 @@ unassigned_md* best_match(std::vector<unassigned_md>& pool, const managed_domain
 
 } // namespace
 
+status_snapshot status_at_start(const store& st, const engine_config& cfg, sys_time now) {
+  status_snapshot snap;
+  snap.published = now;
+  snap.cert_check_name = cfg.settings.cert_check_name;
+  snap.cert_check_url = cfg.settings.cert_check_url;
+  snap.mds.reserve(cfg.mds.size());
+  for (const auto& em : cfg.mds) {
+    const auto leaves = load_domain_leaves(st, em.md);
+    const auto staged = load_staged_leaves(st, em.md);
+    renewal_settings windows{cfg.settings.renew_window, cfg.settings.warn_window, em.used};
+    std::optional<job> renewal;
+    if (auto j = st.load_json(store_group::staging, em.md.name, aspect::job)) {
+      if (auto parsed = job_from_json(*j, "staging/" + em.md.name + "/job.json")) renewal = std::move(*parsed);
+    }
+    snap.mds.push_back(describe_md({em.md, windows, leaves, staged, renewal ? &*renewal : nullptr,
+                                    false, std::string(), sys_time{}, now}));
+  }
+  return snap;
+}
+
+void refresh_from_staging(const store& st, md_snapshot& m) {
+  m.staged_certs = staged_cert_slots(m.md, load_staged_leaves(st, m.md));
+  auto j = st.load_json(store_group::staging, m.md.name, aspect::job);
+  if (j) {
+    if (auto parsed = job_from_json(*j, "staging/" + m.md.name + "/job.json")) m.renewal = std::move(*parsed);
+  } else if (is_not_found(j.error())) {
+    m.renewal.reset();
+  }
+  m.renew = m.renewing || m.renewal.has_value() || (m.renew_at != sys_time{} && m.renew_at <= sys_clock::now());
+}
+
+std::vector<error> purge_unused_challenges(store& st, const std::vector<engine_md>& mds) {
+  std::vector<error> errors;
+  auto names = st.list_names(store_group::challenges);
+  if (!names) {
+    if (names.error().code != store_errc::not_found) errors.push_back(names.error());
+    return errors;
+  }
+  for (const auto& name : *names) {
+    const bool used = std::any_of(mds.begin(), mds.end(), [&](const engine_md& m) { return m.md.name == name; });
+    if (used) continue;
+    if (auto r = st.purge(store_group::challenges, name); !r) errors.push_back(r.error());
+  }
+  return errors;
+}
+
 std::vector<md_rename> rename_moved_mds(store& st, const std::vector<engine_md>& mds,
                                         std::vector<error>* errors) {
   std::vector<md_rename> out;
@@ -200,6 +248,8 @@ expected<md_json_sync> sync_md_json(store& st, managed_domain& md) {
     if (md.ca.url.empty()) md.ca.url = old->ca.url;
     if (md.ca.account.empty()) md.ca.account = old->ca.account;
   }
+  // mod_md's state_init: certificates from files are not renewed unless MDRenewMode always
+  if (!md.cert_files.empty() && md.renew_mode == md_renew_mode::automatic) md.renew_mode = md_renew_mode::manual;
   if (md.state != md_state::error) {
     const auto assessed = assess_certificates(md, certificate_facts(md, load_domain_leaves(st, md)));
     md.state = assessed.state;

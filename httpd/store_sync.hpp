@@ -10,7 +10,8 @@
 //   taken nothing is activated (mod_md AH10398: the start goes on).
 // - sync_md_json: domains/<md>/md.json from the configured MD: contacts, ca.url and
 //   ca.account kept from the stored file when the configuration has none; state and
-//   state-descr recomputed from the certificates in domains/ (state_init). Written when
+//   state-descr recomputed from the certificates in domains/ (state_init), and MDRenewMode
+//   auto of an MD with MDCertificateFile made manual, as state_init does. Written when
 //   absent, unreadable, or when its content would change.
 // Deviation: mod_md compares a fixed list of properties before writing; we compare the whole
 // md.json, so e.g. a changed MDProfile reaches the file too. What is written is the same.
@@ -22,6 +23,14 @@
 //   domains/ dir takes over a stored MD that no configured MD names — the one whose domains
 //   contain all of its domains, else the one sharing the most names — renamed in domains/
 //   and staging/, so a renamed <MDomain> keeps its certificates and needs no new order.
+// - purge_unused_challenges (mod_md md_reg_cleanup_challenges): every challenges/<name> whose
+//   name is no configured MD's name is removed, at every start (challenge data left by an
+//   earlier configuration or a killed run).
+// - status_at_start: every configured MD's status entry as the store shows it (status/
+//   md_view.hpp: domains/ and staging/ certificates, the staging job), written by the parent
+//   as the status file before the engine starts and handed to the engine as its status
+//   actor's first entries, so md-status knows every MD from the first request on (mod_md's
+//   workers read the store per request; ours read what the engine publishes).
 // Not here: httpd.
 #pragma once
 
@@ -36,6 +45,7 @@
 #include "core/engine_config.hpp"
 #include "core/error.hpp"
 #include "core/md.hpp"
+#include "status/snapshot.hpp"
 #include "store/store.hpp"
 
 namespace mda::httpd {
@@ -77,6 +87,18 @@ struct md_rename {
 /// (that MD is not a candidate). Errors: renames that failed, with both names.
 std::vector<md_rename> rename_moved_mds(store& st, const std::vector<engine_md>& mds,
                                         std::vector<error>* errors = nullptr);
+
+/// See above. Returns one error per name that could not be removed (or the listing's).
+std::vector<error> purge_unused_challenges(store& st, const std::vector<engine_md>& mds);
+
+/// See above. A damaged staging job.json is left out (the engine reports and replaces it).
+status_snapshot status_at_start(const store& st, const engine_config& cfg, sys_time now);
+
+/// One MD's entry brought up to what staging/ holds now: its job.json ("renewal", present or
+/// gone) and its certificates, and "renew" with them. Workers do this per request for one MD
+/// when they answer from the status file (written at most every half second), as mod_md's
+/// workers read the store per request. An unreadable or damaged job.json leaves "renewal".
+void refresh_from_staging(const store& st, md_snapshot& m);
 
 /// What sync_md_json did.
 struct md_json_sync {

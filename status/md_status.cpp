@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/json_util.hpp"
+#include "core/x509.hpp"
 
 namespace mda {
 
@@ -66,12 +67,6 @@ ojson certs_json(const certs_view& v, const std::vector<cert_slot>& slots) {
   }
   if (auto valid = certs_valid(slots)) o["valid"] = json_period(valid->start, valid->end);
   return o;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 /// md_cert_count / md_pkeys_spec_get naming: static MDs have one entry per file, others one
@@ -188,9 +183,8 @@ const md_snapshot* find_md_by_name(const status_snapshot& s, std::string_view na
 }
 
 bool md_has_domain(const md_snapshot& m, std::string_view domain) {
-  for (const auto& d : m.md.domains)
-    if (iequals(d, domain)) return true;
-  return false;
+  return std::any_of(m.md.domains.begin(), m.md.domains.end(),
+                     [&](const std::string& d) { return dns_name_matches(d, domain); });
 }
 
 const md_snapshot* find_md_by_domain(const status_snapshot& s, std::string_view domain) {

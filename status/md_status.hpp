@@ -71,8 +71,9 @@ nlohmann::ordered_json certificate_status_json(const status_snapshot& s, const m
 
 /// The MD whose name is exactly `name` (md_get_by_name), or nullptr.
 const md_snapshot* find_md_by_name(const status_snapshot& s, std::string_view name);
-/// Whether `m` lists `domain` among its domains, compared ignoring ASCII case (no wildcard
-/// matching).
+/// Whether `m` covers `domain` (mod_md's md_contains): one of its domains equal to it,
+/// ignoring ASCII case, or a wildcard "*.example.org" matching it one label deep
+/// ("www.example.org", not "example.org" nor "a.b.example.org").
 bool md_has_domain(const md_snapshot& m, std::string_view domain);
 /// The MD that lists `domain` among its domains (md_has_domain; md_get_by_domain), or nullptr.
 const md_snapshot* find_md_by_domain(const status_snapshot& s, std::string_view domain);

@@ -241,15 +241,29 @@ expected<bool> activate_staging(store& st, const std::string& md_name) {
   return true;
 }
 
+namespace {
+
+std::optional<certificate> leaf_of(const expected<std::string>& pem, const std::string& source) {
+  if (!pem) return std::nullopt;
+  auto chain = read_pem_chain(*pem, source);
+  if (!chain) return std::nullopt;
+  return chain->front();
+}
+
+} // namespace
+
+std::vector<std::optional<certificate>> load_staged_leaves(const store& st, const managed_domain& md) {
+  std::vector<std::optional<certificate>> out;
+  for (const auto& spec : effective_key_specs(md)) {
+    const std::string a = aspect::pubcert(spec);
+    out.push_back(leaf_of(st.load_text(store_group::staging, md.name, a), "staging/" + md.name + "/" + a));
+  }
+  return out;
+}
+
 std::vector<std::optional<certificate>> load_domain_leaves(const store& st,
                                                            const managed_domain& md) {
   std::vector<std::optional<certificate>> out;
-  const auto leaf_of = [](const expected<std::string>& pem, const std::string& source) {
-    if (!pem) return std::optional<certificate>{};
-    auto chain = read_pem_chain(*pem, source);
-    if (!chain) return std::optional<certificate>{};
-    return std::optional<certificate>{chain->front()};
-  };
   if (!md.cert_files.empty()) {
     for (const auto& file : md.cert_files) out.push_back(leaf_of(fsio::read_file(file), file));
     return out;

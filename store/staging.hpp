@@ -98,4 +98,8 @@ expected<bool> activate_staging(store& st, const std::string& md_name);
 std::vector<std::optional<certificate>> load_domain_leaves(const store& st,
                                                            const managed_domain& md);
 
+/// The staged leaf of each key spec of the MD (the default spec when none is configured):
+/// staging/<md>/pubcert[.<curve>].pem. nullopt for a missing or unreadable file.
+std::vector<std::optional<certificate>> load_staged_leaves(const store& st, const managed_domain& md);
+
 } // namespace mda

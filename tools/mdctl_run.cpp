@@ -114,6 +114,12 @@ int run_main(const std::vector<std::string>& args) {
   auto cfg = load_engine_config(a.config);
   if (!cfg) return usage(cfg.error().message);
   if (auto s = validate(*cfg); !s) return usage(s.error().message);
+  if (cfg->settings.tlsalpn01_port > 0) {
+    // the embedded responder speaks acme-tls/1 for every name (in Apache the vhosts' Protocols
+    // decide, and an MD none of whose names allows it does not try tls-alpn-01)
+    for (auto& em : cfg->mds)
+      if (em.md.acme_tls_1_domains.empty()) em.md.acme_tls_1_domains = em.md.domains;
+  }
   {
     auto st = fs_store::open(cfg->settings.store_dir);
     if (!st) return std::cerr << "mdctl run: " << st.error().message << "\n", 1;

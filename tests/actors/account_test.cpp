@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "actors/account.hpp"
+#include "actors/supervisor.hpp"
 #include "actors/worker_pool.hpp"
 #include "tests/actors/actor_fixture.hpp"
 
@@ -76,4 +77,24 @@ TEST_CASE_METHOD(account_fixture, "account: a rate limit holds grants until its 
   advance(1s, 1s);
   REQUIRE(self->has_next_message());
   self->receive([](account_answer& a) { CHECK(a.grant); });
+}
+
+TEST_CASE("account options and actor key of an MD", "[actors][account]") {
+  managed_domain md;
+  md.name = "a.test";
+  md.contacts = {"mailto:b@a.test", "mailto:a@a.test"};
+  md.ca.agreement = "accepted";
+  md.eab = {"kid-1", "c2VjcmV0"};
+  auto o = account_options_of(md);
+  REQUIRE(o.eab);
+  CHECK(o.eab->kid == "kid-1");
+  CHECK(o.agreement == "accepted");
+  CHECK(account_key(md, "https://ca.test/dir") == "https://ca.test/dir kid-1 mailto:a@a.test mailto:b@a.test");
+  // mod_md's suite, 750_017: "MDExternalAccountBinding none" inside <MDomain> means no EAB
+  md.eab = {"none", ""};
+  CHECK_FALSE(account_options_of(md).eab);
+  // an MD with its own proxy has its own account actor (750_017's neighbour 702_008c)
+  md.proxy_url = "http://localhost:1";
+  CHECK(account_key(md, "https://ca.test/dir") ==
+        "https://ca.test/dir none mailto:a@a.test mailto:b@a.test via http://localhost:1");
 }

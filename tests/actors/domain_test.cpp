@@ -1,6 +1,7 @@
 // The domain actor under the test_coordinator with a scripted backend (no network, no store):
 // a first run from check to activation, the backoff sequence and its jitter, CA failover,
 // the renewing veto, the warn window, the activation delay, the ARI window. Tag [actors][domain].
+#include <cerrno>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -25,6 +26,7 @@ struct fake_backend final : domain_backend {
   job saved;
   bool have_job = false;
   std::deque<bool> obtain_ok;          ///< per call; empty = success
+  acme::problem failure;               ///< what a failing obtain answers
   std::vector<std::string> obtain_ca;  ///< the CA URL of each obtain call
   std::vector<std::vector<std::string>> commands; ///< argv of each command run
   std::map<std::string, int> exit_codes;          ///< reason -> exit code
@@ -38,6 +40,8 @@ struct fake_backend final : domain_backend {
     f.leaves = leaves;
     if (have_job) f.renewal = saved;
     f.renewal.name = md.name;
+    if (have_job && staged) // what staging/ holds until activation
+      for (const auto& c : staged->certs) f.staged.emplace_back(c.chain.front());
     return f;
   }
   status save_job(const std::string&, const job& j) override {
@@ -51,12 +55,7 @@ struct fake_backend final : domain_backend {
     bool ok = obtain_ok.empty() ? true : obtain_ok.front();
     if (!obtain_ok.empty()) obtain_ok.pop_front();
     if (r.progress) r.progress("Creating new order");
-    if (!ok) {
-      acme::problem p;
-      p.type = "urn:ietf:params:acme:error:serverInternal";
-      p.detail = "scripted failure";
-      return p;
-    }
+    if (!ok) return failure;
     acme::obtained_cert c;
     c.key = *private_key::generate(key_spec::ec("P-256"));
     c.chain.push_back(*make_fallback_certificate(c.key, r.md.domains, cert_time));
@@ -108,7 +107,11 @@ struct domain_fixture : test::actor_fixture {
   std::vector<md_report> reports;
   domain_actor dom;
 
-  domain_fixture() { backend->cert_time = t0; }
+  domain_fixture() {
+    backend->cert_time = t0;
+    backend->failure.type = "urn:ietf:params:acme:error:serverInternal";
+    backend->failure.detail = "scripted failure";
+  }
 
   void make_policy(std::vector<std::uint8_t> bytes, int failover = 13) {
     policy = spawn_ca_policy(sys, {retry_policy{30s, k_max_retry_delay, failover},
@@ -247,8 +250,13 @@ TEST_CASE_METHOD(domain_fixture, "domain: a failing renewing event vetoes the re
   start(test_md(), s);
   CHECK(backend->obtain_ca.empty());
   CHECK(backend->saved.errors == 1);
+  // "last" is the handler's failure, as mod_md saves it (its suite, 901_001); the veto is the
+  // log's renewal-error
   REQUIRE(backend->saved.last);
-  CHECK(backend->saved.last->detail ==
+  CHECK(backend->saved.last->problem == "urn:org:apache:httpd:log:AH10109:");
+  CHECK(backend->saved.last->detail == "MDMessageCmd /bin/msg failed with exit code 3.");
+  REQUIRE(backend->saved.last_entry_of("renewal-error") != nullptr);
+  CHECK(backend->saved.last_entry_of("renewal-error")->detail ==
         "a.test: event-handler for 'renewing' returned 20014, preventing renewal to proceed.");
   CHECK(backend->saved.last_entry_of("message-error") != nullptr);
   CHECK(reports.back().outcome == md_outcome::failed);
@@ -377,4 +385,103 @@ TEST_CASE_METHOD(domain_fixture, "domain: MDRenewViaARI off fetches no renewalIn
   CHECK(state().ari_fetches == 0);
   CHECK(state().runs == 0);
   CHECK(state().next_run > t0 + 6h);
+}
+
+TEST_CASE_METHOD(domain_fixture, "domain: the CA's problem is the job's last result, with mod_md's status",
+                 "[actors][domain]") {
+  // mod_md's suite, 740_000: "last" carries the CA's type and detail, not our longer message
+  make_policy({128});
+  backend->obtain_ok = {false};
+  backend->failure = {};
+  backend->failure.type = "urn:ietf:params:acme:error:malformed";
+  backend->failure.detail = "Order included DNS identifier with a value containing an illegal character: '!'";
+  backend->failure.http_status = 400;
+  backend->failure.url = "https://ca.test/order-plz";
+  start(test_md(), {});
+  REQUIRE(backend->saved.last);
+  CHECK(backend->saved.last->problem == "urn:ietf:params:acme:error:malformed");
+  CHECK(backend->saved.last->detail ==
+        "Order included DNS identifier with a value containing an illegal character: '!'");
+  CHECK(backend->saved.last->status == EINVAL);
+  CHECK(to_json(*backend->saved.last)["status-description"] == "Invalid argument");
+}
+
+TEST_CASE_METHOD(domain_fixture, "domain: a CA that cannot be reached is 'Connection refused'",
+                 "[actors][domain]") {
+  // mod_md's suite, 702_008: an unusable MDHttpProxy
+  make_policy({128});
+  backend->obtain_ok = {false};
+  backend->failure = acme::problem_from_error(
+    error(acme::acme_errc::connection, "Unsuccessful in contacting ACME server at https://ca.test/dir: "
+                                       "proxy localhost:1: connection refused"),
+    "https://ca.test/dir");
+  start(test_md(), {});
+  REQUIRE(backend->saved.last);
+  CHECK(backend->saved.last->problem.empty());
+  CHECK(backend->saved.last->status == ECONNREFUSED);
+  CHECK(to_json(*backend->saved.last)["status-description"] == "Connection refused");
+}
+
+TEST_CASE_METHOD(domain_fixture, "domain: a failing errored event's command is the last result",
+                 "[actors][domain]") {
+  // mod_md's suite, 901_002: the failed MDMessageCmd for "errored" overwrites the run's result
+  make_policy({128});
+  backend->obtain_ok = {false};
+  backend->exit_codes["errored"] = 2;
+  domain_settings s;
+  s.commands.message_cmd = "/bin/msg";
+  start(test_md(), s);
+  REQUIRE(backend->saved.last);
+  CHECK(backend->saved.last->problem == "urn:org:apache:httpd:log:AH10109:");
+  CHECK(backend->saved.last->detail == "MDMessageCmd /bin/msg failed with exit code 2.");
+  CHECK(backend->saved.errors == 1);
+  REQUIRE(backend->saved.last_entry_of("renewal-error") != nullptr);
+  CHECK(backend->saved.last_entry_of("renewal-error")->status == "urn:ietf:params:acme:error:serverInternal");
+}
+
+TEST_CASE_METHOD(domain_fixture, "domain: a failed MDNotifyCmd keeps the staged set and tries again",
+                 "[actors][domain]") {
+  // mod_md's suite, 900_001/002 (md_job_notify): an error counted, "last" is the command's
+  // failure; no renewal-error, no "errored" event, nothing reset
+  make_policy({128});
+  backend->exit_codes["a.test"] = 1; // the notify command's first argument is the MD name
+  domain_settings s;
+  s.commands.notify_cmd = "/bin/notify";
+  s.commands.message_cmd = "/bin/msg";
+  start(test_md(), s, false);
+  REQUIRE(backend->stages == 1);
+  REQUIRE(backend->saved.last);
+  CHECK(backend->saved.last->problem == "urn:org:apache:httpd:log:AH10108:");
+  CHECK(backend->saved.last->detail == "MDNotifyCmd /bin/notify failed with exit code 1.");
+  CHECK(backend->saved.errors == 1);
+  CHECK(backend->saved.finished);
+  CHECK(backend->saved.last_entry_of("renewal-error") == nullptr);
+  CHECK(backend->saved.last_entry_of("notify-error") != nullptr);
+  CHECK_FALSE(backend->ran("errored"));
+  CHECK(backend->resets == 0);
+  CHECK(state().next_run == t0 + 30s);
+  CHECK(reports.back().outcome == md_outcome::failed);
+  // the next try notifies again (and the command now succeeds)
+  backend->exit_codes.clear();
+  advance(30s, 30s);
+  CHECK(backend->saved.notified_renewed);
+  CHECK(backend->stages == 1);
+  CHECK(reports.back().outcome == md_outcome::staged);
+}
+
+TEST_CASE_METHOD(domain_fixture, "domain: the snapshot shows the staged certificates",
+                 "[actors][domain]") {
+  // mod_md's suite, 920_001 / 702_002: certificate-status "renewal": {"cert": {"<spec>": ...}}
+  start(test_md(), {}, false);
+  REQUIRE(backend->stages == 1);
+  const md_snapshot s = make_snapshot(state());
+  REQUIRE(s.renewal);
+  CHECK(s.renewal->finished);
+  REQUIRE(s.staged_certs.size() == 1);
+  CHECK(s.staged_certs[0].name == "P-256"); // the spec as configured
+  REQUIRE(s.staged_certs[0].cert);
+  CHECK(s.staged_certs[0].cert->sha256_fingerprint ==
+        backend->staged->certs.front().chain.front().fingerprint_sha256());
+  REQUIRE(s.certs.size() == 1);
+  CHECK_FALSE(s.certs[0].cert); // nothing in domains/ until activation
 }

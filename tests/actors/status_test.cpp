@@ -305,3 +305,30 @@ TEST_CASE("status actor: a slow write spaces the next one", "[actors][status]") 
   CHECK(status_write_spacing(500ms, 80ms) == caf::timespan(800ms));
   CHECK(status_write_spacing(0ms, 3ms) == caf::timespan(30ms));
 }
+
+TEST_CASE("status actor: a socket that cannot be bound is left out with a warning",
+          "[actors][status]") {
+  // mod_md's suite runs without DefaultRuntimeDir: Apache's default runtime directory is
+  // missing, and the engine must run anyway (md-status from the file)
+  std::vector<std::string> warnings;
+  status_setup setup([&](status_config& c) {
+    c.socket_path = c.file.substr(0, c.file.rfind('/')) + "/missing/mdactor-status.sock";
+    c.warn = [&](const std::string& w) { warnings.push_back(w); };
+    c.seed = {md_named("b.example"), md_named("a.example")};
+  });
+  auto& st = setup.fx.state_of<status_state>(setup.aut);
+  CHECK(st.cfg.socket_path.empty());
+  REQUIRE(warnings.size() == 1);
+  const std::string dir = setup.dir / "missing";
+  CHECK(warnings[0].find("status socket " + dir + "/mdactor-status.sock not available (") == 0);
+  CHECK(warnings[0].find("served from the status file") != std::string::npos);
+  CHECK(warnings[0].find("need " + dir + " to exist and be writable by the engine: create it or set "
+                         "DefaultRuntimeDir") != std::string::npos);
+  // the seed is the first file: every MD listed before any domain actor reported
+  setup.fx.sched.run();
+  CHECK(read_published(setup.cfg.file).names == names{"a.example", "b.example"});
+  caf::anon_send(setup.aut, put_atom::value, md_named("a.example", true));
+  setup.fx.sched.run();
+  setup.fx.advance(1s, 1s);
+  CHECK(read_published(setup.cfg.file).renewing == std::vector<bool>{true, false});
+}

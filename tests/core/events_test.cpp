@@ -119,17 +119,17 @@ TEST_CASE("MDNotifyCmd and MDMessageCmd argument lists", "[core][events]") {
 TEST_CASE("failed commands give mod_md's results and job entries", "[core][events]") {
   const result n = notify_failure("/usr/bin/notify --flag", 3);
   CHECK(n.status == 20014);
-  CHECK(n.problem == "urn:org:apache:httpd:log:AH10108: ");
+  CHECK(n.problem == "urn:org:apache:httpd:log:AH10108:");
   CHECK(n.detail == "MDNotifyCmd /usr/bin/notify --flag failed with exit code 3.");
   const result m = message_failure("/srv/msg.sh", 1, 2);
   CHECK(m.status == 2);
-  CHECK(m.problem == "urn:org:apache:httpd:log:AH10109: ");
+  CHECK(m.problem == "urn:org:apache:httpd:log:AH10109:");
   CHECK(m.detail == "MDMessageCmd /srv/msg.sh failed with exit code 1.");
 
   job j;
   j.log_notify_error(k_now, n);
   REQUIRE(j.last_entry_of("notify-error"));
-  CHECK(j.last_entry_of("notify-error")->status == "urn:org:apache:httpd:log:AH10108: ");
+  CHECK(j.last_entry_of("notify-error")->status == "urn:org:apache:httpd:log:AH10108:");
   mark_notified(j, "expiring");
   CHECK(j.notified);
   CHECK_FALSE(j.notified_renewed);

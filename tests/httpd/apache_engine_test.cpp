@@ -128,12 +128,17 @@ struct engine_apache : private_apache {
   }
 };
 
-void certify_and_serve(const std::string& mpm, const std::string& challenge) {
-  const int http = free_port(), https = free_port();
+/// pebble validating http-01 and tls-alpn-01 on the Apache's ports.
+pebble_options validating_at(int http, int https) {
   pebble_options po;
   po.http_port = http;
   po.tls_port = https;
-  pebble_fixture pebble(po);
+  return po;
+}
+
+void certify_and_serve(const std::string& mpm, const std::string& challenge) {
+  const int http = free_port(), https = free_port();
+  pebble_fixture pebble(validating_at(http, https));
   engine_apache a(pebble, http, https, mpm, challenge);
   const bool started = a.start();
   INFO(a.log());
@@ -212,10 +217,7 @@ void certify_and_serve(const std::string& mpm, const std::string& challenge) {
 
 TEST_CASE("a graceful restart does not wait long for a busy engine", "[httpd][apache][pebble]") {
   const int http = free_port(), https = free_port();
-  pebble_options po;
-  po.http_port = http;
-  po.tls_port = https;
-  pebble_fixture pebble(po);
+  pebble_fixture pebble(validating_at(http, https));
   engine_apache a(pebble, http, https, "event", "dns-01");
   // The dns-01 program hangs: the engine is inside a blocking step when it is told to stop.
   ::mkdir((a.dir / "marks").c_str(), 0777);
@@ -257,4 +259,57 @@ TEST_CASE("the engine process certifies an MD in Apache (mpm_prefork, http-01)",
 
 TEST_CASE("the engine process certifies an MD in Apache (mpm_prefork, dns-01)", "[httpd][apache][pebble]") {
   certify_and_serve("prefork", "dns-01");
+}
+
+TEST_CASE("the engine runs when its status socket cannot be made, and md-status comes from the file",
+          "[httpd][apache][pebble]") {
+  // mod_md's own test suite sets no DefaultRuntimeDir, and Apache's compiled-in one
+  // (/var/run/apache2) is missing where the system apache2 never started: the engine used to
+  // end at once (status socket bind failed, exit code 2) and be re-forked forever. Here the
+  // socket cannot be bound because its path is too long for a unix socket (a missing directory
+  // is refused by the DefaultRuntimeDir directive itself; without the directive the parent
+  // sees Apache's default missing and starts the engine without a socket, MDA0187).
+  const int http = free_port(), https = free_port();
+  pebble_fixture pebble(validating_at(http, https));
+  engine_apache a(pebble, http, https, "event", "http-01");
+  std::string deep = a.dir.path();
+  while (deep.size() < 110) {
+    deep += "/runtime-directory";
+    ::mkdir(deep.c_str(), 0755);
+  }
+  write_file(a.conf, read_file(a.conf) + "DefaultRuntimeDir " + deep + "\n"
+                                         "<Location /md-status>\n  SetHandler md-status\n</Location>\n");
+  const bool started = a.start();
+  INFO(a.log());
+  REQUIRE(started);
+  auto md_status = [&] {
+    return run({"curl", "-s", "--max-time", "10", "http://127.0.0.1:" + std::to_string(http) + "/md-status/a.example.test"})
+      .output;
+  };
+  // at once, before the engine looked at the MD: it is there (the parent wrote the status file)
+  const std::string first = md_status();
+  CHECK(first.find("\"name\": \"a.example.test\"") != std::string::npos);
+  CHECK(first.find("\"renew\": true") != std::string::npos);
+  const int engine = a.engine();
+  CHECK(engine > 0);
+  REQUIRE(a.wait_staged("a.example.test", 60));
+  CHECK(a.engine() == engine); // never ended, never re-forked
+  const std::string log = a.log();
+  CHECK(log.find("[md:warn]") != std::string::npos);
+  CHECK(log.find("MDA0185: engine: status socket " + deep + "/mdactor-status.sock not available (") !=
+        std::string::npos);
+  CHECK(log.find("are served from the status file") != std::string::npos);
+  CHECK(log.find("MDA0146") == std::string::npos);
+  CHECK(log.find("MDA0147") == std::string::npos);
+  CHECK(log.find("MDA0186") == std::string::npos);
+  // the staged certificate shows (status file + staging/ read by the worker)
+  std::string staged;
+  for (int i = 0; i < 30; ++i) {
+    staged = md_status();
+    if (staged.find("\"finished\": true") != std::string::npos) break;
+    ::usleep(100'000);
+  }
+  CHECK(staged.find("\"finished\": true") != std::string::npos);
+  CHECK(staged.find("\"sha256-fingerprint\"") != std::string::npos);
+  a.stop();
 }

@@ -207,6 +207,16 @@ TEST_CASE("after mod_ssl: conflicts, names added, acme-tls/1, usage", "[httpd][c
     CHECK(r2->warnings.size() == 1);
     CHECK_FALSE(r2->config.mds[2].used);
   }
+  SECTION("a wildcard MD does not add the names it covers") {
+    // mod_md's suite, 720_007: <MDomain *.w.org> with a vhost www.w.org keeps its one name
+    in.mc.mds.push_back(section({"*.w.org"}, 6));
+    in.vhosts.push_back(vhost("www.w.org", {"w.org"}, 443, true));
+    auto r2 = build_config(in);
+    REQUIRE(r2);
+    const auto& w = r2->config.mds[3].md;
+    CHECK(w.domains == std::vector<std::string>{"*.w.org", "w.org"}); // w.org is not covered
+    CHECK(r2->config.mds[3].used);
+  }
   SECTION("two MDs on one SSL vhost") {
     in.vhosts[1].aliases.push_back("b.org");
     auto r2 = build_config(in);

@@ -283,3 +283,101 @@ TEST_CASE("a renamed MD takes over the stored MD with its domains", "[httpd][sto
   // run again: everything has its dir, nothing moves
   CHECK(rename_moved_mds(st, {renamed, partial, fresh, kept}).empty());
 }
+
+TEST_CASE("challenge data of names that are no configured MD is removed at start",
+          "[httpd][store-sync]") {
+  // mod_md's suite, 910_01: challenges/<md> stays, every other name under challenges/ goes.
+  temp_dir dir;
+  auto st = fs_store::open(dir.path()).value();
+  CHECK(purge_unused_challenges(st, {}).empty()); // no challenges/ yet: nothing to do
+  for (const char* name : {"aaa", "bbb", "a.example.test", "www.a.example.test", "zzz"})
+    REQUIRE(st.save_text(store_group::challenges, name, "acme-http-01.txt", "token"));
+  engine_md a{configured_md("a.example.test"), true};
+  CHECK(purge_unused_challenges(st, {a}).empty());
+  CHECK(st.list_names(store_group::challenges).value() == std::vector<std::string>{"a.example.test"});
+  CHECK(st.load_text(store_group::challenges, "a.example.test", "acme-http-01.txt").value() == "token");
+}
+
+TEST_CASE("the status at start lists every configured MD as the store shows it",
+          "[httpd][store-sync]") {
+  // mod_md's suite asks md-status right after a restart (e.g. 730_001, 702_040): every MD must
+  // be there before the engine has looked at it
+  temp_dir dir;
+  auto st = fs_store::open(dir.path()).value();
+  const sys_time now = std::chrono::time_point_cast<std::chrono::seconds>(sys_clock::now());
+  const managed_domain a = mda::test::staging_md({}, "a.example.test");
+  const managed_domain b = mda::test::staging_md({key_spec::ec("secp384r1")}, "b.example.test");
+  const auto a_domain = mda::test::make_staged_certs(a);
+  const auto a_staged = mda::test::make_staged_certs(a);
+  const auto b_domain = mda::test::make_staged_certs(b);
+  REQUIRE(st.save_text(store_group::domains, a.name, "pubcert.pem", *a_domain[0].chain[0].to_pem()));
+  REQUIRE(st.save_text(store_group::staging, a.name, "pubcert.pem", *a_staged[0].chain[0].to_pem()));
+  REQUIRE(st.save_json(store_group::staging, a.name, aspect::job, to_json(mda::test::staged_job(a.name))));
+  REQUIRE(st.save_text(store_group::domains, b.name, "pubcert.secp384r1.pem", *b_domain[0].chain[0].to_pem()));
+  engine_config cfg;
+  cfg.settings.cert_check_name = "crt.sh";
+  cfg.mds = {engine_md{a, true}, engine_md{b, false}};
+
+  const status_snapshot s = status_at_start(st, cfg, now);
+  CHECK(s.published == now);
+  CHECK(s.cert_check_name == "crt.sh");
+  REQUIRE(s.mds.size() == 2);
+  const md_snapshot& sa = s.mds[0];
+  CHECK(sa.md.name == "a.example.test");
+  REQUIRE(sa.certs.size() == 1);
+  CHECK(sa.certs[0].name == "rsa");
+  REQUIRE(sa.certs[0].cert);
+  CHECK(sa.certs[0].cert->serial == a_domain[0].chain[0].serial_hex());
+  REQUIRE(sa.staged_certs.size() == 1);
+  REQUIRE(sa.staged_certs[0].cert);
+  CHECK(sa.staged_certs[0].cert->serial == a_staged[0].chain[0].serial_hex());
+  REQUIRE(sa.renewal);
+  CHECK(sa.renewal->finished);
+  CHECK(sa.renew);
+  CHECK(sa.watched);
+  const md_snapshot& sb = s.mds[1];
+  REQUIRE(sb.certs.size() == 1);
+  CHECK(sb.certs[0].name == "secp384r1");
+  CHECK(sb.certs[0].cert);
+  CHECK_FALSE(sb.renewal);
+  CHECK_FALSE(sb.watched); // no virtual host uses it
+  // the renew window (33 % of the 14 days) is ahead: not due
+  CHECK_FALSE(sb.renew);
+  CHECK(sb.renew_at > now);
+}
+
+TEST_CASE("one MD's entry is brought up to what staging/ holds now", "[httpd][store-sync]") {
+  // mod_md's suite, 901_001 (the job appears before the next status file) and 920_002 (a
+  // certificate copied into staging/ shows at once in certificate-status)
+  temp_dir dir;
+  auto st = fs_store::open(dir.path()).value();
+  const managed_domain a = mda::test::staging_md({}, "a.example.test");
+  md_snapshot m;
+  m.md = a;
+  m.renew_at = sys_clock::now() + std::chrono::hours(24);
+  refresh_from_staging(st, m);
+  CHECK_FALSE(m.renewal);
+  CHECK_FALSE(m.renew);
+  REQUIRE(m.staged_certs.size() == 1);
+  CHECK_FALSE(m.staged_certs[0].cert);
+
+  const auto staged = mda::test::make_staged_certs(a);
+  REQUIRE(st.save_text(store_group::staging, a.name, "pubcert.pem", *staged[0].chain[0].to_pem()));
+  REQUIRE(st.save_json(store_group::staging, a.name, aspect::job, to_json(mda::test::staged_job(a.name))));
+  refresh_from_staging(st, m);
+  REQUIRE(m.renewal);
+  CHECK(m.renewal->finished);
+  CHECK(m.renew);
+  REQUIRE(m.staged_certs[0].cert);
+  CHECK(m.staged_certs[0].cert->serial == staged[0].chain[0].serial_hex());
+
+  // a damaged job.json keeps what was known; a removed one is gone
+  REQUIRE(st.save_text(store_group::staging, a.name, aspect::job, "{\"name\": "));
+  refresh_from_staging(st, m);
+  CHECK(m.renewal);
+  REQUIRE(st.purge(store_group::staging, a.name));
+  refresh_from_staging(st, m);
+  CHECK_FALSE(m.renewal);
+  CHECK_FALSE(m.staged_certs[0].cert);
+  CHECK_FALSE(m.renew);
+}

@@ -261,6 +261,22 @@ TEST_CASE("md-status picks the MD by the last path segment", "[status][md-status
   CHECK(md_status_text(s, "/nothing") == golden("lab1.md-status.json"));
 }
 
+TEST_CASE("md-status finds a wildcard MD by a name it covers", "[status][md-status]") {
+  // mod_md's suite, 720_007: md-status/www.<d> for an MD of "*.<d>" (md_contains)
+  status_snapshot s;
+  md_snapshot w;
+  w.md.name = "*.example.test";
+  w.md.domains = {"*.example.test"};
+  s.mds.push_back(w);
+  const md_snapshot* m = &s.mds[0];
+  CHECK(find_md_for_path(s, "/www.example.test") == m);
+  CHECK(find_md_for_path(s, "/WWW.Example.TEST") == m);
+  CHECK(find_md_for_path(s, "/*.example.test") == m);
+  CHECK(find_md_for_path(s, "/example.test") == nullptr);
+  CHECK(find_md_for_path(s, "/a.b.example.test") == nullptr);
+  CHECK(find_md_for_path(s, "/wwwexample.test") == nullptr);
+}
+
 TEST_CASE("certificate-status is what mod_md 2.6.10 answers", "[status][certificate-status]") {
   const auto lab1 = snapshot("lab1.snapshot.json");
   const auto lab2 = snapshot("lab2.snapshot.json");
