@@ -66,7 +66,11 @@ class store_backend final : public domain_backend {
     f.renewal.name = md.name;
     if (auto j = st_->load_json(store_group::staging, md.name, aspect::job); j) {
       auto parsed = job_from_json(*j, "staging/" + md.name + "/job.json");
-      if (parsed) {
+      if (parsed && !staging_job_plausible(*st_, md, *parsed)) {
+        f.problems.push_back("staging/" + md.name + "/job.json claims a finished renewal, but staging/ holds "
+                             "no complete set: ignored");
+        st_->remove(store_group::staging, md.name, aspect::job, true);
+      } else if (parsed) {
         f.renewal = std::move(*parsed);
       } else {
         f.problems.push_back(parsed.error().message);

@@ -123,11 +123,12 @@ int protocol_switch(conn_rec* c, request_rec* r, server_rec*, const char* protoc
 
 const char* protocol_get(const conn_rec* c) { return is_acme_tls_1(c) ? k_acme_tls_1 : nullptr; }
 
-/// The challenge files' spec suffixes to try: the MD's key specs, else the default.
+/// The challenge files to try: the MD's key specs in tls_alpn01_answer_order, else the default.
 std::vector<std::string> pubcert_candidates(const module_state& st, const std::string& host) {
   std::vector<std::string> names;
   if (const managed_domain* md = md_for_host(st.linked.config, host)) {
-    for (const auto& spec : md->key_specs) names.push_back(aspect::tls_alpn01_pubcert(spec));
+    for (const auto& spec : tls_alpn01_answer_order(md->key_specs))
+      names.push_back(aspect::tls_alpn01_pubcert(spec));
   }
   names.push_back(aspect::tls_alpn01_pubcert(key_spec::default_spec()));
   if (auto listed = st.store->list_aspects(store_group::challenges, host, "acme-tls-alpn-01-pubcert*.pem")) {

@@ -85,4 +85,12 @@ std::string last_path_segment(std::string_view path) {
   return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
+std::vector<key_spec> tls_alpn01_answer_order(const std::vector<key_spec>& specs) {
+  std::vector<key_spec> out;
+  for (auto kind : {key_spec::kind::default_rsa, key_spec::kind::rsa, key_spec::kind::ec})
+    for (const auto& spec : specs)
+      if (spec.type == kind) out.push_back(spec);
+  return out;
+}
+
 } // namespace mda::httpd

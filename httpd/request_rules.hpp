@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/engine_config.hpp"
 #include "core/md.hpp"
@@ -34,6 +35,13 @@ inline constexpr const char* k_acme_tls_1 = "acme-tls/1";
 /// The token of a challenge request path: what follows the prefix, when the path starts with
 /// it, the rest is not empty and holds no '/'. nullopt for other paths.
 std::optional<std::string_view> http01_token_of(std::string_view path);
+
+/// The key specs whose tls-alpn-01 challenge certificate to answer with, in the order to try:
+/// the default RSA, other RSA sizes, then EC, each in configured order. mod_ssl puts the one
+/// certificate answered in place of the fallback of its key type only; with an RSA and an EC
+/// fallback a CA that prefers RSA (pebble, Let's Encrypt) gets the RSA fallback unless the RSA
+/// challenge certificate is answered (as mod_md does; its suite, 702_040 "secp384r1 rsa 4096").
+std::vector<key_spec> tls_alpn01_answer_order(const std::vector<key_spec>& specs);
 
 /// A token as RFC 8555 §8.1 makes them: base64url characters only, at most 256 of them.
 /// Anything else ("..", "%2e", ...) never reaches the store.

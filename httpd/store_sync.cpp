@@ -162,7 +162,8 @@ status_snapshot status_at_start(const store& st, const engine_config& cfg, sys_t
     renewal_settings windows{cfg.settings.renew_window, cfg.settings.warn_window, em.used};
     std::optional<job> renewal;
     if (auto j = st.load_json(store_group::staging, em.md.name, aspect::job)) {
-      if (auto parsed = job_from_json(*j, "staging/" + em.md.name + "/job.json")) renewal = std::move(*parsed);
+      auto parsed = job_from_json(*j, "staging/" + em.md.name + "/job.json");
+      if (parsed && staging_job_plausible(st, em.md, *parsed)) renewal = std::move(*parsed);
     }
     snap.mds.push_back(describe_md({em.md, windows, leaves, staged, renewal ? &*renewal : nullptr,
                                     false, std::string(), sys_time{}, now}));
@@ -174,7 +175,9 @@ void refresh_from_staging(const store& st, md_snapshot& m) {
   m.staged_certs = staged_cert_slots(m.md, load_staged_leaves(st, m.md));
   auto j = st.load_json(store_group::staging, m.md.name, aspect::job);
   if (j) {
-    if (auto parsed = job_from_json(*j, "staging/" + m.md.name + "/job.json")) m.renewal = std::move(*parsed);
+    auto parsed = job_from_json(*j, "staging/" + m.md.name + "/job.json");
+    if (parsed && staging_job_plausible(st, m.md, *parsed)) m.renewal = std::move(*parsed);
+    else if (parsed) m.renewal.reset();
   } else if (is_not_found(j.error())) {
     m.renewal.reset();
   }

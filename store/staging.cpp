@@ -252,6 +252,14 @@ std::optional<certificate> leaf_of(const expected<std::string>& pem, const std::
 
 } // namespace
 
+bool staging_job_plausible(const store& st, const managed_domain& md, const job& j) {
+  if (!j.finished || !j.notified_renewed) return true;
+  if (!st.exists(store_group::staging, md.name, aspect::md)) return false;
+  for (const auto& spec : effective_key_specs(md))
+    if (!st.exists(store_group::staging, md.name, aspect::pubcert(spec))) return false;
+  return true;
+}
+
 std::vector<std::optional<certificate>> load_staged_leaves(const store& st, const managed_domain& md) {
   std::vector<std::optional<certificate>> out;
   for (const auto& spec : effective_key_specs(md)) {

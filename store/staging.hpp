@@ -98,6 +98,12 @@ expected<bool> activate_staging(store& st, const std::string& md_name);
 std::vector<std::optional<certificate>> load_domain_leaves(const store& st,
                                                            const managed_domain& md);
 
+/// Whether a staging job is believable (mod_md #420, md_job_json_seems_valid): one that claims
+/// a finished and announced renewal needs staging/<md>/md.json and a staged certificate for
+/// every key spec; otherwise it is a leftover (or a lie) that would keep the MD from ever being
+/// renewed, and is to be treated as absent.
+bool staging_job_plausible(const store& st, const managed_domain& md, const job& j);
+
 /// The staged leaf of each key spec of the MD (the default spec when none is configured):
 /// staging/<md>/pubcert[.<curve>].pem. nullopt for a missing or unreadable file.
 std::vector<std::optional<certificate>> load_staged_leaves(const store& st, const managed_domain& md);

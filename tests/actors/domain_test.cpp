@@ -353,6 +353,19 @@ TEST_CASE("domain backend: a corrupt job.json or order.json starts the job over"
   CHECK(test::read_file(dir / "md/domains/a.test/md.json") == md_text);
   REQUIRE(f->leaves.size() == 1);
   CHECK_FALSE(f->leaves[0]);
+
+  // mod_md #420 (its suite, 702_080): a job that claims a finished, announced renewal with
+  // nothing staged would keep the MD from ever being renewed; it is ignored
+  REQUIRE(st->save_text(store_group::staging, md.name, aspect::job,
+                        "{\"name\": \"a.test\", \"finished\": true, \"notified\": true, "
+                        "\"notified-renewed\": true, \"errors\": 0}"));
+  f = backend->load(md);
+  REQUIRE(f);
+  REQUIRE(f->problems.size() == 1);
+  CHECK(f->problems[0] == "staging/a.test/job.json claims a finished renewal, but staging/ holds no "
+                          "complete set: ignored");
+  CHECK(f->renewal == fresh);
+  CHECK_FALSE(st->exists(store_group::staging, md.name, aspect::job));
 }
 
 TEST_CASE_METHOD(domain_fixture, "domain: an ARI window earlier than the renew window renews then",

@@ -345,9 +345,11 @@ TEST_CASE("static MDCertificateFile / MDCertificateKeyFile are served as they ar
   CHECK(st.body.find("\"serial\": \"5A7A\"") != std::string::npos);
   CHECK(st.body.find("\"issuer-name\": \"/CN=static test CA\"") != std::string::npos);
   // Never renewed: renew-at is where the renew window (33%) would start, and no renewal is
-  // due or under way (mod_md md_reg_renew_at, md_reg_should_renew).
-  CHECK(a.log().find("MDA0142: engine: s.example.test: decision: none, MDCertificateFile is configured") !=
+  // due or under way (mod_md md_reg_renew_at, md_reg_should_renew). MDRenewMode auto of a
+  // static MD is made manual, as mod_md's state_init does (its suite, 920_011).
+  CHECK(a.log().find("MDA0142: engine: s.example.test: decision: none, MDRenewMode is manual") !=
         std::string::npos);
+  CHECK(st.body.find("\"renew-mode\": 0") != std::string::npos);
   const std::string renew_at = renew_at_of(a.dir / "s.pem", 33);
   INFO("expected renew-at: " << renew_at);
   CHECK(st.body.find("\"renew-at\": \"" + renew_at + "\"") != std::string::npos);

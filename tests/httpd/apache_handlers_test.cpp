@@ -20,6 +20,7 @@
 #include "status/md_status.hpp"
 #include "status/server_status.hpp"
 #include "status/snapshot.hpp"
+#include "httpd/store_sync.hpp"
 #include "store/fs_store.hpp"
 
 #include "tests/support/apache.hpp"
@@ -266,10 +267,18 @@ TEST_CASE("md-status, certificate-status and server-status from the published st
   CHECK(a.log().find("MDA0167: md-status from the engine broke off: the answer of '" + socket +
                      "' broke off after 307200 of 600000 bytes") != std::string::npos);
 
-  // The engine out of reach (its socket gone): the published file is read.
+  // The engine out of reach (its socket gone): the published file is read; for one MD the
+  // worker reads its staging/ job.json and certificates itself (as mod_md's workers do).
   write_file(a.store("status.json"), mda::to_json(sample_snapshot()).dump(2));
   auto snap = mda::load_snapshot_file(a.store("status.json"));
   REQUIRE(snap);
+  auto st = mda::fs_store::open(a.store(""));
+  REQUIRE(st);
+  const mda::md_snapshot& a_in_file = *mda::find_md_by_name(*snap, "a.example.test");
+  REQUIRE(a_in_file.renewal);
+  REQUIRE(st->save_json(mda::store_group::staging, "a.example.test", mda::aspect::job, mda::to_json(*a_in_file.renewal)));
+  mda::md_snapshot a_now = a_in_file;
+  mda::httpd::refresh_from_staging(*st, a_now);
   const response all = get("localhost", "/md-status");
   CHECK(all.status == "200");
   CHECK(all.has_header("Content-Type: application/json"));
@@ -277,14 +286,14 @@ TEST_CASE("md-status, certificate-status and server-status from the published st
   CHECK(all.body.find("\"log\"") == std::string::npos);
   const response one = get("localhost", "/md-status/a.example.test");
   CHECK(one.status == "200");
-  CHECK(one.body == mda::md_status_text(*snap, "/a.example.test"));
+  CHECK(one.body == mda::render_json(mda::md_status_json(*snap, a_now, true)));
   CHECK(one.body.find("\"starting\"") != std::string::npos);
   CHECK(request(a, "POST", "http", a.http, "localhost", "/md-status").status == "501");
 
   const response cs = get("a.example.test", "/.httpd/certificate-status");
   CHECK(cs.status == "200");
   CHECK(cs.has_header("Content-Type: application/json"));
-  CHECK(cs.body == mda::render_json(mda::certificate_status_json(*snap, *mda::find_md_by_name(*snap, "a.example.test"))));
+  CHECK(cs.body == mda::render_json(mda::certificate_status_json(*snap, a_now)));
   CHECK(cs.body.find("\"serial\": \"56CAE47C6C37116D\"") != std::string::npos);
   CHECK(request(a, "POST", "http", a.http, "a.example.test", "/.httpd/certificate-status").status == "501");
   CHECK(get("localhost", "/.httpd/certificate-status").status == "404"); // no MD for the host

@@ -39,6 +39,15 @@ TEST_CASE("challenge types an MD allows and the MD of a host", "[httpd][request-
   CHECK(md_for_host(cfg, "") == nullptr);
 }
 
+TEST_CASE("tls-alpn-01 answers with the RSA challenge certificate first", "[httpd][request-rules]") {
+  const auto p384 = key_spec::ec("secp384r1"), p256 = key_spec::ec("P-256");
+  const auto r4096 = key_spec::rsa(4096), r3072 = key_spec::rsa(3072), dflt = key_spec::default_spec();
+  CHECK(tls_alpn01_answer_order({p384, r4096}) == std::vector<key_spec>{r4096, p384});
+  CHECK(tls_alpn01_answer_order({p256, r4096, dflt, p384, r3072}) ==
+        std::vector<key_spec>{dflt, r4096, r3072, p256, p384});
+  CHECK(tls_alpn01_answer_order({}).empty());
+}
+
 TEST_CASE("MDRequireHttps redirect status and Location", "[httpd][request-rules]") {
   CHECK(redirect_status(md_require_https::permanent, true) == 301);
   CHECK(redirect_status(md_require_https::permanent, false) == 308);

@@ -394,3 +394,19 @@ TEST_CASE("accounts: ids from CA urls", "[store][staging]") {
   REQUIRE_FALSE(bad);
   CHECK(bad.error().message == "invalid CA url 'ca.test/dir': no host");
 }
+
+TEST_CASE_METHOD(two_specs, "staging: a finished, announced job needs its staged set", "[store][staging]") {
+  // mod_md #420: job.json claims a renewal that left nothing in staging/
+  job j = staged_job(md.name);
+  j.notified_renewed = true;
+  CHECK_FALSE(staging_job_plausible(st, md, j));      // nothing staged at all
+  stage(st, md);
+  CHECK(staging_job_plausible(st, md, j));            // md.json and both certificates
+  REQUIRE(st.remove(store_group::staging, md.name, aspect::pubcert(md.key_specs[1])));
+  CHECK_FALSE(staging_job_plausible(st, md, j));      // one certificate missing
+  j.notified_renewed = false;
+  CHECK(staging_job_plausible(st, md, j));            // not announced yet: a run in progress
+  j.finished = false;
+  j.notified_renewed = true;
+  CHECK(staging_job_plausible(st, md, j));
+}
