@@ -95,6 +95,10 @@ using domain_actor = caf::typed_actor<
   // INTERNAL: a job log entry of the running order (sent by the worker running it): its type
   // ("progress", "message-challenge-setup:<type>:<dns>") and detail.
   caf::reacts_to<progress_atom, std::string, std::string>,
+  // INTERNAL: a raised event of the running order whose command failed ("message-error" with
+  // the reason and the failure's detail): logged, and counted as an error of the run (mod_md's
+  // md_job_notify).
+  caf::reacts_to<progress_atom, std::string, std::string, std::string>,
   // INTERNAL: send the MD's snapshot to the status actor now (one per burst of steps).
   caf::reacts_to<publish_atom>,
   // INTERNAL: a timer ran out (its generation; older generations are ignored).

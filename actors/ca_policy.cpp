@@ -23,7 +23,7 @@ caf::error validate(const ca_policy_config& cfg) {
 retry_plan plan_retry(const retry_policy& policy, md_policy_state& m, const md_failure& f,
                       sys_time now, std::uint8_t random_byte) {
   m.md = f.md;
-  ++m.errors;
+  m.errors += std::max(1, f.counts);
   if (!f.ca_url.empty())
     m.ca_url = f.ca_url;
   failure_info info;

@@ -116,6 +116,7 @@ void fail_run(domain_pointer self, std::string detail, std::optional<acme::probl
   f.ca_urls = st.cfg.md.ca.urls;
   f.ca_url = st.ca_url;
   f.input_related = c.input_related;
+  f.counts = 1 + std::exchange(st.failed_events, 0);
   if (c.retry_after) f.retry_after = *c.retry_after;
   if ((c.rate_limited || c.retry_after) && c.retry_after) {
     auto a = st.cfg.accounts.find(st.ca_url);
@@ -126,9 +127,6 @@ void fail_run(domain_pointer self, std::string detail, std::optional<acme::probl
     .then(
       [self, detail](retry_plan& p) {
         auto& st = self->state;
-        st.renewal.errors = p.errors;
-        st.renewal.next_run = p.at;
-        st.phase = domain_phase::idle;
         st.grant.reset();
         st.certs.clear();
         if (p.ca_switched) {
@@ -139,15 +137,23 @@ void fail_run(domain_pointer self, std::string detail, std::optional<acme::probl
           run_job<status>(self, st.cfg.io_pool, "reset staging " + name,
                           [backend, name] { return backend->reset_staging(name); },
                           [self](status) { persist_job(self); });
-        } else {
-          persist_job(self);
         }
         st.ca_url = p.ca_url;
-        deliver_event(self, event_reason::errored, [](bool, std::string) {});
-        if (std::exchange(st.expiring_after_run, false))
-          deliver_event(self, event_reason::expiring, [](bool, std::string) {});
-        report(self, md_outcome::failed, detail);
-        arm(self, p.at);
+        // mod_md hollers "errored" before it saves the job: the error count shows (md-status,
+        // job.json) with the event's outcome, a failed MDMessageCmd being the last result (its
+        // suite, 901_002). Meanwhile no other run starts (phase notifying).
+        st.phase = domain_phase::notifying;
+        deliver_event(self, event_reason::errored, [self, detail, p](bool, std::string) {
+          auto& st = self->state;
+          st.renewal.errors = p.errors;
+          st.renewal.next_run = p.at;
+          st.phase = domain_phase::idle;
+          persist_job(self);
+          if (std::exchange(st.expiring_after_run, false))
+            deliver_event(self, event_reason::expiring, [](bool, std::string) {});
+          report(self, md_outcome::failed, detail);
+          arm(self, p.at);
+        });
       },
       [self, detail](caf::error& e) { policy_unavailable(self, e, detail); });
 }
@@ -406,6 +412,12 @@ domain_actor::behavior_type domain_behavior(domain_pointer self, domain_config c
       } else {
         st.renewal.log_append(t, type, {}, detail);
       }
+      persist_job(self);
+    },
+    [self](progress_atom, const std::string& type, const std::string& status, const std::string& detail) {
+      auto& st = self->state;
+      st.renewal.log_append(now(self), type, status, detail);
+      ++st.failed_events;
       persist_job(self);
     },
     [self](publish_atom) {

@@ -95,6 +95,7 @@ struct domain_state {
   bool expiring_after_run = false; ///< raise "expiring" if the renewal run now starting fails
   std::vector<std::function<void()>> on_job_saved; ///< run once no job.json write is pending
   std::uint64_t runs = 0;     ///< renewal runs started (tests)
+  int failed_events = 0;      ///< raised events of the current run whose command failed
   std::optional<md_report> last_report;
   std::optional<ari_hint> ari;  ///< the last usable renewalInfo answer
   sys_time ari_next{};          ///< when to fetch renewalInfo again

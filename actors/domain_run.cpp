@@ -35,6 +35,13 @@ std::function<status(const acme::challenge_data&)> setup_hook(domain_pointer sel
     auto reason = challenge_setup_reason(acme::to_string(c.type), c.identifier);
     if (!cmds.message_cmd.empty()) {
       auto res = backend->run_command(message_argv(cmds.message_cmd, reason, name), timeout);
+      const auto failed = !res || !res->success();
+      if (failed) {
+        // recorded and counted by the actor before it sees the order fail (this message is
+        // queued first): mod_md's md_job_notify logs "message-error" and counts an error
+        caf::anon_send(me, progress_atom_v, std::string("message-error"), reason,
+                       message_failure(cmds.message_cmd, res ? res->exit_code : -1).detail);
+      }
       if (!res) return res.error();
       if (!res->success())
         return error(process_errc::failed, "MDMessageCmd for '" + reason + "' " +
@@ -199,6 +206,7 @@ void start_renewal(domain_pointer self) {
     st.renewal.valid_from = sys_time{};
   }
   st.renewal.last_run = t;
+  st.failed_events = 0;
   st.renewal.log_starting(t);
   st.activity = "renewing";
   persist_job(self);

@@ -21,12 +21,16 @@ struct md_failure {
   std::string ca_url;               ///< the CA the failed run used; "" when none was chosen
   bool input_related = false;       ///< acme::classify(problem).input_related
   sys_time retry_after{};           ///< the server's Retry-After; the epoch when none
+  /// How many errors the failed run counts: 1, plus one per raised event whose command failed
+  /// during it (mod_md's md_job_notify counts those too: a vetoed challenge-setup is 2 errors,
+  /// so the retry waits twice MDRetryDelay).
+  int counts = 1;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, md_failure& x) {
   return f(caf::meta::type_name("md_failure"), x.md, x.ca_urls, x.ca_url, x.input_related,
-           x.retry_after);
+           x.retry_after, x.counts);
 }
 
 /// The plan for the next attempt of an MD after a failure.

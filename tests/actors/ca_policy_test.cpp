@@ -118,3 +118,19 @@ TEST_CASE("ca policy: validate", "[actors][policy]") {
   cfg.policy.max_delay = 1s;
   CHECK(error_text(validate(cfg)) == "ca policy: the maximum delay is shorter than MDRetryDelay");
 }
+
+TEST_CASE("ca policy: a run whose raised event failed counts two errors", "[actors][policy]") {
+  // mod_md's md_job_notify counts a failed challenge-setup command as an error of its own, and
+  // the failed run another: the retry waits twice MDRetryDelay (its suite, 901_040)
+  test::actor_fixture fx;
+  ca_policy_config cfg;
+  cfg.policy.min_delay = 1s;
+  cfg.env = make_test_env(fx.sys, t0, {128});
+  auto aut = spawn_ca_policy(fx.sys, cfg);
+  md_failure f = failure("");
+  f.counts = 2;
+  auto p = fx.ask<retry_plan>(aut, failed_atom_v, f);
+  CHECK(p.errors == 2);
+  CHECK(p.delay == caf::timespan(2s));
+  CHECK(p.at == t0 + 2s);
+}

@@ -68,6 +68,7 @@ domain_actor::behavior_type fake_domain(domain_actor::pointer, std::vector<std::
     [revoked](revoked_atom, const std::string& fp) { revoked->push_back(fp); },
     [](get_atom) { return md_snapshot{}; },
     [](progress_atom, const std::string&, const std::string&) {},
+    [](progress_atom, const std::string&, const std::string&, const std::string&) {},
     [](publish_atom) {},
     [](wake_atom, std::uint64_t) {},
   };
