@@ -24,9 +24,18 @@ std::vector<key_spec> specs_of(const managed_domain& md) {
   return md.key_specs;
 }
 
+} // namespace
+
+std::string tls_alpn01_refusal(const std::vector<std::string>& acme_tls_1_domains, const std::string& identifier) {
+  if (!acme_tls_1_domains.empty()) return {};
+  return identifier + ": protocol 'acme-tls/1' seems not enabled for this or any other associated domain. "
+                      "Not attempting challenge type tls-alpn-01.";
+}
+
+namespace {
+
 /// A challenge setup that runs a hook (the challenge-setup event) before the real one, and
-/// refuses tls-alpn-01 for a name whose https vhost does not allow acme-tls/1 (when some do),
-/// so the next type is tried, as mod_md does.
+/// refuses tls-alpn-01 by tls_alpn01_refusal, so the next type is tried, as mod_md does.
 class hooked_setup final : public acme::challenge_setup {
  public:
   hooked_setup(std::shared_ptr<acme::challenge_setup> inner,
@@ -35,13 +44,9 @@ class hooked_setup final : public acme::challenge_setup {
       : inner_(std::move(inner)), hook_(std::move(hook)), alpn_(std::move(acme_tls_1_domains)) {}
   bool supports(acme::challenge_type t) const override { return inner_->supports(t); }
   status setup(const acme::challenge_data& c) override {
-    // mod_md's tls-alpn-01 setup: not tried when no name of the MD allows acme-tls/1 (the
-    // next type is); tried for a name without it when others have it (a name may be served
-    // by a virtual host we do not see, e.g. one of the base server)
-    if (c.type == acme::challenge_type::tls_alpn_01 && alpn_.empty())
-      return error(acme::acme_errc::config,
-                   c.identifier + ": protocol 'acme-tls/1' seems not enabled for this or any other "
-                                  "associated domain. Not attempting challenge type tls-alpn-01.");
+    if (c.type == acme::challenge_type::tls_alpn_01)
+      if (auto why = tls_alpn01_refusal(alpn_, c.identifier); !why.empty())
+        return error(acme::acme_errc::config, why);
     if (hook_)
       if (auto s = hook_(c); !s) return s;
     return inner_->setup(c);

@@ -50,6 +50,11 @@ struct domain_facts {
   std::vector<std::string> problems;              ///< corrupt files found (and removed)
 };
 
+/// mod_md's rule for setting up tls-alpn-01: not when no name of the MD allows the acme-tls/1
+/// protocol (the next challenge type is tried; the text says why), but for a name without it
+/// when others have it (it may be served by a virtual host we do not see). "" = go ahead.
+std::string tls_alpn01_refusal(const std::vector<std::string>& acme_tls_1_domains, const std::string& identifier);
+
 /// One certificate to order.
 struct order_request {
   managed_domain md;

@@ -498,3 +498,13 @@ TEST_CASE_METHOD(domain_fixture, "domain: the snapshot shows the staged certific
   REQUIRE(s.certs.size() == 1);
   CHECK_FALSE(s.certs[0].cert); // nothing in domains/ until activation
 }
+
+TEST_CASE("domain backend: tls-alpn-01 is set up as mod_md does", "[actors][domain]") {
+  // mod_md's suite, 702_043 (no vhost allows acme-tls/1: http-01 is used instead) and 702_044
+  // (a name outside the vhosts that allow it is still tried)
+  CHECK(tls_alpn01_refusal({}, "a.test") ==
+        "a.test: protocol 'acme-tls/1' seems not enabled for this or any other associated domain. "
+        "Not attempting challenge type tls-alpn-01.");
+  CHECK(tls_alpn01_refusal({"a.test"}, "a.test").empty());
+  CHECK(tls_alpn01_refusal({"a.test"}, "other.a.test").empty());
+}
