@@ -6,6 +6,7 @@
 
 #include "acme/problem.hpp"
 #include "core/base64.hpp"
+#include "core/json_util.hpp"
 
 namespace mda::acme {
 
@@ -57,7 +58,8 @@ sys_time ari_next_check(std::string_view retry_after, sys_time now) {
 expected<renewal_info> parse_renewal_info(const std::string& url, std::string_view body,
                                           std::string_view retry_after, sys_time now) {
   const std::string where = "renewalInfo from " + url;
-  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto j = json_nesting_within(body) ? nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false)
+                                     : nlohmann::json(nlohmann::json::value_t::discarded);
   if (j.is_discarded() || !j.is_object())
     return error(acme_errc::bad_response, where + " is not a JSON object");
   auto w = j.find("suggestedWindow");

@@ -278,14 +278,17 @@ acme_result<authorization> poll_authz(client& c, const signer& who, const author
 
 } // namespace
 
-acme_result<started_authz> start_authorization(client& c, const signer& who, const std::string& authz_url,
-                                               const authz_context& ctx) {
+acme_result<started_authz> start_authorization(
+  client& c, const signer& who, const std::string& authz_url, const authz_context& ctx,
+  const std::function<std::string(const authorization&)>& check) {
   if (!ctx.setup) return error(acme_errc::config, "no challenge setup given for " + authz_url);
   auto fetched = fetch_authz(c, who, authz_url);
   if (!fetched) return fetched.failure<started_authz>();
   started_authz started;
   started.authz = std::move(*fetched);
   const authorization& a = started.authz;
+  if (check)
+    if (std::string why = check(a); !why.empty()) return error(acme_errc::bad_response, why);
   if (a.status == "valid") return started;
   if (a.status != "pending") return authz_failed(a).failure<started_authz>();
 

@@ -163,9 +163,11 @@ struct started_authz {
 /// error; pending -> choose a challenge, set it up, POST {} (RFC 8555 §7.5.1). The setup stays
 /// until finish_authorization or abandon_authorization; on failure nothing stays set up. An
 /// order starts all its authorizations first and then waits for them, as mod_md does, so the
-/// CA validates them at the same time.
-acme_result<started_authz> start_authorization(client& c, const signer& who, const std::string& authz_url,
-                                               const authz_context& ctx);
+/// CA validates them at the same time. `check` (optional) looks at the fetched authorization
+/// before anything is set up; a non-empty answer is the failure (acme_errc::bad_response).
+acme_result<started_authz> start_authorization(
+  client& c, const signer& who, const std::string& authz_url, const authz_context& ctx,
+  const std::function<std::string(const authorization&)>& check = {});
 
 /// Second half: polls until the authorization leaves pending/processing (failure with the
 /// challenge error unless valid), then tears the setup down.

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "core/jws.hpp"
+#include "core/json_util.hpp"
 
 namespace mda::acme {
 
@@ -63,6 +64,9 @@ bool is_json_type(const std::string& media) {
 }
 
 expected<nlohmann::json> parse_text(const http_response& res, const std::string& step) {
+  if (!json_nesting_within(res.body))
+    return error(acme_errc::bad_response, step + ": the answer from " + res.url + " nests deeper than " +
+                                              std::to_string(k_json_max_depth) + " levels");
   auto j = nlohmann::json::parse(res.body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded())
     return error(acme_errc::bad_response, step + ": the answer from " + res.url + " is not JSON");

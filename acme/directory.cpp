@@ -1,4 +1,5 @@
 #include "acme/directory.hpp"
+#include "core/json_util.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -59,7 +60,8 @@ std::optional<std::string> directory::find_profile(std::string_view name) const 
 
 expected<directory> parse_directory(const std::string& url, std::string_view body) {
   const std::string where = "ACME directory at " + url;
-  auto j = ojson::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto j = json_nesting_within(body) ? ojson::parse(body, nullptr, /*allow_exceptions=*/false)
+                                     : ojson(ojson::value_t::discarded);
   if (j.is_discarded() || !j.is_object())
     return error(acme_errc::bad_response, where + " is not a JSON object");
   if (!j.contains("newAccount") &&

@@ -117,10 +117,30 @@ acme_status await_order(run& r, order_status from, order_status also, const std:
   }
 }
 
+/// Whether the authorization is for one of the order's identifiers (a wildcard authorization
+/// names the base domain, RFC 8555 §7.1.4).
+bool for_the_order(const authorization& a, const std::vector<identifier>& ids) {
+  const std::string value = a.wildcard ? "*." + a.ident.value : a.ident.value;
+  return std::any_of(ids.begin(), ids.end(), [&](const identifier& id) {
+    return id.type == a.ident.type && id.value.size() == value.size() &&
+           std::equal(id.value.begin(), id.value.end(), value.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+  });
+}
+
 /// Answers every authorization first, then waits for each (the CA validates them meanwhile),
-/// as mod_md does; every challenge set up is torn down again, whatever the outcome.
+/// as mod_md does; every challenge set up is torn down again, whatever the outcome. A CA that
+/// lists more authorizations than the order has identifiers, or one for a name not ordered,
+/// gets no answer for any (nothing is set up for a name we did not ask for).
 acme_status authorize_all(run& r) {
   r.report("Starting challenges for domains");
+  const auto ids = order_identifiers(r.o.domains);
+  if (r.state.authorizations.size() > ids.size())
+    return error(acme_errc::bad_response, "order " + r.state.url + " lists " +
+                                              std::to_string(r.state.authorizations.size()) +
+                                              " authorizations for " + std::to_string(ids.size()) +
+                                              " identifier(s)");
   authz_context ctx{r.o.setup, r.o.challenges, r.o.md_name, r.o.poll, r.o.sleep, r.o.progress, {}};
   std::vector<std::string> added;
   ctx.on_setup = [&](const std::string& entry) {
@@ -131,7 +151,11 @@ acme_status authorize_all(run& r) {
   std::vector<started_authz> started;
   acme_status result = std::monostate{};
   for (const auto& url : r.state.authorizations) {
-    auto s = start_authorization(r.c, r.who, url, ctx);
+    auto s = start_authorization(r.c, r.who, url, ctx, [&](const authorization& a) -> std::string {
+      if (for_the_order(a, ids)) return {};
+      return "authorization " + url + " is for " + a.ident.type + " '" + (a.wildcard ? "*." : "") +
+             a.ident.value + "', which the order does not have";
+    });
     if (!s) {
       result = s.failure<std::monostate>();
       break;

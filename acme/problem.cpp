@@ -1,4 +1,5 @@
 #include "acme/problem.hpp"
+#include "core/json_util.hpp"
 
 #include <algorithm>
 #include <array>
@@ -105,8 +106,13 @@ std::optional<sys_time> parse_retry_after(std::string_view value, sys_time now) 
     for (char c : s) secs = std::min(k_year, secs * 10 + (c - '0'));
     return now + std::chrono::seconds(secs);
   }
-  if (auto t = parse_rfc822(s)) return *t;
-  return parse_obsolete_http_date(s);
+  // an HTTP-date is capped like the seconds form: a year from now at most
+  constexpr auto k_year = std::chrono::hours(366 * 24);
+  std::optional<sys_time> t;
+  if (auto rfc = parse_rfc822(s)) t = *rfc;
+  else t = parse_obsolete_http_date(s);
+  if (t && *t > now + k_year) return now + k_year;
+  return t;
 }
 
 acme_errc problem_code(std::string_view type, int http_status) {
@@ -137,7 +143,8 @@ problem problem_from_response(const http_response& res, sys_time now) {
   if (auto ra = res.header("Retry-After")) p.retry_after = parse_retry_after(*ra, now);
   auto media = res.media_type();
   if (media == "application/problem+json" || media == "application/json") {
-    auto doc = nlohmann::json::parse(res.body, nullptr, /*allow_exceptions=*/false);
+    auto doc = json_nesting_within(res.body) ? nlohmann::json::parse(res.body, nullptr, /*allow_exceptions=*/false)
+                                             : nlohmann::json(nlohmann::json::value_t::discarded);
     if (doc.is_object() && doc.contains("type") && doc["type"].is_string()) {
       p.type = doc["type"].get<std::string>();
       p.detail = string_member(doc, "detail");

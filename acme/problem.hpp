@@ -57,7 +57,8 @@ struct problem {
 };
 
 /// Retry-After: delta-seconds or an HTTP-date (IMF-fixdate, RFC 850, asctime; RFC 9110
-/// §5.6.7), as an absolute time. Unparsable -> nullopt. Deltas above a year count as a year.
+/// §5.6.7), as an absolute time. Unparsable -> nullopt. Deltas above a year, and dates more
+/// than a year ahead, count as a year.
 std::optional<sys_time> parse_retry_after(std::string_view value, sys_time now);
 
 /// mod_md's mapping of a problem type (and, without one, the HTTP status) to a code.

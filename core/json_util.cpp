@@ -63,6 +63,26 @@ const std::error_category& json_category() noexcept {
 
 std::error_code make_error_code(json_errc e) noexcept { return {static_cast<int>(e), json_category()}; }
 
+bool json_nesting_within(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
 expected<ojson> parse_json(std::string_view text, const std::string& source) {
   ojson::parser_callback_t limit = [](int depth, ojson::parse_event_t, ojson&) {
     if (depth >= k_json_max_depth) throw too_deep{}; // depth counts from 0

@@ -39,6 +39,12 @@ std::error_code make_error_code(json_errc e) noexcept;
 /// objects kept inside them a few more). Guards the recursive dump/compare code downstream.
 inline constexpr int k_json_max_depth = 64;
 
+/// Whether `text` nests arrays and objects at most `max_depth` deep, counted without parsing
+/// (brackets inside strings, escapes included, do not count). For texts parsed by other means
+/// than parse_json (a CA's answers): a 100,000-deep array is refused before a parser builds it,
+/// and before anything re-serialises it recursively.
+bool json_nesting_within(std::string_view text, int max_depth = k_json_max_depth);
+
 /// Parses `text`. Errors (json_errc::syntax): "<source>: invalid JSON at byte N: <reason>",
 /// N being the 0-based offset where the parser gave up; control and non-ASCII bytes in the
 /// reason are shown as \xNN.

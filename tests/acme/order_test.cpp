@@ -291,6 +291,33 @@ TEST_CASE("order: obtain against a scripted CA", "[acme][acme-flow][order]") {
       CHECK(s.updates.back().challenge_setups.empty());
     }
   }
+  SECTION("an authorization for a name the order does not have: nothing set up") {
+    // the "CA answers bounded and checked"
+    s.ca->routes["https://ca.test/authz/1"] = [](const fake_post&) {
+      nlohmann::json ch = {{"type", "http-01"}, {"url", "https://ca.test/chal/1"}, {"token", "tok"}, {"status", "pending"}};
+      return json_answer(200, {{"identifier", {{"type", "dns"}, {"value", "victim.test"}}},
+                               {"status", "pending"},
+                               {"challenges", nlohmann::json::array({ch})}});
+    };
+    auto r = s.run();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == acme_errc::bad_response);
+    CHECK(r.error().message == "authorization https://ca.test/authz/1 is for dns 'victim.test', which the order "
+                               "does not have");
+    CHECK(s.setup.teardowns.empty());
+  }
+  SECTION("more authorizations than identifiers") {
+    s.ca->routes["https://ca.test/order"] = [](const fake_post&) {
+      nlohmann::json many = nlohmann::json::array();
+      for (int i = 0; i < 3; ++i) many.push_back("https://ca.test/authz/" + std::to_string(i));
+      auto r = json_answer(201, {{"status", "pending"}, {"authorizations", many}, {"finalize", "https://ca.test/order/1/fin"}});
+      r.headers.emplace("Location", "https://ca.test/order/1");
+      return r;
+    };
+    auto r = s.run();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "order https://ca.test/order/1 lists 3 authorizations for 2 identifier(s)");
+  }
   SECTION("a chain that does not match the key") {
     s.o.cert_key = *private_key::generate(key_spec::ec("P-256"));
     auto r = s.run();

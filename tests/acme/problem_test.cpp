@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "acme/problem.hpp"
+#include "core/json_util.hpp"
 
 using namespace mda;
 using namespace mda::acme;
@@ -38,6 +39,7 @@ TEST_CASE("parse_retry_after reads delta-seconds and all HTTP-date forms", "[acm
       {"Wednesday, 21-Oct-26 07:28:00 GMT", date}, // RFC 850
       {"Wed Oct 21 07:28:00 2026", date},          // asctime
       {"Thu Oct  1 07:28:00 2026", at("2026-10-01T07:28:00Z")},
+      {"Fri, 01 Jan 2100 00:00:00 GMT", k_now + 366 * 24h}, // a date is capped like the seconds
       {"", std::nullopt},
       {"soon", std::nullopt},
       {"-5", std::nullopt},
@@ -278,4 +280,22 @@ TEST_CASE("result_status gives mod_md's APR status of a failure", "[acme][proble
   CHECK(transport(acme_errc::timeout) == 70007); // APR_TIMEUP
   CHECK(transport(acme_errc::tls) == ECONNABORTED);
   CHECK(transport(acme_errc::bad_response) == 20014);
+}
+
+TEST_CASE("a CA's answer nested too deep is refused before it is parsed", "[acme][problem]") {
+  CHECK(json_nesting_within(R"({"a": [1, {"b": "]]]]"}]})", 3));
+  CHECK_FALSE(json_nesting_within(R"({"a": [1, {"b": 2}]})", 2));
+  CHECK(json_nesting_within(R"("[[[[[[", "\"[[[")", 1)); // brackets in strings do not count
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  CHECK_FALSE(json_nesting_within(deep));
+  CHECK(json_nesting_within(std::string(64, '[') + std::string(64, ']')));
+  // a problem document that deep: no problem type read, the HTTP status stands
+  http_response res;
+  res.url = "https://ca.test/x";
+  res.status = 400;
+  res.headers.emplace("Content-Type", "application/problem+json");
+  res.body = "{\"type\": \"urn:ietf:params:acme:error:malformed\", \"x\": " + deep + "}";
+  const problem p = problem_from_response(res, k_now);
+  CHECK(p.type.empty());
+  CHECK(p.code == acme_errc::invalid);
 }
