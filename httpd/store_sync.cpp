@@ -161,10 +161,7 @@ status_snapshot status_at_start(const store& st, const engine_config& cfg, sys_t
     const auto staged = load_staged_leaves(st, em.md);
     renewal_settings windows{cfg.settings.renew_window, cfg.settings.warn_window, em.used};
     std::optional<job> renewal;
-    if (auto j = st.load_json(store_group::staging, em.md.name, aspect::job)) {
-      auto parsed = job_from_json(*j, "staging/" + em.md.name + "/job.json");
-      if (parsed && staging_job_plausible(st, em.md, *parsed)) renewal = std::move(*parsed);
-    }
+    if (auto j = load_staging_job(st, em.md)) renewal = std::move(*j);
     snap.mds.push_back(describe_md({em.md, windows, leaves, staged, renewal ? &*renewal : nullptr,
                                     false, std::string(), sys_time{}, now}));
   }
@@ -173,14 +170,7 @@ status_snapshot status_at_start(const store& st, const engine_config& cfg, sys_t
 
 void refresh_from_staging(const store& st, md_snapshot& m) {
   m.staged_certs = staged_cert_slots(m.md, load_staged_leaves(st, m.md));
-  auto j = st.load_json(store_group::staging, m.md.name, aspect::job);
-  if (j) {
-    auto parsed = job_from_json(*j, "staging/" + m.md.name + "/job.json");
-    if (parsed && staging_job_plausible(st, m.md, *parsed)) m.renewal = std::move(*parsed);
-    else if (parsed) m.renewal.reset();
-  } else if (is_not_found(j.error())) {
-    m.renewal.reset();
-  }
+  if (auto j = load_staging_job(st, m.md)) m.renewal = std::move(*j);
   m.renew = m.renewing || m.renewal.has_value() || (m.renew_at != sys_time{} && m.renew_at <= sys_clock::now());
 }
 

@@ -260,6 +260,18 @@ bool staging_job_plausible(const store& st, const managed_domain& md, const job&
   return true;
 }
 
+expected<std::optional<job>> load_staging_job(const store& st, const managed_domain& md) {
+  auto j = st.load_json(store_group::staging, md.name, aspect::job);
+  if (!j) {
+    if (is_not_found(j.error())) return std::optional<job>{};
+    return j.error();
+  }
+  auto parsed = job_from_json(*j, "staging/" + md.name + "/job.json");
+  if (!parsed) return parsed.error();
+  if (!staging_job_plausible(st, md, *parsed)) return std::optional<job>{};
+  return std::optional<job>{std::move(*parsed)};
+}
+
 std::vector<std::optional<certificate>> load_staged_leaves(const store& st, const managed_domain& md) {
   std::vector<std::optional<certificate>> out;
   for (const auto& spec : effective_key_specs(md)) {

@@ -104,6 +104,11 @@ std::vector<std::optional<certificate>> load_domain_leaves(const store& st,
 /// renewed, and is to be treated as absent.
 bool staging_job_plausible(const store& st, const managed_domain& md, const job& j);
 
+/// The staging job of an MD as a reader of the store takes it: nullopt when there is none or
+/// it is not plausible (staging_job_plausible); an error when job.json cannot be read or parsed
+/// (the engine reports and replaces such a file; readers keep what they knew).
+expected<std::optional<job>> load_staging_job(const store& st, const managed_domain& md);
+
 /// The staged leaf of each key spec of the MD (the default spec when none is configured):
 /// staging/<md>/pubcert[.<curve>].pem. nullopt for a missing or unreadable file.
 std::vector<std::optional<certificate>> load_staged_leaves(const store& st, const managed_domain& md);
