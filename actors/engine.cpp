@@ -46,10 +46,6 @@ struct outcomes {
   }
 };
 
-std::string status_file(const engine_settings& s) {
-  return s.status_file.empty() ? s.store_dir + "/status.json" : s.status_file;
-}
-
 /// The status file as the engine leaves it: the paced writes may be behind, so the last
 /// snapshot is written here (retried while a paced write holds the temp file).
 void final_status(caf::actor_system& sys, const engine_actors& a, const std::string& path,
@@ -130,13 +126,18 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
     fail("engine: " + s.error().message);
     return 2;
   }
-  auto st = fs_store::open(cfg.settings.store_dir);
-  if (!st) {
-    fail("engine: " + st.error().message);
-    return 2;
+  std::shared_ptr<store> shared_store = opts.st;
+  if (!shared_store) {
+    auto st = fs_store::open(cfg.settings.store_dir);
+    if (!st) {
+      fail("engine: " + st.error().message);
+      return 2;
+    }
+    shared_store = std::make_shared<fs_store>(std::move(*st));
   }
+  // The User's directory for the status file (the Apache parent makes it; mdctl may not).
+  (void)fsio::make_dirs(engine_dir(cfg.settings), 0700);
   tune_allocator(); // before the actor system starts its threads
-  auto shared_store = std::make_shared<fs_store>(std::move(*st));
   auto seen = std::make_shared<outcomes>();
   caf::actor_system_config sc;
   register_message_types(sc);
@@ -187,7 +188,7 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
         log("engine: stopping: ended " + std::to_string(n) + " running command(s)");
     }
     log_order_stats(sys, *actors, log);
-    final_status(sys, *actors, status_file(cfg.settings), log);
+    final_status(sys, *actors, status_file_path(cfg.settings), log);
     stop_engine_actors(*actors);
     rc = seen->any_failed() ? 1 : 0;
   } // ~actor_system on this thread: waits for every actor

@@ -38,6 +38,9 @@ struct engine_options {
   /// Every MD's status entry as the store showed it at start (the Apache parent makes it):
   /// the status actor publishes it before the domain actors report. Empty = none.
   std::vector<md_snapshot> status_seed;
+  /// The store to use; empty = open cfg.settings.store_dir (the unprivileged engine of the
+  /// Apache module gets an engine_store over what the parent read for it).
+  std::shared_ptr<store> st;
 };
 
 /// Runs the engine on the calling thread. 0 when it stopped with no MD failed (as last

@@ -14,8 +14,9 @@
 
 namespace mda {
 
-void add_chain_file(staple_set& out, const std::string& path) {
-  auto text = fsio::read_file(path);
+namespace {
+
+void add_chain_text(staple_set& out, const expected<std::string>& text, const std::string& path) {
   if (!text) {
     out.problems.push_back(text.error().message);
     return;
@@ -46,17 +47,32 @@ void add_chain_file(staple_set& out, const std::string& path) {
   out.by_url[*url].push_back(ocsp_cert{leaf, *issuer});
 }
 
+} // namespace
+
+void add_chain_file(const store& st, staple_set& out, const std::string& path) {
+  add_chain_text(out, st.read_outside(path), path);
+}
+
 staple_set load_md_staple_set(const store& st, const managed_domain& md) {
   staple_set out;
   out.owner = md.name;
-  for (const auto& files : md_cert_files(st, md)) add_chain_file(out, files.cert_file);
+  if (!md.cert_files.empty()) {
+    for (const auto& file : md.cert_files) add_chain_file(st, out, file);
+    return out;
+  }
+  for (const auto& spec : effective_key_specs(md)) {
+    const std::string a = aspect::pubcert(spec);
+    if (!st.exists(store_group::domains, md.name, a)) continue;
+    auto path = st.file_path(store_group::domains, md.name, a);
+    add_chain_text(out, st.load_text(store_group::domains, md.name, a), path ? *path : "domains/" + md.name + "/" + a);
+  }
   return out;
 }
 
-staple_set load_other_staple_set(const std::vector<std::string>& files) {
+staple_set load_other_staple_set(const store& st, const std::vector<std::string>& files) {
   staple_set out;
   out.owner = ocsp::k_other_name;
-  for (const auto& f : files) add_chain_file(out, f);
+  for (const auto& f : files) add_chain_file(st, out, f);
   return out;
 }
 
@@ -165,7 +181,8 @@ void start(ocsp_stapling_pointer self) {
     for (const auto& md : self->state.cfg.mds) load_md(self, md);
     if (!self->state.cfg.other_files.empty()) {
       auto files = self->state.cfg.other_files;
-      load(self, [files] { return load_other_staple_set(files); });
+      auto st = self->state.cfg.st;
+      load(self, [st, files] { return load_other_staple_set(*st, files); });
     }
   };
   self->request(st.cfg.io_pool, caf::infinite, run_atom_v, std::move(job))

@@ -80,12 +80,13 @@ struct staple_set {
 
 /// Reads one PEM chain file (leaf first; the issuer is the first later certificate that issued
 /// the leaf) into `out`. Without an OCSP URL the certificate is skipped without a problem.
-void add_chain_file(staple_set& out, const std::string& path);
-/// The MD's certificate files (store/cert_files.hpp md_cert_files: static files, or
-/// domains/<md>/pubcert*.pem); owner = md.name.
+/// The file is read through the store (store::read_outside), which may hold the parent's copy.
+void add_chain_file(const store& st, staple_set& out, const std::string& path);
+/// The MD's certificates: its static MDCertificateFile files, or domains/<md>/pubcert*.pem
+/// (read through the store; the unprivileged engine cannot open domains/); owner = md.name.
 staple_set load_md_staple_set(const store& st, const managed_domain& md);
 /// The MDStapleOthers files; owner "other".
-staple_set load_other_staple_set(const std::vector<std::string>& files);
+staple_set load_other_staple_set(const store& st, const std::vector<std::string>& files);
 
 struct ocsp_stapling_state {
   static inline const char* name = "ocsp-stapling";

@@ -68,10 +68,12 @@ constexpr caf::timespan k_default_status_ask_timeout = std::chrono::milliseconds
 
 struct status_config {
   std::string file;        ///< the published status file; "" = none
-  mode_t file_mode = 0644; ///< readable by the httpd workers
+  /// The engine and the httpd workers run as the same User: nobody else reads the status
+  /// (it names every domain, account and error).
+  mode_t file_mode = 0600;
   caf::timespan min_interval = k_default_status_interval;
   std::string socket_path; ///< the unix-domain socket for live queries; "" = none
-  mode_t socket_mode = 0660;
+  mode_t socket_mode = 0600;
   /// Told once when the socket cannot be bound: the actor then runs without it (readers fall
   /// back to `file`); an optional part never stops the engine. Empty = not told.
   std::function<void(const std::string&)> warn;

@@ -198,7 +198,7 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   if (auto err = validate(pc)) return err;
   a.policy = spawn_ca_policy(sys, pc);
   status_config sc;
-  sc.file = s.status_file.empty() ? s.store_dir + "/status.json" : s.status_file;
+  sc.file = status_file_path(s);
   sc.socket_path = s.status_socket;
   sc.warn = opts.warn ? opts.warn : opts.log;
   sc.seed = std::move(opts.status_seed);

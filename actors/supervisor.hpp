@@ -2,7 +2,7 @@
 //
 // What it spawns: two worker pools (io: loads, saves, commands, status file writes; orders:
 // ACME orders, bounded by settings.orders_in_flight), the ca_policy actor, the status actor
-// (file settings.status_file or <store>/status.json, socket settings.status_socket), one
+// (file status_file_path: settings.status_file or <store>/mdactor/status.json, socket settings.status_socket), one
 // account actor per (CA URL, EAB kid, contacts) and one domain actor per MD; with stapling
 // (MDs with stapling on that a vhost uses, or MDStapleOthers files), the stapling actor
 // (ocsp_stapling.hpp), which spawns one OCSP responder actor per responder URL, and, with

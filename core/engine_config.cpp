@@ -14,6 +14,14 @@ bool engine_settings::operator==(const engine_settings& o) const {
   return to_json(*this) == to_json(o);
 }
 
+std::string engine_dir(const engine_settings& s) { return s.store_dir + "/mdactor"; }
+
+std::string status_file_path(const engine_settings& s) {
+  return s.status_file.empty() ? engine_dir(s) + "/status.json" : s.status_file;
+}
+
+std::string default_status_socket(const engine_settings& s) { return engine_dir(s) + "/status.sock"; }
+
 ojson to_json(const engine_settings& s) {
   ojson j = ojson::object();
   j["store-dir"] = s.store_dir;

@@ -61,7 +61,7 @@ struct engine_settings {
   // --- mdactor extensions ---
   int orders_in_flight = 8;                      ///< MDRenewParallel: orders run at once
   milliseconds command_timeout{60'000};          ///< MDCommandTimeout: events, dns-01 program
-  std::string status_file;                       ///< published snapshot ("" = <store>/status.json)
+  std::string status_file;                       ///< published snapshot ("" = status_file_path)
   std::string status_socket;                     ///< live queries ("" = none)
   /// Embedded challenge responders (mdctl run, no Apache): 0 = off. With Apache the module
   /// answers challenges from the store's challenges/ group instead.
@@ -89,6 +89,14 @@ struct engine_config {
     return settings == o.settings && mds == o.mds;
   }
 };
+
+/// The directory of the store that belongs to the Apache User (0700): the engine's status
+/// file and socket and the accounts it registered (store/engine_store.hpp). "<store>/mdactor".
+std::string engine_dir(const engine_settings& s);
+/// MDActorStatusFile, else <engine_dir>/status.json.
+std::string status_file_path(const engine_settings& s);
+/// The status socket when none is configured: <engine_dir>/status.sock.
+std::string default_status_socket(const engine_settings& s);
 
 nlohmann::ordered_json to_json(const engine_settings& s);
 nlohmann::ordered_json to_json(const engine_config& c);

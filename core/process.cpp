@@ -201,8 +201,25 @@ std::string process_result::describe(milliseconds timeout) const {
   return "exited with status " + std::to_string(exit_code);
 }
 
+namespace {
+/// Set once before threads run (the engine process right after it started its launcher).
+process_runner g_runner;
+std::function<void()> g_stop_runner;
+} // namespace
+
+void set_process_runner(process_runner runner, std::function<void()> stop) {
+  g_runner = std::move(runner);
+  g_stop_runner = std::move(stop);
+}
+
 expected<process_result> run_process(const std::vector<std::string>& argv,
                                      const process_options& opts) {
+  if (g_runner) return g_runner(argv, opts);
+  return run_process_here(argv, opts);
+}
+
+expected<process_result> run_process_here(const std::vector<std::string>& argv,
+                                          const process_options& opts) {
   if (argv.empty() || argv[0].empty())
     return error(process_errc::bad_command, "empty command line");
   if (argv[0][0] != '/')
@@ -254,6 +271,10 @@ expected<process_result> run_process(const std::vector<std::string>& argv,
 }
 
 std::size_t terminate_running_processes(milliseconds grace) {
+  if (g_stop_runner) {
+    g_stop_runner();
+    return 0;
+  }
   const std::size_t n = signal_running(SIGTERM);
   const auto until = clock_type::now() + grace;
   while (n > 0 && clock_type::now() < until) {

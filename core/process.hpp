@@ -8,12 +8,15 @@
 //   hanging script and whatever it started are gone.
 // - The child is started with posix_spawn (safe in threaded programs; exec failures such as a
 //   missing file are reported); signal dispositions and the signal mask are reset.
+// - A process that may not execve (the confined engine) sets a runner (set_process_runner):
+//   run_process then hands each program to its launcher process (core/launcher.hpp).
 // Not here: splitting a configured command line (tokenize_command_line, core/events.hpp),
 // deciding what an exit status means (callers: dns01_command, the engine's events).
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -65,7 +68,20 @@ struct process_result {
 expected<process_result> run_process(const std::vector<std::string>& argv,
                                      const process_options& opts = {});
 
-/// For shutting down: SIGTERM to the process group of every program a run_process call is
+/// run_process in this process, whatever runner is set (the launcher's side).
+expected<process_result> run_process_here(const std::vector<std::string>& argv,
+                                          const process_options& opts = {});
+
+/// Who runs programs for run_process; empty = this process. The unprivileged engine, which
+/// may not execve, hands them to its launcher (core/launcher.hpp). `stop` is what
+/// terminate_running_processes does then (the launcher ends its programs). Set before any
+/// thread calls run_process.
+using process_runner = std::function<expected<process_result>(const std::vector<std::string>&,
+                                                              const process_options&)>;
+void set_process_runner(process_runner runner, std::function<void()> stop);
+
+/// For shutting down: with a runner set, asks it to end its programs and returns 0;
+/// otherwise SIGTERM to the process group of every program a run_process call is
 /// still waiting for, up to `grace` for them to end, then SIGKILL to the groups left. The
 /// waiting calls return as usual (killed by a signal). Returns how many groups were signalled.
 std::size_t terminate_running_processes(std::chrono::milliseconds grace);

@@ -9,7 +9,6 @@
 #include <mutex>
 #include <string>
 
-#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,6 +22,12 @@
 #include <mod_unixd.h>
 
 #include "actors/engine.hpp"
+#include "core/config_files.hpp"
+#include "core/confine.hpp"
+#include "core/events.hpp"
+#include "core/launcher.hpp"
+#include "httpd/module.hpp"
+#include "store/engine_store.hpp"
 #include "store/fs_io.hpp"
 
 APLOG_USE_MODULE(md);
@@ -37,6 +42,8 @@ struct engine_proc {
   server_rec* server = nullptr;
   engine_config cfg;
   std::vector<md_snapshot> status_seed;
+  /// What the engine needs of root's files, read here in the parent (engine_store.hpp).
+  std::shared_ptr<const store_preload> preload;
   apr_proc_t* proc = nullptr; ///< in `pool`: the pool's cleanup reads it after this is gone
   pid_t parent = 0;
   apr_time_t forked_at = 0;
@@ -62,17 +69,38 @@ bool backoff(const std::function<bool()>& stop, int quick_deaths) {
   return stop();
 }
 
-/// Keeps the file-access capabilities across the setuid of ap_unixd_setup_child (call
-/// prctl(PR_SET_KEEPCAPS) before it). Without root nothing is kept: nothing to do.
-void keep_file_caps() {
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  const unsigned caps = (1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH) | (1u << CAP_FOWNER);
-  data[0].effective = data[0].permitted = caps;
-  if (syscall(SYS_capset, &hdr, data) != 0) {
-    ap_log_error(APLOG_MARK, APLOG_WARNING, errno, g_engine->server,
-                 "MDA0143: engine process: capset failed, running without file capabilities");
+/// The programs the launcher may run: every configured MDMessageCmd, MDNotifyCmd and
+/// MDChallengeDns01 (server-wide and per MD), by their absolute path.
+std::vector<std::string> configured_programs(const engine_config& cfg) {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& line) {
+    if (line.empty()) return;
+    auto argv = tokenize_command_line(line);
+    if (!argv.empty() && std::find(out.begin(), out.end(), argv[0]) == out.end()) out.push_back(argv[0]);
+  };
+  add(cfg.settings.message_cmd);
+  add(cfg.settings.notify_cmd);
+  add(cfg.settings.dns01_cmd);
+  for (const auto& em : cfg.mds) add(em.md.dns01_cmd);
+  return out;
+}
+
+/// Where the engine may write (Landlock): the store's User-owned groups, its own directory,
+/// and the directories of a status file or socket configured elsewhere.
+std::vector<std::string> writable_dirs(const engine_config& cfg) {
+  const std::string& store = cfg.settings.store_dir;
+  std::vector<std::string> out{store + "/staging", store + "/challenges", store + "/ocsp", engine_dir(cfg.settings)};
+  for (const std::string& file : {status_file_path(cfg.settings), cfg.settings.status_socket}) {
+    if (file.empty()) continue;
+    const auto slash = file.rfind('/');
+    const std::string dir = slash == std::string::npos || slash == 0 ? "/" : file.substr(0, slash);
+    if (std::find(out.begin(), out.end(), dir) == out.end()) out.push_back(dir);
   }
+  // A group directory that does not exist yet cannot carry a rule; the store makes them at
+  // the parent's start, so only a store that lost one meets this.
+  out.erase(std::remove_if(out.begin(), out.end(), [](const std::string& d) { return ::access(d.c_str(), F_OK) != 0; }),
+            out.end());
+  return out;
 }
 
 /// Signal set-up of the child: Apache's handlers are inherited; the restart signals are not
@@ -91,20 +119,51 @@ int child_run() {
   prctl(PR_SET_NAME, "md-engine"); // `ps -o comm` tells it from the workers
   ap_close_listeners();
   child_signals();
-  const bool root = geteuid() == 0;
-  if (root) prctl(PR_SET_KEEPCAPS, 1);
   if (ap_unixd_setup_child() != 0) {
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0141: engine process: dropping privileges failed");
     return k_exit_no_start;
   }
-  if (root) keep_file_caps();
+  prctl(PR_SET_DUMPABLE, 0); // no ptrace or /proc/<pid>/mem for other processes of the User
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() != g_engine->parent) return 0; // the parent went before PDEATHSIG was set
+  // The launcher first: it keeps what the confinement takes away (execve, gaining privileges
+  // through sudo), and forgets the store's secrets the fork copied into it.
+  auto launcher = start_launcher(configured_programs(g_engine->cfg), [] {
+    g_engine->preload.reset();
+    if (module_state* st = mutable_state()) st->store.reset();
+  });
+  if (!launcher) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0186: engine could not start: %s",
+                 launcher.error().message.c_str());
+    return k_exit_no_start;
+  }
+  confinement c;
+  c.writable = writable_dirs(g_engine->cfg);
+  auto confined = confine_process(c);
+  if (!confined) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0186: engine could not start: confining the process: %s",
+                 confined.error().message.c_str());
+    return k_exit_no_start;
+  }
+  ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+               "MDA0143: engine process %ld confined: no capabilities, no new privileges, seccomp "
+               "filter, %s; launcher %ld",
+               static_cast<long>(getpid()),
+               confined->landlock_abi > 0 ? ("writes only below " + std::to_string(confined->writable.size()) +
+                                             " directories (Landlock ABI " + std::to_string(confined->landlock_abi) + ")")
+                                                .c_str()
+                                          : "no Landlock in this kernel",
+               static_cast<long>(launcher->pid));
   auto stop = stop_on_signals();
   engine_options opts;
   opts.stop = stop;
   opts.activate = false;
   opts.status_seed = g_engine->status_seed;
+  opts.st = std::make_shared<engine_store>(g_engine->preload);
+  if (auto copies = use_file_copies(g_engine->preload->outside); !copies) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0186: engine could not start: %s", copies.error().message.c_str());
+    return k_exit_no_start;
+  }
   auto mu = std::make_shared<std::mutex>();
   opts.log = [mu, s](const std::string& line) {
     std::lock_guard<std::mutex> lock(*mu);
@@ -210,12 +269,12 @@ void write_config_file(server_rec* s, const engine_config& cfg) {
 
 } // namespace
 
-/// The status socket's path: MDActorStatusSocket, else mdactor-status.sock in Apache's runtime
-/// directory. "" when that directory is missing (Apache's compiled-in default need not exist:
-/// mod_md needs none, so a configuration without DefaultRuntimeDir must work): the engine then
-/// runs without a socket and workers read the status file; said once per start, at warn level.
-std::string status_socket_path(apr_pool_t* pconf, server_rec* s, const std::string& configured) {
-  std::string path = configured.empty() ? ap_runtime_dir_relative(pconf, "mdactor-status.sock") : configured;
+/// The status socket's path: MDActorStatusSocket, else status.sock in the User's directory of
+/// the store (engine_dir; the parent made it at its start). "" when its directory is missing:
+/// the engine then runs without a socket and workers read the status file; said once per
+/// start, at warn level.
+std::string status_socket_path(apr_pool_t* pconf, server_rec* s, const engine_settings& settings) {
+  const std::string path = settings.status_socket.empty() ? default_status_socket(settings) : settings.status_socket;
   const auto slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   apr_finfo_t info;
@@ -224,21 +283,39 @@ std::string status_socket_path(apr_pool_t* pconf, server_rec* s, const std::stri
   ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
                "MDA0187: no status socket: directory %s does not exist; md-status, "
                "certificate-status and server-status are served from the status file, updated "
-               "every half second (for live answers create %s or set DefaultRuntimeDir)",
+               "every half second (for live answers create %s or set MDActorStatusSocket)",
                dir.c_str(), dir.c_str());
   return std::string();
 }
 
-void start_engine_process(apr_pool_t* pconf, server_rec* s, engine_config& cfg,
+void start_engine_process(apr_pool_t* pconf, server_rec* s, const fs_store& st, engine_config& cfg,
                           std::vector<md_snapshot> status_seed) {
   if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG || cfg.mds.empty()) return;
-  cfg.settings.status_socket = status_socket_path(pconf, s, cfg.settings.status_socket);
+  cfg.settings.status_socket = status_socket_path(pconf, s, cfg.settings);
+  std::vector<managed_domain> mds;
+  // Files outside the store the engine reads; the User may not be able to open them.
+  std::vector<std::string> outside = cfg.settings.staple_other_files;
+  for (const std::string* ca : {&cfg.settings.ca_certs, &cfg.settings.proxy_ca_certs})
+    if (!ca->empty()) outside.push_back(*ca);
+  for (const auto& em : cfg.mds) {
+    mds.push_back(em.md);
+    outside.insert(outside.end(), em.md.cert_files.begin(), em.md.cert_files.end());
+    for (const std::string* ca : {&em.md.ca_certs, &em.md.proxy_ca_certs})
+      if (!ca->empty()) outside.push_back(*ca);
+  }
+  auto preload = preload_for_engine(st, mds, outside);
+  if (!preload) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0186: engine could not start: reading the store for it: %s",
+                 preload.error().message.c_str());
+    return;
+  }
   write_config_file(s, cfg);
   g_engine = std::make_unique<engine_proc>();
   g_engine->pool = pconf;
   g_engine->server = s;
   g_engine->cfg = cfg;
   g_engine->status_seed = std::move(status_seed);
+  g_engine->preload = std::make_shared<const store_preload>(std::move(*preload));
   // At the pool's clear the cleanups run first, in reverse order (the other-child
   // registration, then this one), then the noted subprocess is killed (SIGTERM, SIGKILL).
   apr_pool_cleanup_register(pconf, g_engine.get(), forget_engine, apr_pool_cleanup_null);

@@ -37,6 +37,7 @@
 
 #include "core/engine_config.hpp"
 #include "status/snapshot.hpp"
+#include "store/fs_store.hpp"
 
 namespace mda::httpd {
 
@@ -45,7 +46,7 @@ namespace mda::httpd {
 /// missing, said at warn level) and kept for re-forks, as is `status_seed` (every MD's status
 /// entry as the store showed it at start: the engine publishes it before its actors report).
 /// Errors are logged; Apache's start never fails because of the engine.
-void start_engine_process(apr_pool_t* pconf, server_rec* s, engine_config& cfg,
+void start_engine_process(apr_pool_t* pconf, server_rec* s, const fs_store& st, engine_config& cfg,
                           std::vector<md_snapshot> status_seed);
 
 } // namespace mda::httpd

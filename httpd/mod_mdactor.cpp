@@ -32,6 +32,7 @@
 #include "httpd/module.hpp"
 #include "httpd/request_hooks.hpp"
 #include "httpd/store_sync.hpp"
+#include "store/engine_store.hpp"
 
 APLOG_USE_MODULE(md);
 
@@ -140,6 +141,16 @@ bool setup_store(server_rec* s, module_state& st) {
       ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0121: handing the store to the User: %s",
                    r.error().message.c_str());
       return false;
+    }
+    // Accounts the unprivileged engine registered since the last start go to accounts/.
+    for (const auto& f : file_engine_accounts(*st.store, ap_unixd_config.user_id)) {
+      if (f.problem.empty()) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MDA0137: account %s filed as accounts/%s",
+                     f.from.c_str(), f.id.c_str());
+      } else {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0137: account %s not filed: %s", f.from.c_str(),
+                     f.problem.c_str());
+      }
     }
   }
   auto hj = sync_httpd_json(*st.store, settings.can_http, settings.can_https);

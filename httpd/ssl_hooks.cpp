@@ -24,6 +24,7 @@
 #include <http_log.h>
 #include <http_ssl.h>
 #include <apr_strings.h>
+#include <unixd.h>
 
 #include "httpd/engine_process.hpp"
 #include "httpd/module.hpp"
@@ -125,10 +126,12 @@ void sync_mds(server_rec* s, module_state& st) {
 std::vector<md_snapshot> publish_status_at_start(server_rec* s, const module_state& st) {
   const engine_settings& settings = st.linked.config.settings;
   status_snapshot snap = status_at_start(*st.store, st.linked.config, std::chrono::system_clock::now());
-  const std::string path = settings.status_file.empty() ? settings.store_dir + "/status.json" : settings.status_file;
+  const std::string path = status_file_path(settings);
   fsio::atomic_write_options o;
   o.durable = false; // a live view: the engine rewrites it
-  if (auto w = fsio::write_file_atomic(path, render_snapshot_file(snap), 0644, o); !w) {
+  // The engine (the User) replaces it; workers (the User) read it; nobody else may.
+  o.owner = std::make_pair(ap_unixd_config.user_id, ap_unixd_config.group_id);
+  if (auto w = fsio::write_file_atomic(path, render_snapshot_file(snap), 0600, o); !w) {
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MDA0138: writing the status file: %s",
                  w.error().message.c_str());
   }
@@ -161,7 +164,7 @@ int post_config_after_ssl(apr_pool_t*, apr_pool_t*, apr_pool_t*, server_rec* s) 
     }
     if (!st->dry_run) {
       std::vector<md_snapshot> seed = publish_status_at_start(s, *st);
-      start_engine_process(s->process->pconf, s, st->linked.config, std::move(seed));
+      start_engine_process(s->process->pconf, s, *st->store, st->linked.config, std::move(seed));
     }
     return OK;
   });

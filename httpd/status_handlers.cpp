@@ -3,7 +3,7 @@
 //
 // - Where the data comes from: the engine's status socket (engine_settings::status_socket,
 //   200 ms at most), else the published status file (engine_settings::status_file, by default
-//   <store>/status.json). Neither there: 503 and a log line; the request never waits longer.
+//   <store>/mdactor/status.json). Neither there: 503 and a log line; the request never waits longer.
 // - md-status (SetHandler md-status): GET only (else 501); the last segment of path_info names
 //   one MD (by name, then by domain) shown with its log, otherwise all MDs; application/json.
 // - /.httpd/certificate-status (post_read_request before mod_ssl, so it also answers where
@@ -45,10 +45,7 @@ namespace {
 /// How long a worker waits for the engine's answer before it reads the file.
 constexpr std::chrono::milliseconds k_socket_timeout{200};
 
-std::string status_file_of(const module_state& st) {
-  const engine_settings& s = st.linked.config.settings;
-  return s.status_file.empty() ? s.store_dir + "/status.json" : s.status_file;
-}
+std::string status_file_of(const module_state& st) { return status_file_path(st.linked.config.settings); }
 
 /// The whole snapshot: live, else the file.
 expected<status_snapshot> fetch_snapshot(const module_state& st) {

@@ -104,6 +104,8 @@ status write_file_atomic(const std::string& path, std::string_view data, mode_t 
     return e;
   };
   if (::fchmod(h.fd, mode) != 0) return fail(sys_error("fchmod", tmp, errno));
+  if (opts.owner && ::fchown(h.fd, opts.owner->first, opts.owner->second) != 0)
+    return fail(sys_error("fchown", tmp, errno));
   const bool inject = opts.fail_midway && opts.fail_midway(path);
   if (auto st = write_all(h.fd, data, tmp, inject); !st) return fail(st.error());
   if (opts.durable && ::fsync(h.fd) != 0) return fail(sys_error("fsync", tmp, errno));

@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 
@@ -33,6 +35,9 @@ struct atomic_write_options {
   /// Test hook: when set and true for the target path, the write stops after half of the
   /// data and fails as a failing write(2) would ("injected write failure").
   std::function<bool(const std::string& path)> fail_midway;
+  /// Owner (uid, gid) given to the file before it appears (fchown of the temp file): root
+  /// writing a file the User must read, in a directory of the User's.
+  std::optional<std::pair<uid_t, gid_t>> owner;
 };
 
 /// Writes `data` to "<path>.tmp" (O_EXCL, mode set with fchmod so the umask does not

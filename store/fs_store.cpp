@@ -233,8 +233,17 @@ expected<fs_store> fs_store::open(const std::string& base_dir, fs_store_options 
   return fs_store(std::move(paths), std::move(opts), std::move(*secret));
 }
 
+fs_store fs_store::attach(const std::string& base_dir, std::string secret, fs_store_options opts) {
+  return fs_store(store_paths(base_dir), std::move(opts), std::move(secret));
+}
+
 status fs_store::setup_worker_dirs(uid_t uid, gid_t gid) {
   worker_ = worker_ids{uid, gid};
+  // The engine's own directory: only the User (and root) may enter it.
+  const std::string own = paths_.base() + "/mdactor";
+  if (auto st = fsio::make_dirs(own, k_dir_private); !st) return st;
+  if (::geteuid() == 0 && ::chown(own.c_str(), uid, gid) != 0) return fsio::sys_error("chown", own, errno);
+  if (::chmod(own.c_str(), k_dir_private) != 0) return fsio::sys_error("chmod", own, errno);
   for (store_group g : {store_group::challenges, store_group::staging, store_group::accounts,
                         store_group::ocsp}) {
     const std::string dir = paths_.group_dir(g);

@@ -12,7 +12,8 @@
 // - Permissions (md_store_fs_init): files 0600 and directories 0700, except groups accounts,
 //   staging, challenges and ocsp with files 0644 and directories 0755; plain private keys
 //   always 0600. Group and name directories get their mode set on every save (mk_group_dir).
-//   File modes are set exactly (fchmod), whatever the umask.
+//   File modes are set exactly (fchmod), whatever the umask. setup_worker_dirs also makes the
+//   User's own directory <store>/mdactor (0700; engine_store.hpp).
 // - Writes are atomic (fs_io.hpp); concurrency rules are those of store.hpp. An fs_store
 //   holds no mutable state after setup_worker_dirs(), so one object may serve several
 //   threads; several objects or processes on one directory are fine under the same rules.
@@ -66,6 +67,10 @@ class fs_store final : public store {
   /// Opens the store at base_dir (see above). Errors are prefixed by nothing: they name
   /// md_store.json or the directory themselves.
   static expected<fs_store> open(const std::string& base_dir, fs_store_options opts = {});
+
+  /// The store at base_dir with the secret a caller already holds (the unprivileged engine,
+  /// which cannot read md_store.json): nothing is read or created here.
+  static fs_store attach(const std::string& base_dir, std::string secret, fs_store_options opts = {});
 
   fs_store(fs_store&&) = default;
   fs_store& operator=(fs_store&&) = default;

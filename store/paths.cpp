@@ -4,10 +4,17 @@
 
 #include "core/base64.hpp"
 #include "core/digest.hpp"
+#include "core/config_files.hpp"
+#include "store/fs_io.hpp"
 
 namespace mda {
 
 // --- store.hpp vocabulary ----------------------------------------------------------------
+
+expected<std::string> store::read_outside(const std::string& path) const {
+  if (auto copy = config_file_copy(path)) return *copy;
+  return fsio::read_file(path);
+}
 
 const char* group_name(store_group g) noexcept {
   switch (g) {

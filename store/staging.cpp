@@ -285,7 +285,7 @@ std::vector<std::optional<certificate>> load_domain_leaves(const store& st,
                                                            const managed_domain& md) {
   std::vector<std::optional<certificate>> out;
   if (!md.cert_files.empty()) {
-    for (const auto& file : md.cert_files) out.push_back(leaf_of(fsio::read_file(file), file));
+    for (const auto& file : md.cert_files) out.push_back(leaf_of(st.read_outside(file), file));
     return out;
   }
   for (const auto& spec : effective_key_specs(md)) {

@@ -158,6 +158,11 @@ class store {
   /// The file behind a key (it need not exist), for handing certificate files to mod_ssl.
   virtual expected<std::string> file_path(store_group g, const std::string& name,
                                           const std::string& aspect) const = 0;
+
+  /// A file outside the store that a reader of the store needs (MDCertificateFile chains,
+  /// other virtual hosts' certificates for stapling): the parent's copy when the process has
+  /// one (core/config_files.hpp), else read from disk.
+  virtual expected<std::string> read_outside(const std::string& path) const;
 };
 
 } // namespace mda

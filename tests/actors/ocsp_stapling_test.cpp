@@ -166,7 +166,7 @@ TEST_CASE("stapling: reading certificate files", "[actors][ocsp]") {
   CHECK(set.by_url.at(k_url)[0].issuer.same_as(f.pki.inter.cert));
   CHECK(set.keys == std::vector<std::string>{*ocsp::cert_key(f.pki.leaf.cert)});
 
-  auto others = load_other_staple_set({f.dir / "plain.pem", f.dir / "lonely.pem",
+  auto others = load_other_staple_set(*f.st, {f.dir / "plain.pem", f.dir / "lonely.pem",
                                        f.dir / "other.pem", f.dir / "missing.pem"});
   CHECK(others.owner == "other");
   CHECK(others.keys == std::vector<std::string>{*ocsp::cert_key(f.other.cert)});

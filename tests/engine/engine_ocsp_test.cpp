@@ -95,7 +95,7 @@ struct ocsp_engine_fixture {
   }
   /// The published status (nullopt while there is none).
   std::optional<status_snapshot> snapshot() {
-    auto s = load_snapshot_file(dir / "store/status.json");
+    auto s = load_snapshot_file(dir / "store/mdactor/status.json");
     if (!s) return std::nullopt;
     return *s;
   }

@@ -257,7 +257,7 @@ TEST_CASE("engine: run_engine in-process, twice on one thread (no globals)",
   CHECK(test::read_file(store + "/domains/p0.example.test/pubcert.pem") == first);
   REQUIRE(reports.size() == 2);
   for (const auto& r : reports) CHECK(r.outcome == md_outcome::complete);
-  auto status = load_snapshot_file(store + "/status.json");
+  auto status = load_snapshot_file(store + "/mdactor/status.json");
   REQUIRE(status);
   CHECK(status->mds.size() == 2);
 }

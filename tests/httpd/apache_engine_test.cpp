@@ -155,23 +155,50 @@ void certify_and_serve(const std::string& mpm, const std::string& challenge) {
     CHECK(log.find("MDA0145", at + 1) == std::string::npos);
   }
   CHECK(exists(a.store("mdactor-engine.json")));
-  CHECK(read_file("/proc/" + std::to_string(first) + "/status").find("\nUid:\t33\t33\t33\t33\n") !=
-        std::string::npos);
+  { // The engine: the User, no capability in any set, no way to gain one, a seccomp filter.
+    const std::string st = read_file("/proc/" + std::to_string(first) + "/status");
+    INFO(st);
+    CHECK(st.find("\nUid:\t33\t33\t33\t33\n") != std::string::npos);
+    for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb"})
+      CHECK(st.find(std::string("\n") + set + ":\t0000000000000000\n") != std::string::npos);
+    CHECK(st.find("\nNoNewPrivs:\t1\n") != std::string::npos);
+    CHECK(st.find("\nSeccomp:\t2\n") != std::string::npos);
+    // Its launcher runs programs as the User, without those restrictions (sudo works there).
+    const run_result ps = run({"ps", "--ppid", std::to_string(first), "-o", "pid=,comm="});
+    std::istringstream in(ps.output);
+    int lpid = 0;
+    std::string comm;
+    REQUIRE(in >> lpid >> comm);
+    CHECK(comm == "md-launcher");
+    const std::string lst = read_file("/proc/" + std::to_string(lpid) + "/status");
+    CHECK(lst.find("\nUid:\t33\t33\t33\t33\n") != std::string::npos);
+    CHECK(lst.find("\nCapEff:\t0000000000000000\n") != std::string::npos);
+    CHECK(lst.find("\nNoNewPrivs:\t0\n") != std::string::npos);
+    CHECK(lst.find("\nSeccomp:\t0\n") != std::string::npos);
+  }
 
   REQUIRE(a.wait_staged("a.example.test", 60));
   CHECK(exists(a.store("staging/a.example.test/pubcert.pem")));
   CHECK(a.status_of("a.example.test") == "503"); // staged, not active before the restart
-  // The engine answers live status queries on its socket in DefaultRuntimeDir, as the User
-  // (the workers' user), and publishes status.json in the store.
-  const std::string sock = a.dir / "mdactor-status.sock";
+  // The engine answers live status queries on its socket in the User's directory of the store,
+  // and publishes status.json there; only the User (the workers' user) reads either.
   struct stat sb {};
+  REQUIRE(::stat(a.store("mdactor").c_str(), &sb) == 0);
+  CHECK(sb.st_uid == 33);
+  CHECK((sb.st_mode & 07777) == 0700);
+  const std::string sock = a.store("mdactor/status.sock");
   REQUIRE(::stat(sock.c_str(), &sb) == 0);
   CHECK(sb.st_uid == 33);
+  CHECK((sb.st_mode & 07777) == 0600);
   const auto live = mda::query_status_socket(sock, "GET md-status", std::chrono::seconds(2));
   REQUIRE(live);
   CHECK(live->find("\"a.example.test\"") != std::string::npos);
-  for (int i = 0; i < 30 && !exists(a.store("status.json")); ++i) ::usleep(100'000);
-  CHECK(exists(a.store("status.json")));
+  REQUIRE(::stat(a.store("mdactor/status.json").c_str(), &sb) == 0);
+  CHECK(sb.st_uid == 33);
+  CHECK((sb.st_mode & 07777) == 0600);
+  // The account it registered waits in the User's directory for the parent.
+  CHECK(exists(a.store("mdactor/accounts/ACME-127.0.0.1-0000/account.json")));
+  CHECK_FALSE(exists(a.store("accounts/ACME-127.0.0.1-0000")));
   CHECK(read_file(a.store("mdactor-engine.json")).find("\"a.example.test\"") != std::string::npos);
 
   REQUIRE(a.graceful());
@@ -180,6 +207,10 @@ void certify_and_serve(const std::string& mpm, const std::string& challenge) {
   CHECK(second > 0);
   CHECK(second != first);
   CHECK(a.log().find("MDA0125: a.example.test: staged certificates activated") != std::string::npos);
+  CHECK(a.log().find("MDA0137: account " + a.store("mdactor/accounts/ACME-127.0.0.1-0000") +
+                     " filed as accounts/ACME-127.0.0.1-0000") != std::string::npos);
+  CHECK(exists(a.store("accounts/ACME-127.0.0.1-0000/account.json")));
+  CHECK_FALSE(exists(a.store("mdactor/accounts/ACME-127.0.0.1-0000")));
   CHECK(a.status_of("a.example.test") == "200");
   CHECK(a.status_of("www.a.example.test") == "200");
   const std::string root = pebble.write_root_file();
@@ -265,19 +296,18 @@ TEST_CASE("the engine runs when its status socket cannot be made, and md-status 
           "[httpd][apache][pebble]") {
   // mod_md's own test suite sets no DefaultRuntimeDir, and Apache's compiled-in one
   // (/var/run/apache2) is missing where the system apache2 never started: the engine used to
-  // end at once (status socket bind failed, exit code 2) and be re-forked forever. Here the
-  // socket cannot be bound because its path is too long for a unix socket (a missing directory
-  // is refused by the DefaultRuntimeDir directive itself; without the directive the parent
-  // sees Apache's default missing and starts the engine without a socket, MDA0187).
+  // end at once (status socket bind failed, exit code 2) and be re-forked forever. The socket
+  // now lives in the store (<store>/mdactor/status.sock); here it cannot be bound because the
+  // store's path is too long for a unix socket.
   const int http = free_port(), https = free_port();
   pebble_fixture pebble(validating_at(http, https));
   engine_apache a(pebble, http, https, "event", "http-01");
   std::string deep = a.dir.path();
-  while (deep.size() < 110) {
-    deep += "/runtime-directory";
+  while (deep.size() < 100) {
+    deep += "/store-directory";
     ::mkdir(deep.c_str(), 0755);
   }
-  write_file(a.conf, read_file(a.conf) + "DefaultRuntimeDir " + deep + "\n"
+  write_file(a.conf, read_file(a.conf) + "MDStoreDir " + deep + "\n"
                                          "<Location /md-status>\n  SetHandler md-status\n</Location>\n");
   const bool started = a.start();
   INFO(a.log());
@@ -292,11 +322,14 @@ TEST_CASE("the engine runs when its status socket cannot be made, and md-status 
   CHECK(first.find("\"renew\": true") != std::string::npos);
   const int engine = a.engine();
   CHECK(engine > 0);
-  REQUIRE(a.wait_staged("a.example.test", 60));
+  const std::string job = deep + "/staging/a.example.test/job.json";
+  for (int i = 0; i < 600 && !(exists(job) && read_file(job).find("\"finished\": true") != std::string::npos); ++i)
+    ::usleep(100'000);
+  REQUIRE(read_file(job).find("\"finished\": true") != std::string::npos);
   CHECK(a.engine() == engine); // never ended, never re-forked
   const std::string log = a.log();
   CHECK(log.find("[md:warn]") != std::string::npos);
-  CHECK(log.find("MDA0185: engine: status socket " + deep + "/mdactor-status.sock not available (") !=
+  CHECK(log.find("MDA0185: engine: status socket " + deep + "/mdactor/status.sock not available (") !=
         std::string::npos);
   CHECK(log.find("are served from the status file") != std::string::npos);
   CHECK(log.find("MDA0146") == std::string::npos);

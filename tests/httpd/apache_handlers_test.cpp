@@ -231,7 +231,7 @@ TEST_CASE("md-status, certificate-status and server-status from the published st
   };
 
   // Live: the engine's socket answers; the handler passes on what it says.
-  const std::string socket = a.dir / "mdactor-status.sock";
+  const std::string socket = a.store("mdactor/status.sock");
   for (int i = 0; i < 100 && ::access(socket.c_str(), F_OK) != 0; ++i) ::usleep(50'000);
   auto live_text = mda::query_status_socket(socket, "GET snapshot", std::chrono::seconds(2));
   REQUIRE(live_text);
@@ -269,8 +269,18 @@ TEST_CASE("md-status, certificate-status and server-status from the published st
 
   // The engine out of reach (its socket gone): the published file is read; for one MD the
   // worker reads its staging/ job.json and certificates itself (as mod_md's workers do).
-  write_file(a.store("status.json"), mda::to_json(sample_snapshot()).dump(2));
-  auto snap = mda::load_snapshot_file(a.store("status.json"));
+  // The engine is paused, so it does not publish over the file this test writes.
+  const run_result ps = run({"ps", "--ppid", std::to_string(a.pid()), "-o", "pid=,comm="});
+  const auto at = ps.output.find(" md-engine");
+  REQUIRE(at != std::string::npos);
+  const int engine = std::stoi(ps.output.substr(ps.output.rfind('\n', at) == std::string::npos ? 0 : ps.output.rfind('\n', at) + 1));
+  REQUIRE(::kill(engine, SIGSTOP) == 0);
+  struct resume_engine {
+    int pid;
+    ~resume_engine() { ::kill(pid, SIGCONT); }
+  } resume{engine};
+  write_file(a.store("mdactor/status.json"), mda::to_json(sample_snapshot()).dump(2));
+  auto snap = mda::load_snapshot_file(a.store("mdactor/status.json"));
   REQUIRE(snap);
   auto st = mda::fs_store::open(a.store(""));
   REQUIRE(st);
@@ -312,7 +322,7 @@ TEST_CASE("md-status, certificate-status and server-status from the published st
   CHECK(html.body.find("<h3>Managed Certificates</h3>") != std::string::npos);
 
   SECTION("no status file: 503, and the page of mod_status without the section") {
-    ::unlink(a.store("status.json").c_str());
+    ::unlink(a.store("mdactor/status.json").c_str());
     CHECK(get("localhost", "/md-status").status == "503");
     CHECK(get("a.example.test", "/.httpd/certificate-status").status == "503");
     const response page = get("localhost", "/server-status?auto");
@@ -327,7 +337,7 @@ TEST_CASE("MDCertificateStatus off and MDServerStatus off leave the requests to 
               "<Location /server-status>\n  SetHandler server-status\n</Location>\n");
   REQUIRE(a.start());
   INFO(a.log());
-  write_file(a.store("status.json"), mda::to_json(sample_snapshot()).dump(2));
+  write_file(a.store("mdactor/status.json"), mda::to_json(sample_snapshot()).dump(2));
   const response cs = request(a, "GET", "http", a.http, "a.example.test", "/.httpd/certificate-status");
   CHECK(cs.status == "404");
   CHECK(cs.body.find("\"rsa\"") == std::string::npos);
