@@ -2,6 +2,7 @@
 
 #include "core/config_files.hpp"
 #include "acme/connect_tunnel.hpp"
+#include "acme/response_stream.hpp"
 
 #include <httplib.h>
 
@@ -147,11 +148,35 @@ struct failure_context {
   long verify_result = X509_V_OK;
   std::chrono::milliseconds elapsed{0};
   bool too_large = false;
-  bool overdue = false;
+  response_fault fault = response_fault::none;
 };
+
+/// The error for a response that overstepped a bound of response_stream.hpp.
+error bound_failure(const failure_context& c) {
+  const std::string& url = c.req.url;
+  switch (c.fault) {
+    case response_fault::head_too_large:
+      return error(acme_errc::bad_response, "response head from " + url + " exceeds " +
+                                                std::to_string(k_max_response_head) + " bytes");
+    case response_fault::head_too_many_lines:
+      return error(acme_errc::bad_response, "response head from " + url + " has more than " +
+                                                std::to_string(k_max_response_lines) + " lines");
+    case response_fault::head_overdue:
+      return error(acme_errc::timeout, "response head from " + url + " not complete within " +
+                                           describe(c.opts.head_timeout));
+    case response_fault::body_too_large:
+      return error(acme_errc::body_too_large, "response body from " + url + " exceeds " +
+                                                  std::to_string(c.opts.max_body + k_max_response_head) +
+                                                  " bytes on the wire");
+    case response_fault::overdue:
+    case response_fault::none: break;
+  }
+  return error(acme_errc::timeout, "response from " + url + " took longer than " + describe(c.opts.total_timeout));
+}
 
 error transport_failure(httplib::Error e, const failure_context& c) {
   const std::string& url = c.req.url;
+  if (c.fault != response_fault::none) return bound_failure(c);
   switch (e) {
     case httplib::Error::Connection: {
       auto wait = std::min(c.opts.connect_timeout, std::chrono::milliseconds(5000));
@@ -191,9 +216,6 @@ error transport_failure(httplib::Error e, const failure_context& c) {
       if (c.too_large)
         return error(acme_errc::body_too_large, "response body from " + url + " exceeds " +
                                                     std::to_string(c.opts.max_body) + " bytes");
-      if (c.overdue)
-        return error(acme_errc::timeout, "response from " + url + " took longer than " +
-                                             describe(c.opts.total_timeout));
       break;
     case httplib::Error::Compression:
       return error(acme_errc::bad_response,
@@ -214,6 +236,7 @@ struct pooled_client {
   std::unique_ptr<connect_tunnel> tunnel; ///< https through a proxy; outlives `cli` (declared first)
   std::unique_ptr<httplib::ClientImpl> cli;
   httplib::SSLClient* ssl = nullptr; ///< cli, when it speaks TLS
+  response_watch* watch = nullptr;   ///< cli's bounds (response_stream.hpp)
   std::chrono::steady_clock::time_point idle_since{};
 };
 
@@ -268,16 +291,19 @@ expected<pooled_client> make_client(const url_parts& u, const std::string& url,
       pc.tunnel = std::move(*tunnel);
       port = pc.tunnel->local_port();
     }
-    auto s = std::make_unique<httplib::SSLClient>(u.host, port);
+    auto s = std::make_unique<bounded_client<httplib::SSLClient>>(u.host, port);
     if (pc.tunnel) s->set_hostname_addr_map({{u.host, "127.0.0.1"}});
     if (!o.ca_file.empty()) s->set_ca_cert_path(config_file_path(o.ca_file));
     s->enable_server_certificate_verification(true);
     if (auto st = expect_peer_name(s->ssl_context(), u.host); !st)
       return error(st.error().code, contact_failure(url) + st.error().message);
     pc.ssl = s.get();
+    pc.watch = &s->watch;
     pc.cli = std::move(s);
   } else {
-    pc.cli = std::make_unique<httplib::ClientImpl>(u.host, u.port);
+    auto plain = std::make_unique<bounded_client<httplib::ClientImpl>>(u.host, u.port);
+    pc.watch = &plain->watch;
+    pc.cli = std::move(plain);
   }
   auto& cli = *pc.cli;
   auto secs = [](std::chrono::milliseconds d) { return static_cast<time_t>(d.count() / 1000); };
@@ -335,12 +361,14 @@ class sigpipe_guard {
 struct exchange_result {
   httplib::Error err = httplib::Error::Success;
   http_response out;
-  bool too_large = false, overdue = false;
+  bool too_large = false;
+  response_fault fault = response_fault::none;
   std::chrono::milliseconds elapsed{0};
 };
 
-exchange_result exchange(httplib::ClientImpl& cli, const http_request& req, const url_parts& u,
+exchange_result exchange(pooled_client& pc, const http_request& req, const url_parts& u,
                          const http_options& o) {
+  httplib::ClientImpl& cli = *pc.cli;
   httplib::Request hr;
   hr.method = req.method;
   hr.path = u.target;
@@ -354,17 +382,20 @@ exchange_result exchange(httplib::ClientImpl& cli, const http_request& req, cons
   exchange_result r;
   r.out.url = req.url;
   const auto start = std::chrono::steady_clock::now();
-  const auto deadline = start + o.total_timeout;
-  // The body goes through here so that the cap and the deadline stop reading early.
+  // The head's size, lines and time, the whole response's deadline: the stream (response_stream.hpp)
+  pc.watch->bounds = response_bounds{start + o.total_timeout, o.head_timeout, o.read_timeout, o.read_timeout,
+                                     o.max_body};
+  pc.watch->fault = response_fault::none;
+  // The decoded body goes through here so that its cap stops reading early.
   hr.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
     if (r.out.body.size() + n > o.max_body) { r.too_large = true; return false; }
-    if (std::chrono::steady_clock::now() > deadline) { r.overdue = true; return false; }
     r.out.body.append(data, n);
     return true;
   };
   httplib::Response res;
   if (!cli.send(hr, res, r.err) && r.err == httplib::Error::Success)
     r.err = httplib::Error::Unknown;
+  r.fault = pc.watch->fault;
   r.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
   if (r.err != httplib::Error::Success) return r;
@@ -375,6 +406,7 @@ exchange_result exchange(httplib::ClientImpl& cli, const http_request& req, cons
 
 /// Whether a failure on a reused connection means the server had closed it before answering.
 bool stale_connection(const exchange_result& r, const http_options& o) {
+  if (r.fault != response_fault::none) return false;
   if (r.err == httplib::Error::Write) return true;
   return r.err == httplib::Error::Read && r.out.body.empty() && r.elapsed < o.read_timeout;
 }
@@ -428,13 +460,13 @@ expected<http_response> httplib_transport::request(const http_request& req) {
   }
   sigpipe_guard no_sigpipe;
   bool reused = pc->cli->is_socket_open() > 0;
-  auto r = exchange(*pc->cli, req, *u, opts_);
+  auto r = exchange(*pc, req, *u, opts_);
   if (r.err != httplib::Error::Success && reused && stale_connection(r, opts_)) {
     pc.reset(); // one more time on a new connection
     auto c = fresh_client();
     if (!c) return c.error();
     pc = std::move(*c);
-    r = exchange(*pc->cli, req, *u, opts_);
+    r = exchange(*pc, req, *u, opts_);
   }
   if (r.err != httplib::Error::Success) {
     if (pc->tunnel)
@@ -443,7 +475,7 @@ expected<http_response> httplib_transport::request(const http_request& req) {
     c.verify_result = pc->ssl ? pc->ssl->get_openssl_verify_result() : X509_V_OK;
     c.elapsed = r.elapsed;
     c.too_large = r.too_large;
-    c.overdue = r.overdue;
+    c.fault = r.fault;
     return transport_failure(r.err, c); // the failed client (and its connection) goes
   }
   if (opts_.keep_alive_idle.count() > 0) {

@@ -9,7 +9,9 @@
 //   MDHttpProxyCACertificateFile (curl's PROXY_CAINFO, which only applies to https://
 //   proxies), cannot be honoured: an https:// proxy is refused at creation.
 // - Limits as mod_md sets them for ACME (reference §6): connect 30 s, body 1 MiB, overall
-//   10 min; a read stalling longer than the read timeout (30 s) fails.
+//   10 min; a read stalling longer than the read timeout (30 s) fails. Beyond mod_md, the
+//   response head is bounded in size (64 KiB, 100 lines) and time (complete 60 s after the
+//   request went out), and the body on the wire too (see acme/response_stream.hpp).
 // - Errors are mda::error with an acme_errc code and a message naming the URL.
 //
 // - Connections are kept alive and reused (RFC 9112 §9.3), as mod_md's curl does: a pool per
@@ -113,7 +115,12 @@ struct http_options {
   std::string proxy_ca_file; ///< MDHttpProxyCACertificateFile; see the header comment
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};   ///< per stalled read
-  std::chrono::milliseconds total_timeout{std::chrono::minutes(10)};  ///< whole body
+  std::chrono::milliseconds total_timeout{std::chrono::minutes(10)};  ///< whole response
+  /// The whole response head, from when the request starts going out: a server may think up
+  /// to the read timeout (30 s) before its first byte, and a head (at most 64 KiB) then comes
+  /// in one round trip; twice the read timeout is never needed by a server that is not
+  /// trickling its head a byte at a time. Within total_timeout.
+  std::chrono::milliseconds head_timeout{std::chrono::seconds(60)};
   std::size_t max_body = default_max_body;
   std::string user_agent = default_user_agent();
   /// How long an idle connection is kept for reuse; 0 = a new connection per request.

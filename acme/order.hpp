@@ -12,8 +12,9 @@
 // - Finalize with a CSR (core/csr.hpp) for the key; poll until valid (Retry-After honoured,
 //   bounded). Download: PEM chain leaf first (application/pem-certificate-chain, text/plain,
 //   application/pkix-cert DER); Link rel="up" followed while only a leaf came, up to 10
-//   certificates; rel="alternate" chains downloaded too. The leaf must match the key and cover
-//   the identifiers.
+//   certificates; an answer with more than 10 is an error. rel="alternate" chains downloaded
+//   too, the first 10 (more are ignored with a progress line). The leaf must match the key and
+//   cover the identifiers. (The figures and why: order_obtain.cpp.)
 // - Progress texts as mod_md's job log: "Creating new order, key-spec=..., profile=...,
 //   replacing-cert=...", "Starting challenges for domains", "Setting up challenge 'http-01' for
 //   domain D", "Waiting for order to become ready", "Creating <spec> CSR", "Submitting <spec>

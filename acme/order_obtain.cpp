@@ -1,5 +1,6 @@
 // The order sequence of order.hpp: `obtain` and the certificate chain download.
 #include <algorithm>
+#include <string_view>
 
 #include "acme/order.hpp"
 #include "core/csr.hpp"
@@ -10,12 +11,35 @@ namespace mda::acme {
 
 namespace {
 
-/// mod_md's bound when following rel="up".
+/// The most certificates of one chain: mod_md's bound when following rel="up", and here also
+/// on a PEM answer (mod_md reads any number). Let's Encrypt serves 2 or 3 (leaf, intermediate,
+/// a cross-signed root), other ACME CAs up to 4; a chain of more than 10 is nothing a client
+/// could send in a handshake. More is an error (the chain is what would be installed), found
+/// by counting PEM blocks before any is parsed.
 constexpr std::size_t k_max_chain = 10;
+
+/// The most rel="alternate" chains downloaded per certificate. Let's Encrypt offers at most one
+/// (two while its DST Root cross-sign lasted), pebble as many as PEBBLE_ALTERNATE_ROOTS (0 by
+/// default); mod_md fetches none. Alternates are optional extras beside the chain the CA
+/// prefers, so more than 10 fail nothing: the first 10 are fetched, the rest ignored with a
+/// progress line (failing would throw away a certificate the CA already issued, and the retry
+/// would order, and count against the CA's rate limits, another).
+constexpr std::size_t k_max_alternates = 10;
+
+std::size_t pem_certificate_blocks(std::string_view text) {
+  constexpr std::string_view begin = "-----BEGIN CERTIFICATE-----";
+  std::size_t n = 0;
+  for (auto at = text.find(begin); at != std::string_view::npos; at = text.find(begin, at + begin.size())) ++n;
+  return n;
+}
 
 expected<std::vector<certificate>> certs_of(const http_response& res) {
   const std::string media = res.media_type();
   const std::string source = "certificate at " + res.url;
+  if (const std::size_t n = pem_certificate_blocks(res.body); n > k_max_chain)
+    return error(acme_errc::bad_response, source + ": " + std::to_string(n) +
+                                              " certificates in the chain, more than the " +
+                                              std::to_string(k_max_chain) + " accepted");
   if (media == "application/pkix-cert") {
     auto cert = certificate::from_der(res.body, source);
     if (!cert) return cert.error();
@@ -242,8 +266,12 @@ acme_result<obtained_cert> fetch_result(run& r, const private_key& key) {
   auto pem = write_pem_chain(out.chain);
   if (!pem) return pem.error();
   out.chain_pem = *pem;
-  for (const auto& alt : dl->alternate_urls) {
-    auto more = download_chain(r.c, r.who, alt);
+  const auto& alts = dl->alternate_urls;
+  if (alts.size() > k_max_alternates)
+    r.report("Certificate at " + r.state.certificate + " offers " + std::to_string(alts.size()) +
+             " alternate chains: the first " + std::to_string(k_max_alternates) + " are looked at");
+  for (std::size_t i = 0; i < alts.size() && i < k_max_alternates; ++i) {
+    auto more = download_chain(r.c, r.who, alts[i]);
     if (more && more->chain.front().matches_key(key)) out.alternates.push_back(more->chain);
   }
   return out;

@@ -7,6 +7,9 @@
 #include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace mda::test {
@@ -73,5 +76,21 @@ run_result run(const std::vector<std::string>& argv, const std::string& input) {
 }
 
 bool path_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+loopback_listener listen_loopback(int backlog) {
+  loopback_listener l;
+  l.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (l.fd < 0 || ::bind(l.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(l.fd, backlog) != 0 ||
+      ::getsockname(l.fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (l.fd >= 0) ::close(l.fd);
+    throw std::runtime_error("cannot listen on 127.0.0.1");
+  }
+  l.port = ntohs(a.sin_port);
+  return l;
+}
 
 } // namespace mda::test

@@ -35,4 +35,12 @@ struct run_result {
 /// Runs argv[0] with its arguments (no shell), optional stdin text; waits for it.
 run_result run(const std::vector<std::string>& argv, const std::string& input = "");
 
+/// A TCP socket listening on 127.0.0.1 at a port the kernel chose.
+struct loopback_listener {
+  int fd = -1;
+  int port = 0;
+};
+/// Throws std::runtime_error when no socket could be made.
+loopback_listener listen_loopback(int backlog);
+
 } // namespace mda::test

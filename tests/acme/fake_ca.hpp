@@ -33,6 +33,15 @@ inline acme::http_response json_answer(int status, const nlohmann::json& body,
   return r;
 }
 
+/// An answer with `body` as it is.
+inline acme::http_response text_answer(int status, std::string body, const std::string& type) {
+  acme::http_response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers.emplace("Content-Type", type);
+  return r;
+}
+
 inline acme::http_response problem_answer(int status, const std::string& type,
                                           const std::string& detail) {
   return json_answer(status, {{"type", type}, {"detail", detail}, {"status", status}},

@@ -13,6 +13,7 @@
 
 #include "acme/connect_tunnel.hpp"
 #include "acme/http_client.hpp"
+#include "acme/response_stream.hpp"
 #include "tests/support/pebble.hpp"
 #include "tests/test_util.hpp"
 
@@ -57,15 +58,9 @@ struct connect_proxy {
 
   explicit connect_proxy(std::string answer_head = "HTTP/1.1 200 Connection established\r\n\r\n")
       : answer(std::move(answer_head)) {
-    listen_fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    REQUIRE(::bind(listen_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(listen_fd, 1) == 0);
-    ::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
+    const auto l = test::listen_loopback(1);
+    listen_fd = l.fd;
+    port = l.port;
     th = std::thread([this] { serve(); });
   }
   ~connect_proxy() {
@@ -179,6 +174,39 @@ TEST_CASE("http_response looks up headers case-insensitively and reads Link", "[
   CHECK(r.location() == std::optional<std::string>("https://ca.test/acme/order/9"));
   CHECK_FALSE(r.header("Retry-After").has_value());
   CHECK(http_response{}.media_type() == "");
+}
+
+TEST_CASE("response_head_meter ends a head at its empty line, 1xx heads included", "[acme][http]") {
+  using verdict = response_head_meter::verdict;
+  auto feed = [](response_head_meter& m, const std::string& bytes) {
+    verdict v = verdict::head;
+    for (char c : bytes) v = m.take(c);
+    return v;
+  };
+  response_head_meter m;
+  CHECK(feed(m, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n") == verdict::head);
+  CHECK(feed(m, "\r\n") == verdict::done);
+  CHECK(m.bytes() == 38);
+  CHECK(m.take('{') == verdict::done); // the body is not counted
+  CHECK(m.bytes() == 38);
+
+  response_head_meter interim;
+  CHECK(feed(interim, "HTTP/1.1 100 Continue\r\n\r\n") == verdict::head);
+  CHECK(feed(interim, "HTTP/1.1 204 No Content\r\n\r\n") == verdict::done);
+
+  response_head_meter bare_lf; // a lone LF line is no end (cpp-httplib skips such lines)
+  CHECK(feed(bare_lf, "HTTP/1.1 200 OK\r\nA: b\n\n") == verdict::head);
+
+  response_head_meter big;
+  CHECK(feed(big, "HTTP/1.1 200 OK\r\nX: " + std::string(k_max_response_head - 20, 'x')) == verdict::head);
+  CHECK(feed(big, "xx") == verdict::too_large);
+  CHECK(feed(big, "\r\n\r\n") == verdict::too_large);
+
+  response_head_meter many;
+  std::string lines = "HTTP/1.1 200 OK\r\n";
+  for (std::size_t i = 1; i < k_max_response_lines; ++i) lines += "A: b\r\n";
+  CHECK(feed(many, lines) == verdict::head);
+  CHECK(feed(many, "A: b\r\n") == verdict::too_many_lines);
 }
 
 TEST_CASE("httplib_transport: status, headers, body, methods", "[acme][http]") {

@@ -3,6 +3,7 @@
 // CSR, chain download with Link rel="up" and rel="alternate", key mismatch, resume.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 
 #include <set>
@@ -19,6 +20,7 @@ using namespace std::chrono_literals;
 using mda::test::fake_ca;
 using mda::test::fake_post;
 using mda::test::json_answer;
+using mda::test::text_answer;
 
 namespace {
 
@@ -305,6 +307,41 @@ TEST_CASE("order: obtain against a scripted CA", "[acme][acme-flow][order]") {
     CHECK(r.error().message == "authorization https://ca.test/authz/1 is for dns 'victim.test', which the order "
                                "does not have");
     CHECK(s.setup.teardowns.empty());
+  }
+  SECTION("10,000 alternate chains: the first 10 are fetched, the rest ignored") {
+    s.ca->routes["https://ca.test/cert/1"] = [&s](const fake_post&) {
+      auto r = text_answer(200, pem_of(s.leaf) + pem_of(s.issuer), "application/pem-certificate-chain");
+      for (int i = 0; i < 10000; ++i) r.headers.emplace("Link", "</cert/1/alt>; rel=\"alternate\"");
+      return r;
+    };
+    auto r = s.run();
+    REQUIRE(r.ok());
+    CHECK(r->alternates.size() == 10);
+    CHECK(std::count_if(s.ca->posts.begin(), s.ca->posts.end(),
+                        [](const fake_post& p) { return p.url == "https://ca.test/cert/1/alt"; }) == 10);
+    CHECK(s.progress.back() == "Certificate at https://ca.test/cert/1 offers 10000 alternate chains: the "
+                               "first 10 are looked at");
+  }
+  // the leaf and n - 1 issuers in one PEM answer
+  auto chain_of = [&s](int n) {
+    s.ca->routes["https://ca.test/cert/1"] = [&s, n](const fake_post&) {
+      std::string pem = pem_of(s.leaf);
+      for (int i = 1; i < n; ++i) pem += pem_of(s.issuer);
+      return text_answer(200, pem, "application/pem-certificate-chain");
+    };
+    return s.run();
+  };
+  SECTION("a chain of 10,000 certificates") {
+    auto r = chain_of(10000);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == acme_errc::bad_response);
+    CHECK(r.error().message == "certificate at https://ca.test/cert/1: 10000 certificates in the chain, "
+                               "more than the 10 accepted");
+  }
+  SECTION("a chain of 10 certificates is taken") {
+    auto r = chain_of(10);
+    REQUIRE(r.ok());
+    CHECK(r->chain.size() == 10);
   }
   SECTION("more authorizations than identifiers") {
     s.ca->routes["https://ca.test/order"] = [](const fake_post&) {

@@ -2,7 +2,9 @@
 // routes served by a cpp-httplib server on 127.0.0.1, reached through the real transport.
 // Covers what pebble 2.4.0 cannot do: a directory that is HTML, a CA that hangs, an oversize
 // body, rateLimited with Retry-After, ARI renewalInfo, profiles in the directory, malformed
-// JSON in an answer. Every error names the CA URL and the step.
+// JSON in an answer; and, with a raw server (tests/acme/scripted_server.hpp), response heads of
+// 1 MB or 10,000 lines, heads and bodies trickled a byte at a time, endless chunk framing.
+// Every error names the CA URL and the step.
 #include <catch2/catch.hpp>
 
 #include <httplib.h>
@@ -16,6 +18,7 @@
 #include "acme/client.hpp"
 #include "acme/problem.hpp"
 #include "tests/acme/fake_ca.hpp"
+#include "tests/acme/scripted_server.hpp"
 
 using namespace mda;
 using namespace mda::acme;
@@ -23,69 +26,10 @@ using mda::test::fake_ca;
 using mda::test::fake_post;
 using mda::test::json_answer;
 using mda::test::problem_answer;
+using mda::test::raw_http_server;
+using mda::test::scripted_server;
 
 namespace {
-
-/// fake_ca behind an httplib server: every request is handed to the script as it arrived.
-class scripted_server {
- public:
-  std::shared_ptr<fake_ca> ca = std::make_shared<fake_ca>();
-  /// Replaces the answer for GET `path` (directory faults, renewalInfo).
-  std::map<std::string, std::function<void(httplib::Response&)>> raw_gets;
-
-  scripted_server() {
-    port_ = svr_.bind_to_any_port("127.0.0.1");
-    REQUIRE(port_ > 0);
-    ca->base = "http://127.0.0.1:" + std::to_string(port_);
-    ca->dir = {{"newNonce", ca->base + "/nonce"}, {"newAccount", ca->base + "/acct"},
-               {"newOrder", ca->base + "/order"}};
-    auto route = [this](const httplib::Request& req, httplib::Response& res) {
-      if (req.method == "GET") {
-        auto it = raw_gets.find(req.path);
-        if (it != raw_gets.end()) return it->second(res);
-      }
-      acme::http_request r;
-      r.method = req.method;
-      r.url = ca->base + req.path;
-      r.body = req.body;
-      r.content_type = req.get_header_value("Content-Type");
-      std::lock_guard<std::mutex> lock(mu_);
-      auto a = ca->request(r);
-      if (!a.ok()) {
-        res.status = 500;
-        return;
-      }
-      res.status = a->status;
-      std::string type = "application/json";
-      for (const auto& [k, v] : a->headers) {
-        if (k == "Content-Type") type = v;
-        else res.set_header(k.c_str(), v);
-      }
-      if (req.method != "HEAD") res.set_content(a->body, type.c_str());
-    };
-    svr_.Get(".*", route);
-    svr_.Post(".*", route);
-    th_ = std::thread([this] { svr_.listen_after_bind(); });
-    while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ~scripted_server() {
-    svr_.stop();
-    th_.join();
-  }
-  std::string dir_url() const { return ca->dir_url(); }
-
-  client make_client(http_options o = {}) {
-    auto t = httplib_transport::create(o);
-    REQUIRE(t.ok());
-    return client(*t, client_options{dir_url()}, std::make_shared<system_time_source>());
-  }
-
- private:
-  httplib::Server svr_;
-  int port_ = 0;
-  std::thread th_;
-  std::mutex mu_;
-};
 
 const private_key& account_key() {
   static private_key k = *private_key::generate(key_spec::ec("P-256"));
@@ -211,4 +155,89 @@ TEST_CASE("scripted server: ARI and profiles in the directory", "[acme][scripted
   CHECK(to_unix(info->window_end) == 1767312000);   // 2026-01-02T00:00:00Z
   CHECK(info->explanation_url == "https://ca.test/why");
   CHECK(info->next_check == now + std::chrono::seconds(21600));
+}
+
+// --- response heads bounded in size and time (acme/response_stream.hpp) ---------------------
+
+namespace {
+
+/// GET `path` from `srv` through a transport with the options `o`.
+expected<http_response> get_from(const raw_http_server& srv, const std::string& path, const http_options& o) {
+  auto t = httplib_transport::create(o);
+  REQUIRE(t.ok());
+  return (*t)->get(srv.base() + path);
+}
+
+} // namespace
+
+TEST_CASE("scripted server: a response head of 1 MB is refused", "[acme][scripted][bounds]") {
+  scripted_server s;
+  s.raw_gets["/dir"] = [](httplib::Response& res) {
+    res.set_header("X-Padding", std::string(1024 * 1024, 'x'));
+    res.set_content("{}", "application/json");
+  };
+  auto d = s.make_client().get_directory();
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().code == make_error_code(acme_errc::bad_response));
+  CHECK(d.error().message == "response head from " + s.dir_url() + " exceeds 65536 bytes");
+}
+
+TEST_CASE("scripted server: 10,000 header lines are refused", "[acme][scripted][bounds]") {
+  scripted_server s;
+  s.raw_gets["/dir"] = [](httplib::Response& res) {
+    for (int i = 0; i < 10000; ++i)
+      res.headers.emplace("Link", "</cert/alt/" + std::to_string(i) + ">;rel=\"alternate\"");
+    res.set_content("{}", "application/json");
+  };
+  auto d = s.make_client().get_directory();
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().code == make_error_code(acme_errc::bad_response));
+  CHECK(d.error().message == "response head from " + s.dir_url() + " has more than 100 lines");
+}
+
+TEST_CASE("scripted server: a head trickled a byte at a time meets the head deadline",
+          "[acme][scripted][bounds]") {
+  // every byte comes well within the stall timeout (30 s), the whole head does not
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: " +
+                           std::string(200, 's') + "\r\nContent-Length: 2\r\n\r\n{}";
+  raw_http_server srv(head, std::chrono::milliseconds(10));
+  http_options o;
+  o.head_timeout = std::chrono::milliseconds(200);
+  auto r = get_from(srv, "/dir", o);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == make_error_code(acme_errc::timeout));
+  CHECK(r.error().message == "response head from " + srv.base() + "/dir not complete within 200 ms");
+}
+
+TEST_CASE("scripted server: a trickled response meets the overall deadline", "[acme][scripted][bounds]") {
+  const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n" + std::string(300, ' ');
+  SECTION("the head already: the overall deadline is the earlier one") {
+    raw_http_server srv(answer, std::chrono::milliseconds(10));
+    http_options o;
+    o.total_timeout = std::chrono::milliseconds(200);
+    auto r = get_from(srv, "/x", o);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == make_error_code(acme_errc::timeout));
+    CHECK(r.error().message == "response from " + srv.base() + "/x took longer than 200 ms");
+  }
+  SECTION("at once: the same answer passes") {
+    raw_http_server srv(answer, std::chrono::milliseconds(0));
+    http_options o;
+    o.total_timeout = std::chrono::milliseconds(2000);
+    auto r = get_from(srv, "/x", o);
+    REQUIRE(r.ok());
+    CHECK(r->status == 200);
+    CHECK(r->body == std::string(300, ' '));
+  }
+}
+
+TEST_CASE("scripted server: a chunked body whose framing never ends is cut at the cap",
+          "[acme][scripted][bounds]") {
+  // one chunk-size line of 2 MiB: no decoded byte, but the wire is bounded all the same
+  const std::string answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1" + std::string(2 * 1024 * 1024, '0');
+  raw_http_server srv(answer, std::chrono::milliseconds(0));
+  auto r = get_from(srv, "/x", {});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == make_error_code(acme_errc::body_too_large));
+  CHECK(r.error().message == "response body from " + srv.base() + "/x exceeds 1114112 bytes on the wire");
 }

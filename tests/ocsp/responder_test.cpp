@@ -213,15 +213,9 @@ TEST_CASE("ocsp responder: HTML and a hanging responder", "[ocsp][responder]") {
   }
   SECTION("a responder that never answers") {
     // A listening socket nobody accepts on: the kernel completes the connection, no answer.
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd, 4) == 0);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    fp.responder_url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/";
+    const auto l = test::listen_loopback(4);
+    const int fd = l.fd;
+    fp.responder_url = "http://127.0.0.1:" + std::to_string(l.port) + "/";
     const auto start = steady_clock::now();
     auto r = fetch(*http, fp);
     const auto took = steady_clock::now() - start;
