@@ -53,8 +53,14 @@ struct ll_path_beneath_attr {
   std::int32_t parent_fd;
 } __attribute__((packed));
 
+struct ll_net_port_attr {
+  std::uint64_t allowed_access;
+  std::uint64_t port;
+} __attribute__((packed));
+
 constexpr unsigned k_ll_version_flag = 1u << 0; // LANDLOCK_CREATE_RULESET_VERSION
 constexpr int k_ll_rule_path_beneath = 1;
+constexpr int k_ll_rule_net_port = 2;
 constexpr std::uint64_t k_fs_execute = 1ull << 0;
 constexpr std::uint64_t k_fs_write_file = 1ull << 1;
 constexpr std::uint64_t k_fs_remove_dir = 1ull << 4;
@@ -105,6 +111,13 @@ status restrict_writes(const confinement& c, confine_report& rep) {
   }
   // Opening /dev/null for writing (libraries do) is no write to the file system.
   if (s) s = add_rule(rs, "/dev/null", k_fs_write_file | (abi >= 3 ? k_fs_truncate : 0));
+  // Port 0 only: the local end of a CONNECT tunnel (acme/connect_tunnel.hpp) listens on an
+  // ephemeral loopback port; no fixed port may be taken.
+  if (s && abi >= 4) {
+    ll_net_port_attr port0{k_net_bind_tcp, 0};
+    if (syscall(SYS_landlock_add_rule, rs, k_ll_rule_net_port, &port0, 0) != 0)
+      s = fail("Landlock: the rule for ephemeral TCP ports", errno);
+  }
   if (s && syscall(SYS_landlock_restrict_self, rs, 0) != 0) s = fail("Landlock: restricting the process", errno);
   ::close(rs);
   return s;

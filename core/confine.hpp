@@ -9,7 +9,8 @@
 //   3. Landlock, where the kernel has it (ABI 1 or later): the file system is read as the
 //      User's rights allow, but written only below `writable` (the store's User-owned groups,
 //      the engine's own directory, where the status file and socket live); with ABI 4 or later
-//      no TCP port may be bound either (the module's engine listens on none). A kernel
+//      no fixed TCP port may be bound either, only an ephemeral one (port 0: the local end of a
+//      CONNECT tunnel through an MDHttpProxy). A kernel
 //      without Landlock leaves this step out (reported in `landlock_abi` = 0);
 //   4. a seccomp filter (libseccomp): execve and execveat, ptrace and process_vm_*, mounts,
 //      namespaces, chroot, kernel modules, kexec, reboot, swap, keyrings, bpf,

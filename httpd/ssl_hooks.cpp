@@ -19,6 +19,8 @@
 // the end of the post_config after mod_ssl (engine_process.hpp).
 #include <chrono>
 
+#include <unistd.h>
+
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
@@ -130,7 +132,7 @@ std::vector<md_snapshot> publish_status_at_start(server_rec* s, const module_sta
   fsio::atomic_write_options o;
   o.durable = false; // a live view: the engine rewrites it
   // The engine (the User) replaces it; workers (the User) read it; nobody else may.
-  o.owner = std::make_pair(ap_unixd_config.user_id, ap_unixd_config.group_id);
+  if (geteuid() == 0) o.owner = std::make_pair(ap_unixd_config.user_id, ap_unixd_config.group_id);
   if (auto w = fsio::write_file_atomic(path, render_snapshot_file(snap), 0600, o); !w) {
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MDA0138: writing the status file: %s",
                  w.error().message.c_str());

@@ -7,6 +7,7 @@
 
 #include <fnmatch.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -287,7 +288,8 @@ std::string unsafe_entry(const std::string& path, uid_t worker_uid) {
   struct stat sb {};
   if (::lstat(path.c_str(), &sb) != 0) return "'" + path + "': cannot be examined (errno " + std::to_string(errno) + ")";
   if (S_ISLNK(sb.st_mode)) return "'" + path + "' is a symbolic link, refused";
-  if (sb.st_uid != worker_uid && sb.st_uid != 0)
+  // Apache started by a user other than root runs everything as that user.
+  if (sb.st_uid != worker_uid && sb.st_uid != 0 && sb.st_uid != ::geteuid())
     return "'" + path + "' is owned by uid " + std::to_string(sb.st_uid) + ", neither the User nor root, refused";
   return {};
 }

@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -41,6 +42,18 @@ std::string try_create(const std::string& path) {
   return "created";
 }
 
+std::string try_bind(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
+  const int e = errno;
+  ::close(fd);
+  return ok ? "bound" : "errno " + std::to_string(e);
+}
+
 /// The child: drop to nobody, start the launcher, confine, then try things.
 std::string confined_child(const std::string& dir) {
   std::string out;
@@ -63,6 +76,8 @@ std::string confined_child(const std::string& dir) {
   out += "socket(AF_PACKET): " + (raw < 0 ? "errno " + std::to_string(errno) : std::string("made")) + "\n";
   const int tcp = ::socket(AF_INET6, SOCK_STREAM, 0);
   out += "socket(AF_INET6): " + std::string(tcp >= 0 ? "made" : "refused") + "\n";
+  out += "bind a fixed port: " + try_bind(45678) + "\n";
+  out += "bind an ephemeral port: " + try_bind(0) + "\n";
   out += "create in w: " + try_create(dir + "/w/file") + "\n";
   out += "create in x: " + try_create(dir + "/x/file") + "\n";
   const std::string st = test::read_file("/proc/self/status");
@@ -112,6 +127,8 @@ TEST_CASE("confinement: no capability, no execve, writes only where allowed; the
                "execv: errno 1\n"
                "socket(AF_PACKET): errno 97\n"
                "socket(AF_INET6): made\n"
+               "bind a fixed port: errno 13\n"
+               "bind an ephemeral port: bound\n"
                "create in w: created\n"
                "create in x: errno 13\n"
                "CapInh: 0000000000000000\n"

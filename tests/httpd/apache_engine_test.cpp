@@ -346,3 +346,54 @@ TEST_CASE("the engine runs when its status socket cannot be made, and md-status 
   CHECK(staged.find("\"sha256-fingerprint\"") != std::string::npos);
   a.stop();
 }
+
+TEST_CASE("code running as the User cannot turn the store against root (symlinks in staging/, challenges/, ocsp/)",
+          "[httpd][apache][pebble]") {
+  const int http = free_port(), https = free_port();
+  pebble_fixture pebble(validating_at(http, https));
+  engine_apache a(pebble, http, https, "event", "http-01");
+  // After the first certificate the engine renews at once (the window covers the lifetime).
+  write_file(a.conf, read_file(a.conf) + "MDRenewWindow 99%\nMDStapling on\n");
+  REQUIRE(a.start());
+  INFO(a.log());
+  REQUIRE(a.wait_staged("a.example.test", 60));
+  REQUIRE(a.graceful());
+  REQUIRE(a.status_of("a.example.test") == "200");
+  const std::string serial_cmd = "openssl s_client -connect 127.0.0.1:" + std::to_string(a.https) +
+                                 " -servername a.example.test </dev/null 2>/dev/null | openssl x509 -noout -serial";
+  const std::string served_before = run({"sh", "-c", serial_cmd}).output;
+  REQUIRE(served_before.rfind("serial=", 0) == 0);
+
+  // A root-owned directory outside the store, with a root-owned file.
+  const std::string victim = a.dir / "victim";
+  REQUIRE(::mkdir(victim.c_str(), 0755) == 0);
+  write_file(victim + "/secret.txt", "precious\n");
+  REQUIRE(::chmod((victim + "/secret.txt").c_str(), 0640) == 0);
+  // As the User (a PHP application on the same server would do this): staging/<md>,
+  // challenges/<name> and ocsp/<md> become links to it, while the engine renews.
+  const std::string plant =
+      "set -e; cd " + a.store("") + "; for d in staging/a.example.test challenges/a.example.test "
+      "ocsp/a.example.test; do rm -rf $d; ln -s " + victim + " $d; done";
+  const run_result planted = run({"runuser", "-u", "www-data", "--", "sh", "-c", plant});
+  INFO(planted.output);
+  REQUIRE(planted.exit_code == 0);
+  ::sleep(3); // the engine's renewal meets the links
+
+  REQUIRE(a.graceful());
+  CHECK(a.status_of("a.example.test") == "200");
+  CHECK(run({"sh", "-c", serial_cmd}).output == served_before); // the old certificate
+  const std::string log = a.log();
+  CHECK(log.find("'" + a.store("staging/a.example.test") + "' is a symbolic link") != std::string::npos);
+  // Nothing outside the store changed: the directory and its one file as they were.
+  struct stat sb {};
+  REQUIRE(::stat(victim.c_str(), &sb) == 0);
+  CHECK((sb.st_mode & 07777) == 0755);
+  CHECK(sb.st_uid == 0);
+  REQUIRE(::stat((victim + "/secret.txt").c_str(), &sb) == 0);
+  CHECK((sb.st_mode & 07777) == 0640);
+  CHECK(sb.st_uid == 0);
+  CHECK(read_file(victim + "/secret.txt") == "precious\n");
+  CHECK(run({"ls", "-A", victim}).output == "secret.txt\n");
+  CHECK(log.find("MDA0101") == std::string::npos);
+  a.stop();
+}
