@@ -396,10 +396,12 @@ status fsync_dir(const dir_handle& dir) {
 status write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
                          const atomic_write_options& opts) {
   const auto [parent, name] = split_path(path);
-  auto dir = open_dir(parent);
-  if (!dir) return dir.error();
-  if (path.find('/') == std::string::npos) dir->path.clear(); // errors name it as given
-  return write_file_atomic_at(*dir, name, data, mode, opts);
+  // a directory that cannot be opened: the temp file is named, whose creation fails
+  unique_fd fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return sys_error("open", path + ".tmp", errno);
+  // errors name the file as the caller gave it
+  dir_handle dir{std::move(fd), path.find('/') == std::string::npos ? std::string() : parent};
+  return write_file_atomic_at(dir, name, data, mode, opts);
 }
 
 expected<std::string> read_file(const std::string& path) {
