@@ -1,10 +1,12 @@
 // The worker-side staple cache; see ocsp_cache.hpp.
 #include "httpd/ocsp_cache.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "core/json_util.hpp"
 #include "store/fs_io.hpp"
+#include "store/store.hpp"
 
 namespace mda::httpd {
 
@@ -13,9 +15,9 @@ bool servable(const ocsp::stored_response& s, sys_time now) {
   return ocsp::is_servable(s, now);
 }
 
-std::optional<file_stamp> stamp_of(const std::string& path) {
-  struct stat sb {};
-  if (::stat(path.c_str(), &sb) != 0) return std::nullopt;
+namespace {
+
+file_stamp stamp_from(const struct stat& sb) {
   file_stamp f;
   f.dev = sb.st_dev;
   f.ino = sb.st_ino;
@@ -24,18 +26,41 @@ std::optional<file_stamp> stamp_of(const std::string& path) {
   return f;
 }
 
-expected<ocsp::stored_response> read_response_file(const std::string& path) {
-  auto text = fsio::read_file(path);
+expected<ocsp::stored_response> parse_response(const expected<std::string>& text, const std::string& path) {
   if (!text) return text.error();
   auto j = parse_json(*text, path);
   if (!j) return j.error();
   return ocsp::stored_response_from_json(*j, path);
 }
 
-void staple_cache::add(const std::string& id, const std::string& owner, const std::string& file) {
+/// The file of an entry opened for reading (see the header for `below`).
+expected<fsio::unique_fd> open_response_file(const std::string& file, const std::string& below) {
+  if (below.empty() || file.compare(0, below.size() + 1, below + "/") != 0) {
+    fsio::unique_fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (!fd) return fsio::sys_error("open", file, errno);
+    return fd;
+  }
+  return fsio::open_file_below(below, file.substr(below.size() + 1));
+}
+
+} // namespace
+
+std::optional<file_stamp> stamp_of(const std::string& path) {
+  struct stat sb {};
+  if (::stat(path.c_str(), &sb) != 0) return std::nullopt;
+  return stamp_from(sb);
+}
+
+expected<ocsp::stored_response> read_response_file(const std::string& path) {
+  return parse_response(fsio::read_file(path), path);
+}
+
+void staple_cache::add(const std::string& id, const std::string& owner, const std::string& file,
+                       const std::string& below) {
   auto e = std::make_unique<entry>();
   e->owner = owner;
   e->file = file;
+  e->below = below;
   entries_[id] = std::move(e);
 }
 
@@ -61,15 +86,20 @@ void staple_cache::refresh(entry& e, steady_time mono) {
     std::lock_guard<std::mutex> lock(e.m);
     known = e.stamp;
   }
-  const std::optional<file_stamp> now_stamp = stamp_of(e.file);
+  // Stamp and content from one descriptor: what was stamped is what is read.
+  auto opened = open_response_file(e.file, e.below);
+  std::optional<file_stamp> now_stamp;
   response_ptr fresh;
   std::string problem;
+  struct stat sb {};
+  if (opened && ::fstat(opened->get(), &sb) == 0) now_stamp = stamp_from(sb);
+  else if (!opened && !is_not_found(opened.error())) problem = opened.error().message; // e.g. a symlink
   bool changed = false;
   if (!now_stamp) {
-    changed = known.has_value() || !e.checked;
+    changed = known.has_value() || !e.checked || !problem.empty();
   } else if (!known || *known != *now_stamp) {
     changed = true;
-    auto r = read_response_file(e.file);
+    auto r = parse_response(fsio::read_fd(opened->get(), e.file), e.file);
     if (r)
       fresh = std::make_shared<const ocsp::stored_response>(std::move(*r));
     else

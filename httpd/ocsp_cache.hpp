@@ -13,6 +13,10 @@
 //   then (persist.hpp's rule). Unknown is never stapled (mod_md never stores it).
 // - A missing or unreadable file drops the cached response (the engine writes atomically,
 //   so a damaged file stays damaged until replaced); the reason is kept for the log.
+// - The files live in ocsp/, which the Apache User owns, and the parent (root) reads them
+//   too (prime): registered with the store's base directory, a file is opened without
+//   following a symlink anywhere below the base (fs_io.hpp open_file_below), and its stamp
+//   and content come from that one descriptor. A symlink is such an unusable file.
 // Threads: add() and clear() are for the single-threaded configuration phase; lookup() may
 // run from many threads at once afterwards.
 // Not here: Apache's hooks and eligibility (ocsp_hooks.cpp), fetching and writing files
@@ -65,7 +69,10 @@ class staple_cache {
 
   /// Registers certificate `id` whose response lives in `file` (owner: MD name or "other",
   /// for logs). Registering an id again replaces its file and forgets its response.
-  void add(const std::string& id, const std::string& owner, const std::string& file);
+  /// `below`: the store's base directory, which `file` is in (see above); "": `file` is
+  /// opened by its path.
+  void add(const std::string& id, const std::string& owner, const std::string& file,
+           const std::string& below = "");
   void clear();
   bool knows(const std::string& id) const { return entries_.count(id) != 0; }
   std::size_t size() const { return entries_.size(); }
@@ -87,7 +94,7 @@ class staple_cache {
 
  private:
   struct entry {
-    std::string owner, file;
+    std::string owner, file, below;
     mutable std::mutex m;
     bool checked = false;      ///< looked at the file at least once
     bool checking = false;     ///< a thread is looking now

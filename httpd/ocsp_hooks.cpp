@@ -112,7 +112,7 @@ int prime(server_rec* s, apr_pool_t*, const char* id, apr_size_t id_len, const c
     auto file = st->store->file_path(store_group::ocsp, owner, aspect::ocsp(key));
     if (!file) return DECLINED;
     watch_pool(s->process->pconf);
-    cache().add(key, owner, *file);
+    cache().add(key, owner, *file, st->store->paths().base()); // no symlink followed in ocsp/
     // Read once here: the workers inherit the response and staple from their first handshake.
     cache().lookup(key, std::chrono::steady_clock::now(), std::chrono::system_clock::now());
     if (owner == ocsp::k_other_name) hand_to_engine(s, *st, key, text);

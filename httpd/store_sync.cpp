@@ -73,8 +73,10 @@ activation_report activate_staged_sets(store& st, const std::string& store_dir,
     lock.emplace(std::move(*l));
   }
   for (const auto& em : mds) {
+    // No exists() check first: it would take a refused staging/<md> (a symlink, a file of a
+    // foreign owner) for "nothing staged"; activate_staging reports it (and an MD without
+    // staging/<md>/md.json is just "nothing staged" there too).
     const std::string& name = em.md.name;
-    if (!st.exists(store_group::staging, name, aspect::md)) continue;
     auto r = activate_staging(st, name);
     if (!r) {
       out.errors.push_back(r.error());

@@ -5,9 +5,13 @@
 //   the reachability differs from what the file holds (an absent file counts as both true,
 //   so a server reachable on 80 and 443 has none, as with mod_md). A corrupt file is removed
 //   and counts as absent (mod_md #369).
-// - activate_staged_sets: for every MD with staging/<md>/md.json, activate_staging
-//   (store/staging.hpp). With MDStoreLocks the store lock is held around it; when it cannot be
-//   taken nothing is activated (mod_md AH10398: the start goes on).
+// - activate_staged_sets: for every configured MD, activate_staging (store/staging.hpp; an MD
+//   without staging/<md>/md.json has nothing staged). With MDStoreLocks the store lock is held
+//   around it; when it cannot be taken nothing is activated (mod_md AH10398: the start goes
+//   on). staging/ belongs to the Apache User: a symlink there, or a file or directory owned by
+//   neither root nor the User, is refused by the store (fs_store.hpp) with its path named;
+//   that MD's activation fails with that error (its staged set dropped, domains/<md> kept as
+//   it was), the other MDs go on, and the caller logs each error (MDA0124).
 // - sync_md_json: domains/<md>/md.json from the configured MD: contacts, ca.url and
 //   ca.account kept from the stored file when the configuration has none; state and
 //   state-descr recomputed from the certificates in domains/ (state_init), and MDRenewMode

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <filesystem>
 #include <sstream>
 
 #include <fcntl.h>
@@ -25,8 +24,6 @@ constexpr mode_t k_dir_private = 0700, k_file_private = 0600;
 constexpr mode_t k_dir_shared = 0755, k_file_shared = 0644;
 constexpr mode_t k_dir_worker = 0750; // check_group_dir
 constexpr int k_archive_max = 1000;   // archive/<name>.1 .. .999
-
-namespace fs = std::filesystem;
 
 bool worker_group(store_group g) {
   return g == store_group::challenges || g == store_group::staging || g == store_group::ocsp;
@@ -51,34 +48,36 @@ fsio::atomic_write_options write_opts(const fs_store_options& o, bool create_onl
   return w;
 }
 
-// Entries of a directory that pass `keep`, sorted; a missing directory has none.
-template <class Keep>
-expected<std::vector<std::string>> entries(const std::string& dir, Keep keep) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  fs::directory_iterator it(dir, ec);
-  if (ec) {
-    if (ec == std::errc::no_such_file_or_directory) return out;
-    return error{store_errc::io, "listing '" + dir + "' failed: " + ec.message()};
-  }
-  for (; it != fs::directory_iterator(); it.increment(ec)) { // increment(ec): no exceptions
-    std::string name = it->path().filename().string();
-    if (keep(*it, name)) out.push_back(std::move(name));
-  }
-  if (ec) return error{store_errc::io, "listing '" + dir + "' failed: " + ec.message()};
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 bool matches(const std::string& pattern, const std::string& name) {
   return ::fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
 }
 
-expected<std::vector<std::string>> subdirs(const std::string& dir) {
-  return entries(dir, [](const fs::directory_entry& e, const std::string& name) {
-    std::error_code ec;
-    return name.front() != '.' && e.is_directory(ec);
-  });
+// Names of the entries of an open directory of the given type that pass `keep`, sorted.
+template <class Keep>
+expected<std::vector<std::string>> entries(const fsio::dir_handle& dir, mode_t type, Keep keep) {
+  auto all = fsio::list_dir(dir);
+  if (!all) return all.error();
+  std::vector<std::string> out;
+  for (auto& e : *all)
+    if (e.type == type && keep(e.name)) out.push_back(std::move(e.name));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool is_regular_at(const fsio::dir_handle& dir, const std::string& name) {
+  auto st = fsio::stat_at(dir, name);
+  return st && S_ISREG(st->st_mode);
+}
+
+/// The owner rule of a process running as root in a User-owned group: root or `user`.
+fsio::owner_check owned_by_root_or(uid_t user) {
+  return [user](const struct stat& st, const std::string& path) -> status {
+    if (st.st_uid == 0 || st.st_uid == user) return {};
+    return error{store_errc::refused, "'" + path + "' is owned by uid " +
+                                          std::to_string(st.st_uid) +
+                                          ", neither root nor the User (uid " +
+                                          std::to_string(user) + "), refused"};
+  };
 }
 
 error json_error(const std::string& what, const nlohmann::json::parse_error& e) {
@@ -95,48 +94,54 @@ std::string version_text(double v) {
 }
 
 // Store format 1 -> 2, in the directories of one group.
-status upgrade_group_1_to_2(const std::string& gdir, bool make_pubcert) {
-  auto dirs = subdirs(gdir);
+status upgrade_group_1_to_2(const fsio::dir_handle& gdir, bool make_pubcert) {
+  auto dirs = entries(gdir, S_IFDIR, [](const std::string& n) { return n.front() != '.'; });
   if (!dirs) return dirs.error();
   for (const auto& d : *dirs) {
-    const std::string dir = gdir + "/" + d;
-    if (fsio::is_file(dir + "/" + aspect::legacy_pkey) &&
-        ::rename((dir + "/" + aspect::legacy_pkey).c_str(), (dir + "/privkey.pem").c_str()) != 0)
-      return fsio::sys_error("rename", dir + "/" + aspect::legacy_pkey, errno);
-    if (!make_pubcert || fsio::is_file(dir + "/pubcert.pem") ||
-        !fsio::is_file(dir + "/" + aspect::legacy_cert))
+    auto dir = fsio::open_dir_at(gdir, d);
+    if (!dir) return dir.error();
+    if (is_regular_at(*dir, aspect::legacy_pkey)) {
+      if (auto st = fsio::rename_at(*dir, aspect::legacy_pkey, *dir, "privkey.pem", false); !st)
+        return st;
+    }
+    if (!make_pubcert || is_regular_at(*dir, "pubcert.pem") ||
+        !is_regular_at(*dir, aspect::legacy_cert))
       continue;
     std::string pem;
     for (const char* part : {aspect::legacy_cert, aspect::legacy_chain}) {
-      auto text = fsio::read_file(dir + "/" + part);
+      auto text = fsio::read_file_at(*dir, part);
       if (!text && is_not_found(text.error())) continue;
       if (!text) return text.error();
       pem += *text;
       if (!pem.empty() && pem.back() != '\n') pem += '\n';
     }
-    if (auto st = fsio::write_file_atomic(dir + "/pubcert.pem", pem, k_file_private); !st) return st;
+    if (auto st = fsio::write_file_atomic_at(*dir, "pubcert.pem", pem, k_file_private); !st)
+      return st;
   }
   return {};
 }
 
-status upgrade_store(const store_paths& p, nlohmann::ordered_json& j, double version) {
+status upgrade_store(const fsio::dir_handle& base, nlohmann::ordered_json& j, double version) {
   if (version <= 1.0) {
     for (store_group g : k_store_groups) {
       if (g == store_group::none) continue;
+      auto gdir = fsio::open_dir_at(base, group_name(g));
+      if (!gdir && is_not_found(gdir.error())) continue;
+      if (!gdir) return gdir.error();
       const bool pubcert = g == store_group::domains || g == store_group::archive;
-      if (auto st = upgrade_group_1_to_2(p.group_dir(g), pubcert); !st) return st;
+      if (auto st = upgrade_group_1_to_2(*gdir, pubcert); !st) return st;
     }
   }
   if (version <= 2.0) j.erase("version");
   if (!j.contains("store") || !j["store"].is_object()) j["store"] = nlohmann::ordered_json::object();
   j["store"]["version"] = static_cast<double>(k_store_version);
-  return fsio::write_file_atomic(p.store_file(), j.dump(2), k_file_private);
+  return fsio::write_file_atomic_at(base, aspect::store_json, j.dump(2), k_file_private);
 }
 
 // The secret of an existing md_store.json, upgrading the store when it is older.
-expected<std::string> read_store_file(const store_paths& p) {
-  const std::string what = "store file '" + p.store_file() + "'";
-  auto text = fsio::read_file(p.store_file());
+expected<std::string> read_store_file(const fsio::dir_handle& base) {
+  const std::string what = "store file '" + base.child(aspect::store_json) + "'";
+  auto text = fsio::read_file_at(base, aspect::store_json);
   if (!text) return text.error();
   nlohmann::ordered_json j;
   try {
@@ -164,8 +169,8 @@ expected<std::string> read_store_file(const store_paths& p) {
     return error{store_errc::corrupt, what + ": key length unexpected: " +
                                           std::to_string(key->size()) + " (expected 48)"};
   if (version < k_store_version) {
-    if (auto st = upgrade_store(p, j, version); !st)
-      return error{st.error().code, "upgrading the store at '" + p.base() +
+    if (auto st = upgrade_store(base, j, version); !st)
+      return error{st.error().code, "upgrading the store at '" + base.path +
                                         "' from version " + version_text(version) +
                                         " failed: " + st.error().message};
   }
@@ -173,7 +178,7 @@ expected<std::string> read_store_file(const store_paths& p) {
 }
 
 // A new md_store.json; store_errc::exists when another process made one meanwhile.
-expected<std::string> init_store_file(const store_paths& p) {
+expected<std::string> init_store_file(const fsio::dir_handle& base) {
   auto key = random_bytes(k_store_secret_len);
   if (!key) return key.error();
   nlohmann::ordered_json j;
@@ -181,15 +186,16 @@ expected<std::string> init_store_file(const store_paths& p) {
   j["key"] = base64url_encode(*key);
   fsio::atomic_write_options o;
   o.create_only = true;
-  if (auto st = fsio::write_file_atomic(p.store_file(), j.dump(2), k_file_private, o); !st)
+  if (auto st = fsio::write_file_atomic_at(base, aspect::store_json, j.dump(2), k_file_private, o);
+      !st)
     return st.error();
   return std::move(*key);
 }
 
-expected<std::string> setup_store_file(const store_paths& p) {
+expected<std::string> setup_store_file(const fsio::dir_handle& base) {
   for (int attempt = 0;; ++attempt) {
-    if (fsio::is_file(p.store_file()) || attempt > 0) return read_store_file(p);
-    auto made = init_store_file(p);
+    if (is_regular_at(base, aspect::store_json) || attempt > 0) return read_store_file(base);
+    auto made = init_store_file(base);
     if (made || made.error().code != store_errc::exists) return made;
   }
 }
@@ -226,9 +232,12 @@ expected<fs_store> fs_store::open(const std::string& base_dir, fs_store_options 
   store_paths paths(base_dir);
   bool created = false;
   if (auto st = fsio::make_dirs(paths.base(), k_dir_private, &created); !st) return st.error();
-  if (created && ::chmod(paths.base().c_str(), k_dir_shared) != 0)
-    return fsio::sys_error("chmod", paths.base(), errno);
-  auto secret = setup_store_file(paths);
+  auto base = fsio::open_dir(paths.base());
+  if (!base) return base.error();
+  if (created) {
+    if (auto st = fsio::set_mode(*base, k_dir_shared); !st) return st.error();
+  }
+  auto secret = setup_store_file(*base);
   if (!secret) return secret.error();
   return fs_store(std::move(paths), std::move(opts), std::move(*secret));
 }
@@ -239,28 +248,79 @@ fs_store fs_store::attach(const std::string& base_dir, std::string secret, fs_st
 
 status fs_store::setup_worker_dirs(uid_t uid, gid_t gid) {
   worker_ = worker_ids{uid, gid};
+  auto base = fsio::open_dir(paths_.base());
+  if (!base) return base.error();
   // The engine's own directory: only the User (and root) may enter it.
-  const std::string own = paths_.base() + "/mdactor";
-  if (auto st = fsio::make_dirs(own, k_dir_private); !st) return st;
-  if (::geteuid() == 0 && ::chown(own.c_str(), uid, gid) != 0) return fsio::sys_error("chown", own, errno);
-  if (::chmod(own.c_str(), k_dir_private) != 0) return fsio::sys_error("chmod", own, errno);
+  auto own = fsio::make_dir_at(*base, "mdactor", k_dir_private);
+  if (!own) return own.error();
+  if (::geteuid() == 0 && ::fchown(own->fd.get(), uid, gid) != 0) return fsio::sys_error("chown", own->path, errno);
+  if (auto st = fsio::set_mode(*own, k_dir_private); !st) return st;
   for (store_group g : {store_group::challenges, store_group::staging, store_group::accounts,
                         store_group::ocsp}) {
-    const std::string dir = paths_.group_dir(g);
-    bool created = false;
-    if (auto st = fsio::make_dirs(dir, k_dir_worker, &created); !st) return st;
-    if (created && ::chmod(dir.c_str(), k_dir_worker) != 0)
-      return fsio::sys_error("chmod", dir, errno);
-    if (auto st = hand_over(g, dir); !st) return st;
+    auto dir = fsio::make_dir_at(*base, group_name(g), k_dir_worker);
+    if (!dir) return dir.error();
+    if (auto st = hand_over(g, *dir); !st) return st;
   }
   return {};
 }
 
-status fs_store::hand_over(store_group g, const std::string& dir) const {
+status fs_store::hand_over(store_group g, const fsio::dir_handle& dir) const {
   if (!worker_ || !worker_group(g) || ::geteuid() != 0) return {};
-  if (::chown(dir.c_str(), worker_->uid, worker_->gid) != 0)
-    return fsio::sys_error("chown", dir, errno);
+  if (::fchown(dir.fd.get(), worker_->uid, worker_->gid) != 0)
+    return fsio::sys_error("fchown", dir.path, errno);
   return {};
+}
+
+// --- opening directories -------------------------------------------------------------------
+
+expected<fs_store::open_dir> fs_store::open_group(store_group g, bool create) const {
+  auto base = fsio::open_dir(paths_.base());
+  if (!base) return base.error();
+  if (g == store_group::none) return open_dir{std::move(*base), {}};
+  // Root in a User-owned group: the group directory itself is root's or the User's, and
+  // what is inside it root's or that of the directory's owner (the User).
+  const bool checked = worker_group(g) && ::geteuid() == 0;
+  fsio::owner_check group_check;
+  if (checked && worker_) group_check = owned_by_root_or(worker_->uid);
+  const mode_t mode = group_perms(g).dir;
+  bool created = false;
+  auto dir = create ? fsio::make_dir_at(*base, group_name(g), mode, &created, group_check)
+                    : fsio::open_dir_at(*base, group_name(g), group_check);
+  if (!dir) return dir.error();
+  if (create) {
+    if (auto st = fsio::set_mode(*dir, mode); !st) return st.error();
+    if (created) {
+      if (auto st = hand_over(g, *dir); !st) return st.error();
+    }
+  }
+  open_dir out{std::move(*dir), {}};
+  if (checked && worker_) {
+    out.check = std::move(group_check);
+  } else if (checked) { // before setup_worker_dirs: the User is whom root gave the group
+    struct stat st {};
+    if (::fstat(out.dir.fd.get(), &st) != 0) return fsio::sys_error("fstat", out.dir.path, errno);
+    out.check = owned_by_root_or(st.st_uid);
+  }
+  return out;
+}
+
+expected<fs_store::open_dir> fs_store::open_name(store_group g, const std::string& name,
+                                                 bool create) const {
+  if (auto p = paths_.name_dir(g, name); !p) return p.error();
+  auto grp = open_group(g, create);
+  if (!grp || g == store_group::none) return grp;
+  const mode_t mode = group_perms(g).dir;
+  bool created = false;
+  auto dir = create ? fsio::make_dir_at(grp->dir, name, mode, &created, grp->check)
+                    : fsio::open_dir_at(grp->dir, name, grp->check);
+  if (!dir) return dir.error();
+  if (create) {
+    if (auto st = fsio::set_mode(*dir, mode); !st) return st.error();
+    if (created) {
+      if (auto st = hand_over(g, *dir); !st) return st.error();
+    }
+  }
+  return open_dir{std::move(*dir), std::move(grp->check)};
 }
 
 // --- reading and writing -------------------------------------------------------------------
@@ -272,34 +332,29 @@ expected<std::string> fs_store::writable_path(store_group g, const std::string& 
   return paths_.file(g, name, aspect);
 }
 
-status fs_store::prepare_dirs(store_group g, const std::string& name) {
-  if (g == store_group::none) return {};
-  const mode_t mode = group_perms(g).dir;
-  for (const std::string& dir : {paths_.group_dir(g), paths_.group_dir(g) + "/" + name}) {
-    bool created = false;
-    if (auto st = fsio::ensure_dir(dir, mode, &created); !st) return st;
-    if (created) {
-      if (auto st = hand_over(g, dir); !st) return st;
-    }
-  }
-  return {};
-}
-
 status fs_store::write(store_group g, const std::string& name, const std::string& aspect,
                        std::string_view data, mode_t mode, bool create_only) {
   auto path = writable_path(g, name, aspect);
   if (!path) return path.error();
-  if (auto st = prepare_dirs(g, name); !st) return st;
+  auto dir = open_name(g, name, true);
+  if (!dir) return dir.error();
   const bool synced = opts_.sync_writes && durable(g, aspect);
   if (!opts_.sync_writes) unsynced_->store(true);
-  return fsio::write_file_atomic(*path, data, mode, write_opts(opts_, create_only, synced));
+  return fsio::write_file_atomic_at(dir->dir, aspect, data, mode,
+                                    write_opts(opts_, create_only, synced));
 }
 
 expected<std::string> fs_store::load_text(store_group g, const std::string& name,
                                           const std::string& aspect) const {
   auto path = paths_.file(g, name, aspect);
   if (!path) return path.error();
-  return fsio::read_file(*path);
+  auto dir = open_name(g, name, false);
+  if (!dir) {
+    // an absent directory: the file is named, as when only the file is missing
+    if (is_not_found(dir.error())) return fsio::sys_error("open", *path, ENOENT);
+    return dir.error();
+  }
+  return fsio::read_file_at(dir->dir, aspect, dir->check);
 }
 
 status fs_store::save_text(store_group g, const std::string& name, const std::string& aspect,
@@ -309,16 +364,15 @@ status fs_store::save_text(store_group g, const std::string& name, const std::st
 
 expected<nlohmann::ordered_json> fs_store::load_json(store_group g, const std::string& name,
                                                      const std::string& aspect) const {
-  auto path = paths_.file(g, name, aspect);
-  if (!path) return path.error();
-  auto text = fsio::read_file(*path);
+  auto text = load_text(g, name, aspect);
   if (!text) return text.error();
+  const std::string path = *paths_.file(g, name, aspect);
   try {
     return nlohmann::ordered_json::parse(*text);
   } catch (const nlohmann::json::parse_error& e) {
-    return json_error("'" + *path + "'", e);
+    return json_error("'" + path + "'", e);
   } catch (const nlohmann::json::exception& e) {
-    return error{store_errc::corrupt, "'" + *path + "' is not valid JSON: " + e.what()};
+    return error{store_errc::corrupt, "'" + path + "' is not valid JSON: " + e.what()};
   }
 }
 
@@ -331,12 +385,12 @@ status fs_store::save_json(store_group g, const std::string& name, const std::st
 
 expected<private_key> fs_store::load_key(store_group g, const std::string& name,
                                          const std::string& aspect) const {
-  auto path = paths_.file(g, name, aspect);
-  if (!path) return path.error();
-  auto pem = fsio::read_file(*path);
+  auto pem = load_text(g, name, aspect);
   if (!pem) return pem.error();
   // The secret is offered in every group: a plain key ignores it.
-  return private_key::from_pem(*pem, &secret_, *path);
+  auto key = private_key::from_pem(*pem, &secret_, *paths_.file(g, name, aspect));
+  OPENSSL_cleanse(pem->data(), pem->size());
+  return key;
 }
 
 status fs_store::save_key(store_group g, const std::string& name, const std::string& aspect,
@@ -351,18 +405,25 @@ status fs_store::save_key(store_group g, const std::string& name, const std::str
 }
 
 bool fs_store::exists(store_group g, const std::string& name, const std::string& aspect) const {
-  auto path = paths_.file(g, name, aspect);
-  return path && fsio::is_file(*path);
+  if (!paths_.file(g, name, aspect)) return false;
+  auto dir = open_name(g, name, false);
+  return dir && is_regular_at(dir->dir, aspect);
 }
 
 expected<store::time_point> fs_store::modified(store_group g, const std::string& name,
                                                const std::string& aspect) const {
   auto path = paths_.file(g, name, aspect);
   if (!path) return path.error();
-  struct stat st {};
-  if (::stat(path->c_str(), &st) != 0) return fsio::sys_error("stat", *path, errno);
-  auto since_epoch = std::chrono::seconds(st.st_mtim.tv_sec) +
-                     std::chrono::nanoseconds(st.st_mtim.tv_nsec);
+  auto dir = open_name(g, name, false);
+  if (!dir) {
+    if (is_not_found(dir.error())) return fsio::sys_error("stat", *path, ENOENT);
+    return dir.error();
+  }
+  auto st = fsio::stat_at(dir->dir, aspect);
+  if (!st) return st.error();
+  if (S_ISLNK(st->st_mode)) return fsio::symlink_refused(*path);
+  auto since_epoch = std::chrono::seconds(st->st_mtim.tv_sec) +
+                     std::chrono::nanoseconds(st->st_mtim.tv_nsec);
   return time_point(std::chrono::duration_cast<time_point::duration>(since_epoch));
 }
 
@@ -373,7 +434,7 @@ expected<std::string> fs_store::file_path(store_group g, const std::string& name
 
 // --- removing ------------------------------------------------------------------------------
 
-status fs_store::sync_dir(const std::string& dir) const {
+status fs_store::sync_dir(const fsio::dir_handle& dir) const {
   if (opts_.sync_writes) return fsio::fsync_dir(dir);
   unsynced_->store(true);
   return {};
@@ -381,18 +442,14 @@ status fs_store::sync_dir(const std::string& dir) const {
 
 status fs_store::flush() const {
   if (!unsynced_->exchange(false)) return {};
-  const std::string base = paths_.base();
-  int fd = ::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
+  auto base = fsio::open_dir(paths_.base());
+  if (!base) {
     unsynced_->store(true);
-    return fsio::sys_error("open", base, errno);
+    return base.error();
   }
-  const int rc = ::syncfs(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) {
+  if (::syncfs(base->fd.get()) != 0) {
     unsynced_->store(true);
-    return fsio::sys_error("syncfs", base, err);
+    return fsio::sys_error("syncfs", base->path, errno);
   }
   return {};
 }
@@ -401,21 +458,28 @@ status fs_store::remove(store_group g, const std::string& name, const std::strin
                         bool force) {
   auto path = writable_path(g, name, aspect);
   if (!path) return path.error();
-  if (::unlink(path->c_str()) != 0) {
-    if (force && (errno == ENOENT || errno == ENOTDIR)) return {};
+  auto dir = open_name(g, name, false);
+  if (!dir) {
+    if (!is_not_found(dir.error())) return dir.error();
+    if (force) return {};
+    return fsio::sys_error("unlink", *path, ENOENT);
+  }
+  // unlinkat removes a symlink itself, never what it points to
+  if (::unlinkat(dir->dir.fd.get(), aspect.c_str(), 0) != 0) {
+    if (force && errno == ENOENT) return {};
     return fsio::sys_error("unlink", *path, errno);
   }
-  return sync_dir(fsio::parent_dir(*path));
+  return sync_dir(dir->dir);
 }
 
 status fs_store::purge(store_group g, const std::string& name) {
   if (g == store_group::none)
     return error{store_errc::invalid, "the top level of the store cannot be purged"};
-  auto dir = paths_.name_dir(g, name);
-  if (!dir) return dir.error();
-  if (!fsio::is_dir(paths_.group_dir(g))) return {};
-  if (auto st = fsio::remove_tree(*dir); !st) return st;
-  return sync_dir(paths_.group_dir(g));
+  if (auto p = paths_.name_dir(g, name); !p) return p.error();
+  auto grp = open_group(g, false);
+  if (!grp) return is_not_found(grp.error()) ? status{} : status(grp.error());
+  if (auto st = fsio::remove_tree_at(grp->dir, name); !st) return st;
+  return sync_dir(grp->dir);
 }
 
 status fs_store::remove_not_modified_since(store_group g, time_point since,
@@ -442,39 +506,44 @@ expected<std::vector<std::string>> fs_store::list_names(store_group g,
                                                         const std::string& pattern) const {
   if (g == store_group::none)
     return error{store_errc::invalid, "store group 'none' has no names"};
-  return entries(paths_.group_dir(g), [&](const fs::directory_entry& e, const std::string& n) {
-    std::error_code ec;
-    return check_name(g, n) && e.is_directory(ec) && matches(pattern, n);
-  });
+  auto grp = open_group(g, false);
+  if (!grp) {
+    if (is_not_found(grp.error())) return std::vector<std::string>{};
+    return grp.error();
+  }
+  // symlinks are not names: only directories are listed
+  return entries(grp->dir, S_IFDIR,
+                 [&](const std::string& n) { return check_name(g, n) && matches(pattern, n); });
 }
 
 expected<std::vector<std::string>> fs_store::list_aspects(store_group g, const std::string& name,
                                                           const std::string& pattern) const {
-  auto dir = paths_.name_dir(g, name);
-  if (!dir) return dir.error();
-  return entries(*dir, [&](const fs::directory_entry& e, const std::string& n) {
-    std::error_code ec;
-    return check_aspect(n) && e.is_regular_file(ec) && matches(pattern, n);
-  });
+  auto dir = open_name(g, name, false);
+  if (!dir) {
+    if (is_not_found(dir.error())) return std::vector<std::string>{};
+    return dir.error();
+  }
+  return entries(dir->dir, S_IFREG,
+                 [&](const std::string& n) { return check_aspect(n) && matches(pattern, n); });
 }
 
 // --- moving --------------------------------------------------------------------------------
 
-expected<std::string> fs_store::archive_slot(const std::string& name,
+expected<std::string> fs_store::archive_slot(const fsio::dir_handle& archive,
+                                             const std::string& name,
                                              const std::string& what) const {
-  const std::string adir = paths_.group_dir(store_group::archive);
-  if (auto st = fsio::make_dirs(adir, k_dir_private); !st) return st.error();
   for (int n = 1; n < k_archive_max; ++n) {
-    std::string slot = paths_.archive_dir(name, n);
-    if (::mkdir(slot.c_str(), k_dir_private) == 0) {
-      if (::chmod(slot.c_str(), k_dir_private) != 0) return fsio::sys_error("chmod", slot, errno);
-      return slot;
-    }
-    if (errno != EEXIST) return fsio::sys_error("mkdir", slot, errno);
+    const std::string slot = name + "." + std::to_string(n);
+    bool created = false;
+    auto dir = fsio::make_dir_at(archive, slot, k_dir_private, &created);
+    if (!dir && dir.error().code != store_errc::refused &&
+        dir.error().code != store_errc::io)
+      return dir.error();
+    if (created) return slot;
   }
   return error{store_errc::archive_full,
-               "ran out of numbers less than 1000 while looking for a free '" + adir + "/" +
-                   name + ".<n>' to archive '" + what +
+               "ran out of numbers less than 1000 while looking for a free '" + archive.path +
+                   "/" + name + ".<n>' to archive '" + what +
                    "'; remove old archive directories"};
 }
 
@@ -482,51 +551,68 @@ status fs_store::move(store_group from, store_group to, const std::string& name,
   if (from == to || from == store_group::none || to == store_group::none)
     return error{store_errc::invalid, std::string("cannot move from store group '") +
                                           group_name(from) + "' to '" + group_name(to) + "'"};
-  auto from_dir = paths_.name_dir(from, name);
-  if (!from_dir) return from_dir.error();
-  auto to_dir = paths_.name_dir(to, name);
-  if (!to_dir) return to_dir.error();
-  if (!fsio::is_dir(*from_dir))
-    return error{store_errc::not_found, "'" + *from_dir + "' does not exist"};
-  bool created = false;
-  if (auto st = fsio::ensure_dir(paths_.group_dir(to), group_perms(to).dir, &created); !st)
-    return st;
-  if (created) {
-    if (auto st = hand_over(to, paths_.group_dir(to)); !st) return st;
+  auto from_path = paths_.name_dir(from, name);
+  if (!from_path) return from_path.error();
+  auto to_path = paths_.name_dir(to, name);
+  if (!to_path) return to_path.error();
+  auto fg = open_group(from, false);
+  if (fg) { // the name must be a real directory, owned as it must be; it is renamed by name
+    auto src = fsio::open_dir_at(fg->dir, name, fg->check);
+    if (!src) fg = src.error();
   }
-  if (archive && fsio::is_dir(*to_dir)) {
-    auto slot = archive_slot(name, *to_dir);
+  if (!fg) {
+    if (is_not_found(fg.error()))
+      return error{store_errc::not_found, "'" + *from_path + "' does not exist"};
+    return fg.error();
+  }
+  auto tg = open_group(to, true);
+  if (!tg) return tg.error();
+  std::optional<open_dir> ag;
+  if (archive) {
+    auto old = fsio::open_dir_at(tg->dir, name, tg->check);
+    if (old) {
+      auto a = open_group(store_group::archive, true);
+      if (!a) return a.error();
+      ag.emplace(std::move(*a));
+    } else if (!is_not_found(old.error())) {
+      return old.error();
+    }
+  }
+  if (ag) {
+    auto slot = archive_slot(ag->dir, name, *to_path);
     if (!slot) return slot.error();
-    if (::rename(to_dir->c_str(), slot->c_str()) != 0) {
-      int err = errno;
-      ::rmdir(slot->c_str());
-      return fsio::sys_error("rename", *to_dir, err);
+    if (auto st = fsio::rename_at(tg->dir, name, ag->dir, *slot, false); !st) {
+      ::unlinkat(ag->dir.fd.get(), slot->c_str(), AT_REMOVEDIR);
+      return st;
     }
-    if (::rename(from_dir->c_str(), to_dir->c_str()) != 0) {
-      int err = errno;
-      ::rename(slot->c_str(), to_dir->c_str()); // put the old one back
-      return fsio::sys_error("rename", *from_dir, err);
+    if (auto st = fsio::rename_at(fg->dir, name, tg->dir, name, false); !st) {
+      (void)fsio::rename_at(ag->dir, *slot, tg->dir, name, false); // put the old one back
+      return st;
     }
-    if (auto st = sync_dir(paths_.group_dir(store_group::archive)); !st) return st;
-  } else if (::rename(from_dir->c_str(), to_dir->c_str()) != 0) {
-    return fsio::sys_error("rename", *from_dir, errno);
+    if (auto st = sync_dir(ag->dir); !st) return st;
+  } else if (auto st = fsio::rename_at(fg->dir, name, tg->dir, name, false); !st) {
+    return st;
   }
-  if (auto st = hand_over(to, *to_dir); !st) return st;
-  if (auto st = sync_dir(paths_.group_dir(from)); !st) return st;
-  return sync_dir(paths_.group_dir(to));
+  if (worker_group(to)) {
+    auto moved = fsio::open_dir_at(tg->dir, name);
+    if (!moved) return moved.error();
+    if (auto st = hand_over(to, *moved); !st) return st;
+  }
+  if (auto st = sync_dir(fg->dir); !st) return st;
+  return sync_dir(tg->dir);
 }
 
 status fs_store::rename(store_group g, const std::string& from, const std::string& to) {
   if (g == store_group::none) return error{store_errc::invalid, "store group 'none' has no names"};
-  auto from_dir = paths_.name_dir(g, from);
-  if (!from_dir) return from_dir.error();
-  auto to_dir = paths_.name_dir(g, to);
-  if (!to_dir) return to_dir.error();
-  if (auto st = fsio::rename_noreplace(*from_dir, *to_dir); !st) {
+  if (auto p = paths_.name_dir(g, from); !p) return p.error();
+  if (auto p = paths_.name_dir(g, to); !p) return p.error();
+  auto grp = open_group(g, false);
+  if (!grp) return is_not_found(grp.error()) ? status{} : status(grp.error());
+  if (auto st = fsio::rename_at(grp->dir, from, grp->dir, to, true); !st) {
     if (is_not_found(st.error())) return {}; // nothing to rename (md_store_rename)
     return st;
   }
-  return sync_dir(paths_.group_dir(g));
+  return sync_dir(grp->dir);
 }
 
 } // namespace mda

@@ -18,6 +18,19 @@
 //   holds no mutable state after setup_worker_dirs(), so one object may serve several
 //   threads; several objects or processes on one directory are fine under the same rules.
 // - md_store.json and store.lock are not writable through the store interface.
+// - Safety below the base (docs/process-model.md, "Store I/O in the User-owned groups"):
+//   challenges/, staging/ and ocsp/ belong to the Apache User, so code running as the User
+//   can put anything there. Every operation works relative to directory descriptors: the
+//   base is opened by its path (the administrator's, symlinks followed), then the group,
+//   the name and the file with O_NOFOLLOW through openat (fs_io.hpp's *_at calls). A
+//   symbolic link where a directory or file is expected is store_errc::refused with the
+//   path named ("'<path>' is a symbolic link, refused"); removing (remove, purge) removes a
+//   link itself and never follows one. Modes and owners are set with fchmod/fchown on the
+//   opened descriptors. A process running as root (the Apache parent) also checks with fstat
+//   that each directory and file it uses in those three groups is owned by root or by the
+//   User: the uid given to setup_worker_dirs, or, before that call, the owner of the group
+//   directory (only root can have made it so); anything else is refused, naming it. A
+//   process that is not root (the engine as the User) only refuses symlinks.
 // Not here: the inter-process lock (store_lock.hpp), the meaning of the files.
 #pragma once
 
@@ -30,6 +43,7 @@
 
 #include <sys/types.h>
 
+#include "store/fs_io.hpp"
 #include "store/paths.hpp"
 #include "store/store.hpp"
 
@@ -125,11 +139,15 @@ class fs_store final : public store {
   status flush() const;
 
  private:
-  /// fsync_dir, unless writes are not synced one by one (then the store is marked unsynced).
-  status sync_dir(const std::string& dir) const;
   struct worker_ids {
     uid_t uid;
     gid_t gid;
+  };
+  /// An open directory of the store and the owner check of what is inside it (empty when
+  /// nothing is checked: not root, or a group only root writes).
+  struct open_dir {
+    fsio::dir_handle dir;
+    fsio::owner_check check;
   };
 
   fs_store(store_paths paths, fs_store_options opts, std::string secret);
@@ -138,10 +156,21 @@ class fs_store final : public store {
                                       const std::string& aspect) const;
   status write(store_group g, const std::string& name, const std::string& aspect,
                std::string_view data, mode_t mode, bool create_only);
-  /// Group and name directory with the group's mode; new ones handed to the worker.
-  status prepare_dirs(store_group g, const std::string& name);
-  status hand_over(store_group g, const std::string& dir) const;
-  expected<std::string> archive_slot(const std::string& name, const std::string& what) const;
+  /// The base directory (the base for group none) or <base>/<group>, each level below the
+  /// base opened without following symlinks and checked (see above). create: made when
+  /// missing, its mode set to the group's on every call (mk_group_dir), a new one handed
+  /// to the worker.
+  expected<open_dir> open_group(store_group g, bool create) const;
+  /// The directory holding the aspects of (g, name): <base>/<group>/<name>, or the base
+  /// for group none; create as with open_group.
+  expected<open_dir> open_name(store_group g, const std::string& name, bool create) const;
+  status hand_over(store_group g, const fsio::dir_handle& dir) const;
+  /// fsync of a directory, unless writes are not synced one by one (then the store is marked
+  /// unsynced).
+  status sync_dir(const fsio::dir_handle& dir) const;
+  /// A new, empty archive/<name>.<n> (first free n); its name.
+  expected<std::string> archive_slot(const fsio::dir_handle& archive, const std::string& name,
+                                     const std::string& what) const;
 
   store_paths paths_;
   fs_store_options opts_;

@@ -47,6 +47,7 @@ class store_category_impl : public std::error_category {
       case store_errc::lock_timeout: return "store lock timeout";
       case store_errc::archive_full: return "archive full";
       case store_errc::invalid: return "invalid request";
+      case store_errc::refused: return "unsafe entry refused";
     }
     return "unknown store error";
   }

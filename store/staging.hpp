@@ -27,7 +27,10 @@
 //      when it reads;
 //   5. move tmp -> domains, the old domains/<md> going to archive/<md>.<n>;
 //   6. purge staging/<md> and challenges/<md>.
-// Errors name the MD and the step. On any error staging/<md>, challenges/<md> and tmp/<md>
+// Errors name the MD and the step. staging/ is written by the Apache User: the store refuses
+// a symlink there, and, in a process running as root, anything owned by neither root nor the
+// User (fs_store.hpp); such a refusal is an error of step 1 (or 3 for the account) naming the
+// path, never "nothing staged". On any error staging/<md>, challenges/<md> and tmp/<md>
 // are purged and domains/<md> stays as it was, so the next renewal starts clean: what mod_md
 // 2.6.10 does ("AH10069: <md>: error loading staged set, purging it", seen with a key that
 // does not match). mod_md takes "not found" errors of any step for "nothing staged" and

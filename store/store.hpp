@@ -62,6 +62,8 @@ enum class store_errc {
   lock_timeout = 7, ///< store.lock held by another process for longer than the wait
   archive_full = 8, ///< archive/<name>.1 .. .999 all taken
   invalid = 9,      ///< a request that makes no sense (move within one group, none + name)
+  refused = 10,     ///< a symbolic link, or an entry of an owner the store does not trust,
+                    ///< where the store expects its own file or directory (fs_store.hpp)
 };
 
 const std::error_category& store_category() noexcept;

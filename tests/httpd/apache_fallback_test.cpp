@@ -186,6 +186,45 @@ TEST_CASE("a staged set is activated before mod_ssl loads the certificates", "[h
   CHECK(md.find("\"state\": 2") != std::string::npos);
 }
 
+TEST_CASE("a staged set behind a symlink is refused and logged, the live certificate stays", "[httpd][apache]") {
+  ssl_apache a("MDomain a.example.test www.a.example.test\n"
+               "Include vhosts.conf\n");
+  write_file(a.dir / "vhosts.conf", with_port(k_vhost_a, a.port));
+  const mda::managed_domain md = mda::test::staging_md({}, "a.example.test");
+  const std::string staged = a.store("staging/a.example.test");
+  const std::string elsewhere = a.dir / "root-only";
+  {
+    auto st = mda::fs_store::open(a.store(""));
+    REQUIRE(st);
+    REQUIRE(st->setup_worker_dirs(33, 33)); // as a first start left it
+    REQUIRE(mda::write_staging(*st, md, mda::test::make_staged_certs(md), mda::test::staged_job(md.name),
+                               std::nullopt));
+    REQUIRE(*mda::activate_staging(*st, md.name));
+    REQUIRE(mda::write_staging(*st, md, mda::test::make_staged_certs(md), mda::test::staged_job(md.name),
+                               std::nullopt));
+  }
+  const std::string live = read_file(a.store("domains/a.example.test/pubcert.pem"));
+  // what the User can do: the staged set moved to a directory root owns, a symlink in its place
+  REQUIRE(::rename(staged.c_str(), elsewhere.c_str()) == 0);
+  REQUIRE(::chown(elsewhere.c_str(), 0, 0) == 0);
+  REQUIRE(::chmod(elsewhere.c_str(), 0700) == 0);
+  REQUIRE(::symlink(elsewhere.c_str(), staged.c_str()) == 0);
+  const std::string elsewhere_cert = read_file(elsewhere + "/pubcert.pem");
+  REQUIRE(a.start());
+  INFO(a.log());
+  CHECK(a.log().find("MDA0124: activating the staged set of 'a.example.test': loading the staged set: '" + staged +
+                     "' is a symbolic link, refused") != std::string::npos);
+  CHECK(a.status_of("a.example.test") == "200");
+  CHECK(read_file(a.store("domains/a.example.test/pubcert.pem")) == live);
+  CHECK_FALSE(exists(a.store("archive")));
+  CHECK_FALSE(exists(staged)); // the link is gone, its target is not
+  CHECK(read_file(elsewhere + "/pubcert.pem") == elsewhere_cert);
+  struct stat sb {};
+  REQUIRE(::stat(elsewhere.c_str(), &sb) == 0);
+  CHECK((sb.st_mode & 07777) == 0700);
+  CHECK(sb.st_uid == 0);
+}
+
 TEST_CASE("md.json as Debian's mod_md writes it; a mod_md store is taken over unchanged", "[httpd][apache]") {
   const std::string ca = "https://127.0.0.1:" + std::to_string(free_port()) + "/dir";
   const std::string body = "ServerAdmin web@example.test\n"

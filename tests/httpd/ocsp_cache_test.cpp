@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "httpd/ocsp_cache.hpp"
@@ -166,4 +167,38 @@ TEST_CASE("ocsp cache: many threads look up while the file changes", "[httpd][oc
   for (auto& th : readers) th.join();
   CHECK(wrong == 0);
   CHECK(stapled > 0);
+}
+
+TEST_CASE("ocsp cache: below the store no symlink is followed", "[httpd][ocsp-cache]") {
+  test::temp_dir dir;
+  const std::string base = dir / "md";
+  const std::string real = dir / "elsewhere.json";
+  save(real, sample(ocsp::cert_status::good, "DER-A"));
+  REQUIRE(::mkdir(base.c_str(), 0755) == 0);
+  REQUIRE(::mkdir((base + "/ocsp").c_str(), 0755) == 0);
+  REQUIRE(::mkdir((base + "/ocsp/a").c_str(), 0755) == 0);
+  const std::string file = base + "/ocsp/a/ocsp-" + k_id + ".json";
+  REQUIRE(::symlink(real.c_str(), file.c_str()) == 0);
+  staple_cache cache(milliseconds(0));
+  cache.add(k_id, "a", file, base);
+  auto r = cache.lookup(k_id, steady_clock::now(), t0() + hours(1));
+  CHECK(r.known);
+  CHECK(r.response == nullptr);
+  CHECK(cache.last_problem(k_id) == "'" + file + "' is a symbolic link, refused");
+  // a symlinked directory on the way is refused too
+  REQUIRE(::unlink(file.c_str()) == 0);
+  REQUIRE(::rename((base + "/ocsp/a").c_str(), (dir / "a-dir").c_str()) == 0);
+  save(dir / "a-dir/ocsp-" + k_id + ".json", sample(ocsp::cert_status::good, "DER-B"));
+  REQUIRE(::symlink((dir / "a-dir").c_str(), (base + "/ocsp/a").c_str()) == 0);
+  r = cache.lookup(k_id, steady_clock::now(), t0() + hours(1));
+  CHECK(r.response == nullptr);
+  CHECK(cache.last_problem(k_id) == "'" + base + "/ocsp/a' is a symbolic link, refused");
+  // the real file in its place is read
+  REQUIRE(::unlink((base + "/ocsp/a").c_str()) == 0);
+  REQUIRE(::rename((dir / "a-dir").c_str(), (base + "/ocsp/a").c_str()) == 0);
+  r = cache.lookup(k_id, steady_clock::now(), t0() + hours(1));
+  REQUIRE(r.response != nullptr);
+  CHECK(r.response->der == "DER-B");
+  CHECK(r.staple);
+  CHECK(cache.last_problem(k_id) == "");
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/job.hpp"
 #include "httpd/store_sync.hpp"
@@ -179,6 +180,33 @@ TEST_CASE("staged sets are activated, under the store lock when configured", "[h
     const auto rep = activate_staged_sets(*st, dir.path(), mds, locks);
     CHECK(rep.activated == std::vector<std::string>{"example.org"});
   }
+}
+
+TEST_CASE("a refused staged set is reported by path, the other MDs are activated", "[httpd][store-sync]") {
+  temp_dir dir;
+  auto st = fs_store::open(dir.path());
+  REQUIRE(st);
+  REQUIRE(st->setup_worker_dirs(33, 33));
+  const managed_domain a = mda::test::staging_md({}, "a.example.org");
+  const managed_domain b = mda::test::staging_md({}, "b.example.org");
+  for (const auto& md : {a, b})
+    REQUIRE(write_staging(*st, md, mda::test::make_staged_certs(md), mda::test::staged_job(md.name), std::nullopt));
+  // the User puts a symlink where a's staged set was (a root-owned directory with a set)
+  const std::string staged = dir / "staging/a.example.org";
+  const std::string elsewhere = dir / "root-only";
+  REQUIRE(::rename(staged.c_str(), elsewhere.c_str()) == 0);
+  REQUIRE(::symlink(elsewhere.c_str(), staged.c_str()) == 0);
+  std::vector<engine_md> mds = {{configured_md(a.name), true}, {configured_md(b.name), true}};
+  const auto rep = activate_staged_sets(*st, dir.path(), mds, store_locks{});
+  CHECK(rep.activated == std::vector<std::string>{"b.example.org"});
+  REQUIRE(rep.errors.size() == 1);
+  CHECK(rep.errors[0].message == "activating the staged set of 'a.example.org': loading the staged set: '" +
+                                     staged + "' is a symbolic link, refused");
+  CHECK_FALSE(file_exists(dir / "domains/a.example.org"));
+  CHECK(file_exists(dir / "domains/b.example.org/pubcert.pem"));
+  CHECK(file_exists(elsewhere + "/pubcert.pem")); // the target stays, the link went
+  struct stat sb {};
+  CHECK(::lstat(staged.c_str(), &sb) != 0);
 }
 
 TEST_CASE("installed: MDMessageCmd gets 'installed <md>' once a day, the job records it",
