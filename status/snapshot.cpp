@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "core/json_util.hpp"
+#include "core/redact.hpp"
 #include "status/md_status.hpp"
 
 namespace mda {
@@ -57,7 +58,7 @@ ojson md_entry_json(const md_snapshot& m) {
   if (m.renewal) j["renewal"] = to_json(*m.renewal);
   j["staged-certs"] = slots_json(m.staged_certs);
   if (m.ocsp_renewal) j["ocsp-renewal"] = to_json(*m.ocsp_renewal);
-  json_set_if(j, "ca-in-use", m.ca_in_use);
+  json_set_if(j, "ca-in-use", redact_url(m.ca_in_use));
   json_set_time_if(j, "next-run", m.next_run);
   if (m.error != 0) j["error"] = m.error;
   return j;

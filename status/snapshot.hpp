@@ -6,10 +6,12 @@
 //   parse_snapshot / load_snapshot_file and render it with md_status.hpp / server_status.hpp.
 // - Certificates are kept already inspected (cert_info), so readers never parse X.509.
 // - The JSON round-trips exactly: parse(to_json(s)) == s whenever every time in s is a whole
-//   second (times are RFC 822 strings, as in all of mod_md's files), and to_json of what was
-//   read gives the same text again.
+//   second (times are RFC 822 strings, as in all of mod_md's files) and s holds no credential
+//   (below), and to_json of what was read gives the same text again.
 // - Secrets never reach the file: the MD is written as md_to_public_json writes it (EAB hmac
-//   "***").
+//   "***", MDChallengeDns01 without arguments, URLs without userinfo: core/redact.hpp), and
+//   "ca-in-use" without userinfo. So what is read back is the shown form, not the configured
+//   one: only for display.
 // Not here: how the engine gathers the data (actors/), the atomic write (store/), rendering.
 #pragma once
 
