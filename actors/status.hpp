@@ -68,7 +68,8 @@ constexpr caf::timespan k_default_status_ask_timeout = std::chrono::milliseconds
 
 struct status_config {
   std::string file;        ///< the published status file; "" = none
-  mode_t file_mode = 0644; ///< readable by the httpd workers
+  /// Readable by the engine's user only: the httpd workers run as that user (the User).
+  mode_t file_mode = 0600;
   caf::timespan min_interval = k_default_status_interval;
   std::string socket_path; ///< the unix-domain socket for live queries; "" = none
   mode_t socket_mode = 0660;

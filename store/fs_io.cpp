@@ -103,6 +103,8 @@ status write_file_atomic(const std::string& path, std::string_view data, mode_t 
     ::unlink(tmp.c_str());
     return e;
   };
+  if (opts.group != static_cast<gid_t>(-1) && ::fchown(h.fd, static_cast<uid_t>(-1), opts.group) != 0)
+    return fail(sys_error("fchown", tmp, errno));
   if (::fchmod(h.fd, mode) != 0) return fail(sys_error("fchmod", tmp, errno));
   const bool inject = opts.fail_midway && opts.fail_midway(path);
   if (auto st = write_all(h.fd, data, tmp, inject); !st) return fail(st.error());
