@@ -10,13 +10,27 @@
 //                               the MD of that name or domain with its logs (the actor
 //                               copies just that MD), else all MDs
 //   "GET snapshot"           -> the whole snapshot JSON (status/snapshot.hpp to_json)
+//   "GET snapshot <name>"    -> the snapshot JSON of one MD: the MD named <name>, else the
+//                               first listing <name> as a domain, with its stapling entries;
+//                               no MD when none matches (what /.httpd/certificate-status asks:
+//                               the actor copies just that MD)
 // Answer: "OK <length>\n" followed by a body of exactly <length> bytes, or "ERR <message>\n";
 // then the server closes. The length lets a client tell a whole answer from one broken off
 // (the engine gone mid-answer closes the stream just as the end of an answer does).
-// The listener is one thread outside the actors: it serves one connection at a time (each
-// bounded by 1 s socket timeouts), answers "GET md-status" from the actor's fragment cache,
-// asks the status actor with `ask_timeout` for the rest and renders that JSON itself, and
-// holds only a weak reference to the actor.
+// The listener serves many clients at once, outside the actors, holding only a weak
+// reference to the status actor:
+// - one loop thread polls the listening socket and every connection, all non-blocking: it
+//   reads request lines, answers "GET md-status" from the actor's fragment cache itself, and
+//   writes every answer as far as each reader takes it, so a slow client delays nobody else;
+// - k_status_answer_threads answer threads take the other requests from a queue, ask the
+//   status actor (with `ask_timeout`) and render the JSON;
+// - a client must send its whole request line within k_status_request_deadline of being
+//   accepted (not per byte), else it gets "ERR the request line did not come within 1000 ms"
+//   and is dropped; a client that takes no byte of its answer for k_status_write_stall is
+//   dropped; at most k_status_max_clients connections are served at once: one more is
+//   accepted, told "ERR too many clients at once" and closed at once (its worker falls back
+//   to the status file instead of waiting in the backlog). When no descriptor is left
+//   (EMFILE), accepting pauses for 100 ms.
 // The client (query_status_socket) is declared in status_client.hpp, free of CAF headers.
 // Not here: the status file (status.hpp), HTTP, access control beyond the socket's mode.
 #pragma once
@@ -49,6 +63,14 @@ namespace mda {
 
 /// The longest request line accepted.
 constexpr std::size_t k_status_request_max = 1024;
+/// How long a client has for its whole request line, from its accept.
+constexpr std::chrono::milliseconds k_status_request_deadline{1000};
+/// How long a client may take no byte of its answer before it is dropped.
+constexpr std::chrono::milliseconds k_status_write_stall{1000};
+/// Connections served at once (the 50 slow clients of a test and a busy Apache's workers fit).
+constexpr std::size_t k_status_max_clients = 256;
+/// Threads that ask the status actor and render answers other than "GET md-status".
+constexpr std::size_t k_status_answer_threads = 2;
 
 /// The md-status fragment (status/md_status.hpp md_status_fragment) of every MD, kept by the
 /// status actor: it re-renders an MD's fragment in the handler of that MD's (or its
@@ -100,14 +122,16 @@ using md_snapshot_fetch = std::function<caf::expected<status_snapshot>(const std
 /// The answer to one request line; `fetch` gets the whole snapshot (the listener asks the
 /// actor). "GET md-status" comes from `cache` when one is given, else it is rendered from the
 /// snapshot; "GET md-status <name>" asks `fetch_one` when given (falling back to all MDs when
-/// no MD matches), else looks in the whole snapshot. Pure apart from the functions:
-/// unit-testable without a socket.
+/// no MD matches), else looks in the whole snapshot; "GET snapshot <name>" needs `fetch_one`
+/// (without it: an error answer). Pure apart from the functions: unit-testable without a
+/// socket.
 status_answer answer_status_request(std::string_view line, const snapshot_fetch& fetch,
                                     const md_status_cache* cache = nullptr,
                                     const md_snapshot_fetch& fetch_one = {});
 
 namespace detail {
 struct status_socket_fds;
+struct status_socket_core;
 } // namespace detail
 
 class status_socket_server {
@@ -117,14 +141,15 @@ class status_socket_server {
   static expected<std::unique_ptr<status_socket_server>> bind(const std::string& path,
                                                               mode_t mode);
 
-  /// Starts the listener thread asking `status` (held weakly). Once only.
+  /// Starts the loop thread and the answer threads asking `status` (held weakly). Once only.
   void start(caf::actor_system& sys, const status_actor& status, caf::timespan ask_timeout,
              std::shared_ptr<const md_status_cache> cache = nullptr);
 
-  /// Wakes and joins the thread, removes the socket file; the socket closes when the thread
-  /// is gone. Idempotent; not for concurrent calls. Called on the listener thread itself
-  /// (it held the last reference to the status actor, whose end stops this server) it
-  /// detaches instead: the thread ends after the answer it is writing.
+  /// Wakes and joins the threads, removes the socket file; the socket closes when the last
+  /// thread is gone (connections still open are closed unanswered). Idempotent; not for
+  /// concurrent calls. Called on an answer thread (it held the last reference to the status
+  /// actor, whose end stops this server) that thread is detached instead: it ends after the
+  /// answer it is making.
   void stop();
 
   const std::string& path() const { return path_; }
@@ -137,8 +162,8 @@ class status_socket_server {
   status_socket_server(std::string path, std::shared_ptr<detail::status_socket_fds> fds);
 
   std::string path_;
-  std::shared_ptr<detail::status_socket_fds> fds_; ///< shared with the listener thread
-  std::thread thread_;
+  std::shared_ptr<detail::status_socket_core> core_; ///< shared with the threads
+  std::vector<std::thread> threads_; ///< the answer threads, then the loop thread
   std::atomic<bool> stopped_{false};
 };
 

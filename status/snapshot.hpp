@@ -15,10 +15,14 @@
 // Not here: how the engine gathers the data (actors/), the atomic write (store/), rendering.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/types.h>
 
 #include <nlohmann/json.hpp>
 
@@ -171,5 +175,34 @@ expected<status_snapshot> parse_snapshot(std::string_view text, const std::strin
 
 /// Reads the published file. An unreadable file is "cannot read '<path>': <strerror>".
 expected<status_snapshot> load_snapshot_file(const std::string& path);
+
+/// The published file parsed at most once per change, for readers that would otherwise parse
+/// it per request (the httpd workers when the engine's socket does not answer). Each get()
+/// opens the file and compares what fstat says of it (device, inode, size, mtime and ctime
+/// to the nanosecond) with the parsed copy's; only a different file is read and parsed, and
+/// callers that find the same file share the copy. A failed read or parse is not kept (the
+/// next call tries again); the error is load_snapshot_file's. Thread-safe: callers wait
+/// while one of them parses, so a change costs one parse, not one per waiting request.
+class snapshot_file_cache {
+ public:
+  expected<std::shared_ptr<const status_snapshot>> get(const std::string& path);
+  /// How often a file was parsed (for tests).
+  std::size_t parses() const;
+
+ private:
+  struct file_id {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = -1;
+    long long mtime_ns = 0;
+    long long ctime_ns = 0;
+    bool operator==(const file_id& o) const;
+  };
+  mutable std::mutex mu_;
+  std::string path_;
+  file_id id_;
+  std::shared_ptr<const status_snapshot> snap_;
+  std::size_t parses_ = 0;
+};
 
 } // namespace mda
