@@ -62,14 +62,50 @@ void md_status_cache::set(const std::string& name, std::string fragment) {
   by_name_[name].swap(text); // the old text goes after the lock, with `text`
 }
 
+void md_status_cache::set_snapshot(const std::string& name, md_snapshot_texts texts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::swap(snapshots_[name], texts); // the old texts go after the lock, with `texts`
+}
+
+void md_status_cache::set_cert_check(std::string name, std::string url) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cert_check_name_ = std::move(name);
+  cert_check_url_ = std::move(url);
+}
+
 void md_status_cache::erase(const std::string& name) {
   std::shared_ptr<const std::string> old;
+  md_snapshot_texts old_texts;
   std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = snapshots_.find(name); it != snapshots_.end()) {
+    std::swap(old_texts, it->second);
+    snapshots_.erase(it);
+  }
   auto it = by_name_.find(name);
   if (it == by_name_.end())
     return;
   old.swap(it->second);
   by_name_.erase(it);
+}
+
+std::optional<std::string> md_status_cache::snapshot(const std::string& name) const {
+  status_snapshot outer; // the members around the entries (no other-ocsp-renewal, as the actor)
+  md_snapshot_texts texts;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = snapshots_.find(name);
+    if (closed_ || it == snapshots_.end() || !it->second.entry)
+      return std::nullopt;
+    texts = it->second;
+    outer.cert_check_name = cert_check_name_;
+    outer.cert_check_url = cert_check_url_;
+  }
+  outer.published = std::chrono::system_clock::now();
+  std::vector<std::string_view> staplings;
+  staplings.reserve(texts.staplings.size());
+  for (const auto& t : texts.staplings)
+    staplings.emplace_back(*t);
+  return snapshot_join(outer, {*texts.entry}, staplings);
 }
 
 void md_status_cache::close() {
@@ -158,9 +194,25 @@ std::optional<status_answer> one_md(const std::string& name, const md_snapshot_f
 
 } // namespace
 
+std::optional<status_answer> answer_from_cache(std::string_view line, const md_status_cache& cache) {
+  static const std::string snapshot_prefix = "GET snapshot ";
+  const auto req = trim_line(line);
+  if (req == "GET md-status")
+    return md_status_from_cache(cache);
+  if (req.compare(0, snapshot_prefix.size(), snapshot_prefix) != 0 || req.size() == snapshot_prefix.size())
+    return std::nullopt;
+  auto text = cache.snapshot(req.substr(snapshot_prefix.size()));
+  if (!text)
+    return std::nullopt;
+  return ok_answer(std::move(*text));
+}
+
 status_answer answer_status_request(std::string_view line, const snapshot_fetch& fetch,
                                     const md_status_cache* cache,
                                     const md_snapshot_fetch& fetch_one) {
+  if (cache)
+    if (auto answer = answer_from_cache(line, *cache))
+      return std::move(*answer);
   auto req = trim_line(line);
   enum class kind { all, one, snapshot } k;
   std::string name;
@@ -191,7 +243,7 @@ status_answer answer_status_request(std::string_view line, const snapshot_fetch&
       return std::move(*answer);
     k = kind::all; // no such MD: all of them
   }
-  if (k == kind::all && cache)
+  if (k == kind::all && cache) // no MD of the name asked for: all of them
     return md_status_from_cache(*cache);
   auto snap = fetch();
   if (!snap)
@@ -481,10 +533,11 @@ class socket_loop {
     }
   }
 
-  /// "GET md-status" from the cache at once; everything else by the answer threads.
+  /// What the cache answers at once; everything else by the answer threads.
   void answer(client& c) {
-    if (cache_ && trim_line(c.line) == "GET md-status")
-      return start_write(c, answer_status_request(c.line, {}, cache_.get()));
+    if (cache_)
+      if (auto a = answer_from_cache(c.line, *cache_))
+        return start_write(c, std::move(*a));
     c.at = client::phase::answering;
     {
       std::lock_guard<std::mutex> lock(core_->mu);

@@ -12,15 +12,17 @@
 //   "GET snapshot"           -> the whole snapshot JSON (status/snapshot.hpp to_json)
 //   "GET snapshot <name>"    -> the snapshot JSON of one MD: the MD named <name>, else the
 //                               first listing <name> as a domain, with its stapling entries;
-//                               no MD when none matches (what /.httpd/certificate-status asks:
-//                               the actor copies just that MD)
+//                               no MD when none matches (what /.httpd/certificate-status asks;
+//                               an MD of that very name comes from the actor's per-MD texts
+//                               without asking it, "published" being the listener's clock)
 // Answer: "OK <length>\n" followed by a body of exactly <length> bytes, or "ERR <message>\n";
 // then the server closes. The length lets a client tell a whole answer from one broken off
 // (the engine gone mid-answer closes the stream just as the end of an answer does).
 // The listener serves many clients at once, outside the actors, holding only a weak
 // reference to the status actor:
 // - one loop thread polls the listening socket and every connection, all non-blocking: it
-//   reads request lines, answers "GET md-status" from the actor's fragment cache itself, and
+//   reads request lines, answers "GET md-status" and "GET snapshot <name>" from the actor's
+//   per-MD texts (md_status_cache) itself when it can, and
 //   writes every answer as far as each reader takes it, so a slow client delays nobody else;
 // - k_status_answer_threads answer threads take the other requests from a queue, ask the
 //   status actor (with `ask_timeout`) and render the JSON;
@@ -72,24 +74,42 @@ constexpr std::size_t k_status_max_clients = 256;
 /// Threads that ask the status actor and render answers other than "GET md-status".
 constexpr std::size_t k_status_answer_threads = 2;
 
-/// The md-status fragment (status/md_status.hpp md_status_fragment) of every MD, kept by the
-/// status actor: it re-renders an MD's fragment in the handler of that MD's (or its
-/// staplings') update, so the listener answers "GET md-status" by joining the fragments, as
-/// current as the actor, without asking it and without rendering per request. Thread-safe;
-/// the texts are shared with the answers, never copied.
+/// One MD's part of the status file's text (status/snapshot.hpp): its entry
+/// (snapshot_md_text) and the entries of its staplings (snapshot_stapling_text) in (domain,
+/// id) order.
+struct md_snapshot_texts {
+  std::shared_ptr<const std::string> entry;
+  std::vector<std::shared_ptr<const std::string>> staplings;
+};
+
+/// The md-status fragment (status/md_status.hpp md_status_fragment) and the snapshot texts of
+/// every MD, kept by the status actor: it re-renders an MD's texts in the handler of that
+/// MD's (or its staplings') update, so the listener answers "GET md-status" by joining the
+/// fragments and "GET snapshot <name>" from that MD's texts, as current as the actor, without
+/// asking it and without rendering per MD per request. Thread-safe; the texts are shared with
+/// the answers, never copied.
 class md_status_cache {
  public:
   void set(const std::string& name, std::string fragment);
+  void set_snapshot(const std::string& name, md_snapshot_texts texts);
+  /// MDCertificateCheck, as the snapshot carries it.
+  void set_cert_check(std::string name, std::string url);
   void erase(const std::string& name);
-  /// The actor has ended: fragments() gives nullopt from now on.
+  /// The actor has ended: fragments() and snapshot() give nullopt from now on.
   void close();
   /// The fragments in name order; nullopt once closed.
   std::optional<std::vector<std::shared_ptr<const std::string>>> fragments() const;
+  /// The snapshot of the MD named exactly `name` ("published" = now): what the actor's
+  /// (get_atom, snapshot_atom, name) gives for an MD of that name, as text; nullopt when no
+  /// MD has that name, or once closed.
+  std::optional<std::string> snapshot(const std::string& name) const;
   std::size_t size() const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const std::string>> by_name_;
+  std::map<std::string, md_snapshot_texts> snapshots_;
+  std::string cert_check_name_, cert_check_url_;
   bool closed_ = false;
 };
 
@@ -119,12 +139,16 @@ using snapshot_fetch = std::function<caf::expected<status_snapshot>()>;
 /// Gets the snapshot of the one MD named so, else listing it as a domain (no MD: none).
 using md_snapshot_fetch = std::function<caf::expected<status_snapshot>(const std::string&)>;
 
+/// The answer to a request line that `cache` answers alone: "GET md-status", and "GET
+/// snapshot <name>" for an MD of exactly that name; nullopt for anything else.
+std::optional<status_answer> answer_from_cache(std::string_view line, const md_status_cache& cache);
+
 /// The answer to one request line; `fetch` gets the whole snapshot (the listener asks the
-/// actor). "GET md-status" comes from `cache` when one is given, else it is rendered from the
-/// snapshot; "GET md-status <name>" asks `fetch_one` when given (falling back to all MDs when
-/// no MD matches), else looks in the whole snapshot; "GET snapshot <name>" needs `fetch_one`
-/// (without it: an error answer). Pure apart from the functions: unit-testable without a
-/// socket.
+/// actor). What answer_from_cache answers comes from `cache` when one is given, else
+/// "GET md-status" is rendered from the snapshot; "GET md-status <name>" asks `fetch_one` when
+/// given (falling back to all MDs when no MD matches), else looks in the whole snapshot;
+/// "GET snapshot <name>" not in the cache needs `fetch_one` (without it: an error answer).
+/// Pure apart from the functions: unit-testable without a socket.
 status_answer answer_status_request(std::string_view line, const snapshot_fetch& fetch,
                                     const md_status_cache* cache = nullptr,
                                     const md_snapshot_fetch& fetch_one = {});

@@ -413,10 +413,44 @@ TEST_CASE("status socket: one MD's snapshot for certificate-status", "[actors][s
   auto none = query_status_socket(live.sock, "GET snapshot nothing.example", 2000ms);
   REQUIRE(none.ok());
   CHECK(parse_snapshot(*none, "socket")->mds.empty());
-  // the pure answer: without a function for one MD there is no such request
+  // by name it came from the actor's texts, by domain from the actor itself: the same MD
+  caf::scoped_actor self{*live.sys};
+  self->request(live.aut, caf::infinite, get_atom::value, snapshot_atom_v, std::string("m1.example"))
+    .receive([&](status_snapshot& s) {
+               s.published = parsed->published;
+               CHECK(*parsed == s);
+             },
+             [](caf::error&) { FAIL("no snapshot"); });
+  // the pure answer: without a function for one MD nor the MD in a cache, no such request
   auto whole = []() -> caf::expected<status_snapshot> { return two_mds(); };
   CHECK(answer_status_request("GET snapshot a.example", whole).str() ==
         "ERR 'GET snapshot <name>' is not served here\n");
+  md_status_cache cache;
+  CHECK(!answer_from_cache("GET snapshot a.example", cache));
+  status_snapshot kept;
+  kept.cert_check_name = "watch";
+  kept.cert_check_url = "https://watch.test/?fp=";
+  kept.mds.push_back(md_named("a.example"));
+  stapling_info st;
+  st.domain = "a.example";
+  st.id = "0a";
+  kept.staplings.push_back(st);
+  cache.set_cert_check(kept.cert_check_name, kept.cert_check_url);
+  cache.set_snapshot("a.example", {std::make_shared<const std::string>(snapshot_md_text(kept.mds[0])),
+                                   {std::make_shared<const std::string>(snapshot_stapling_text(st))}});
+  auto from_cache = answer_from_cache("GET snapshot a.example", cache);
+  REQUIRE(from_cache);
+  auto text = from_cache->str();
+  REQUIRE(text.compare(0, 3, "OK ") == 0);
+  auto back = parse_snapshot(text.substr(text.find('\n') + 1), "cache");
+  REQUIRE(back);
+  kept.published = back->published;
+  CHECK(*back == kept);
+  CHECK(text == ok(render_json(to_json(kept))));
+  CHECK(!answer_from_cache("GET snapshot www.a.example", cache)); // by domain: the actor's
+  CHECK(!answer_from_cache("GET snapshot ", cache));
+  cache.erase("a.example");
+  CHECK(!answer_from_cache("GET snapshot a.example", cache));
 }
 
 TEST_CASE("status socket: slow clients do not hold up the others", "[actors][status-socket]") {
