@@ -101,6 +101,20 @@ void put_certificate(const web_apache& a, const std::string& md, const std::stri
 
 void chown_tree(const std::string& path) { run({"chown", "-R", "33:33", path}); }
 
+/// Waits (10 s at most) until `path` has not been replaced or changed for 1.2 s.
+void wait_status_file_quiet(const std::string& path) {
+  const auto stamp = [&] {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::make_pair(ino_t{0}, 0LL);
+    return std::make_pair(st.st_ino, static_cast<long long>(st.st_mtim.tv_sec) * 1'000'000'000LL + st.st_mtim.tv_nsec);
+  };
+  for (int i = 0, quiet = 0; i < 25 && quiet < 3; ++i) {
+    const auto before = stamp();
+    ::usleep(400'000);
+    quiet = stamp() == before ? quiet + 1 : 0;
+  }
+}
+
 const std::string k_vhosts = "<VirtualHost 127.0.0.1:%HTTP%>\n  ServerName a.example.test\n</VirtualHost>\n"
                              "<VirtualHost 127.0.0.1:%HTTPS%>\n  ServerName a.example.test\n  SSLEngine on\n"
                              "</VirtualHost>\n";
@@ -269,6 +283,9 @@ TEST_CASE("md-status, certificate-status and server-status from the published st
 
   // The engine out of reach (its socket gone): the published file is read; for one MD the
   // worker reads its staging/ job.json and certificates itself (as mod_md's workers do).
+  // The engine's own writes must be over before the test puts its file there: it writes again
+  // (paced, 500 ms) once its domain actors have reported, later on a loaded machine.
+  wait_status_file_quiet(a.store("status.json"));
   write_file(a.store("status.json"), mda::to_json(sample_snapshot()).dump(2));
   auto snap = mda::load_snapshot_file(a.store("status.json"));
   REQUIRE(snap);
