@@ -22,8 +22,8 @@
 // reference to the status actor:
 // - one loop thread polls the listening socket and every connection, all non-blocking: it
 //   reads request lines, answers "GET md-status" and "GET snapshot <name>" from the actor's
-//   per-MD texts (md_status_cache) itself when it can, and
-//   writes every answer as far as each reader takes it, so a slow client delays nobody else;
+//   per-MD texts (md_status_cache) itself when it can, and writes every answer as far as
+//   each reader takes it, so a slow client delays nobody else;
 // - k_status_answer_threads answer threads take the other requests from a queue, ask the
 //   status actor (with `ask_timeout`) and render the JSON;
 // - a client must send its whole request line within k_status_request_deadline of being
