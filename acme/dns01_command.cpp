@@ -2,6 +2,7 @@
 
 #include "core/events.hpp"
 #include "core/jws.hpp"
+#include "core/redact.hpp"
 
 namespace mda::acme {
 
@@ -16,7 +17,7 @@ expected<dns01_command> dns01_command::create(dns01_command_options opts) {
     return error(process_errc::bad_command, "MDChallengeDns01: the command line is empty");
   if (base[0][0] != '/')
     return error(process_errc::bad_command,
-                 "MDChallengeDns01 '" + opts.command + "': '" + base[0] +
+                 "MDChallengeDns01 '" + redact_command(opts.command) + "': '" + base[0] +
                      "' is not an absolute path (programs are run without a PATH search)");
   if (opts.version != 1 && opts.version != 2)
     return error(

@@ -3,6 +3,7 @@
 #include "core/config_files.hpp"
 #include "acme/connect_tunnel.hpp"
 #include "acme/response_stream.hpp"
+#include "core/redact.hpp"
 
 #include <httplib.h>
 
@@ -106,16 +107,17 @@ status check_readable(const std::string& what, const std::string& path) {
 }
 
 expected<httplib_transport::proxy_parts> parse_proxy(const std::string& proxy) {
+  const std::string shown = redact_url(proxy); // errors end up in job.json and md-status
   std::string rest = proxy;
   auto sep = rest.find("://");
   if (sep != std::string::npos) {
     auto scheme = lower(rest.substr(0, sep));
     if (scheme == "https")
       return error(acme_errc::config,
-                   "proxy '" + proxy + "': TLS to the proxy (https://) is not supported by "
+                   "proxy '" + shown + "': TLS to the proxy (https://) is not supported by "
                    "cpp-httplib 0.11.4; use an http:// proxy");
     if (scheme != "http")
-      return error(acme_errc::config, "proxy '" + proxy + "': unsupported scheme '" + scheme + "'");
+      return error(acme_errc::config, "proxy '" + shown + "': unsupported scheme '" + scheme + "'");
     rest = rest.substr(sep + 3);
   }
   httplib_transport::proxy_parts p;
@@ -133,7 +135,7 @@ expected<httplib_transport::proxy_parts> parse_proxy(const std::string& proxy) {
                       : hostport.find(':') != std::string::npos;
   auto u = parse_url("http://" + rest);
   if (!u || u->target != "/")
-    return error(acme_errc::config, "proxy '" + proxy + "' is not of the form http://host:port");
+    return error(acme_errc::config, "proxy '" + shown + "' is not of the form http://host:port");
   p.host = u->host;
   p.port = has_port ? u->port : 1080; // curl's default proxy port, as mod_md's libcurl uses
   return p;

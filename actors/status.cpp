@@ -176,8 +176,18 @@ void render_file_md(status_state& st, const md_snapshot& m) {
   st.file_mds[m.md.name] = std::make_shared<const std::string>(snapshot_md_text(m));
 }
 
-/// Renders the md-status fragment of MD `name` anew for the socket (from its entry and its
-/// staplings); nothing without a socket, or when the MD is not (yet) there.
+/// A text of the status file as kept for it (`kept`), or rendered now without a file.
+template <class Map, class Key, class Value, class Render>
+std::shared_ptr<const std::string> file_text(const Map& kept, const Key& key, const Value& v, Render render) {
+  auto it = kept.find(key);
+  if (it != kept.end())
+    return it->second;
+  return std::make_shared<const std::string>(render(v));
+}
+
+/// Renders the md-status fragment and the snapshot texts of MD `name` anew for the socket
+/// (from its entry and its staplings); nothing without a socket, or when the MD is not (yet)
+/// there.
 void render_fragment(status_state& st, const std::string& name) {
   if (st.cfg.socket_path.empty())
     return;
@@ -185,16 +195,22 @@ void render_fragment(status_state& st, const std::string& name) {
   if (m == st.mds.end())
     return;
   status_snapshot ctx; // what the MD's object reads besides the MD: its stapling entries
+  md_snapshot_texts texts;
+  texts.entry = file_text(st.file_mds, name, m->second, snapshot_md_text);
   for (auto it = st.staplings.lower_bound({name, std::string()});
-       it != st.staplings.end() && it->first.first == name; ++it)
+       it != st.staplings.end() && it->first.first == name; ++it) {
     ctx.staplings.push_back(it->second);
+    texts.staplings.push_back(file_text(st.file_staplings, it->first, it->second, snapshot_stapling_text));
+  }
   st.md_status->set(name, md_status_fragment(ctx, m->second));
+  st.md_status->set_snapshot(name, std::move(texts));
 }
 
 } // namespace
 
 status_actor::behavior_type status_behavior(status_pointer self, status_config cfg) {
   self->state.cfg = std::move(cfg);
+  self->state.md_status->set_cert_check(self->state.cfg.cert_check_name, self->state.cfg.cert_check_url);
   for (auto& m : self->state.cfg.seed) {
     const std::string name = m.md.name;
     render_file_md(self->state, m);

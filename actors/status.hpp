@@ -23,8 +23,9 @@
 //   (`seed`: every MD as the store shows it, or no MD) is written right at start, so
 //   readers always find a file.
 // - with a `socket_path`, serves live queries on a unix-domain socket (status_socket.hpp),
-//   started by spawn_status and stopped when this actor ends; for its "GET md-status" keeps
-//   each MD's md-status fragment rendered (md_status_cache), re-rendering an MD's fragment in
+//   started by spawn_status and stopped when this actor ends; for its "GET md-status" and
+//   "GET snapshot <name>" keeps each MD's md-status fragment and snapshot texts
+//   (md_status_cache; the file's texts when there is a file), re-rendering an MD's texts in
 //   the handler of an update that changes the MD or its staplings. Without a socket no
 //   md-status fragment is rendered. A socket that cannot be bound (its directory missing,
 //   no permission) is reported through `warn` and left out; the actor runs on.

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <utility>
 
 #include <fcntl.h>
@@ -18,8 +20,9 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
 
-#include "status/md_status.hpp"
 #include "actors/unix_socket_io.hpp"
+#include "core/timefmt.hpp"
+#include "status/md_status.hpp"
 #include "store/fs_io.hpp"
 
 namespace mda {
@@ -28,39 +31,7 @@ using namespace uds;
 
 namespace {
 
-constexpr std::chrono::milliseconds k_server_io_timeout{1000};
 constexpr int k_server_send_buffer = 4 << 20;
-
-/// Writes `pieces` one after another with as few sendmsg calls as the kernel allows (up to
-/// k_iov_batch texts per call), straight from where they are.
-bool send_pieces(int fd, std::vector<std::string_view> pieces) {
-  constexpr std::size_t k_iov_batch = 512;
-  std::size_t first = 0; // the first piece not (fully) sent
-  for (;;) {
-    while (first < pieces.size() && pieces[first].empty())
-      ++first;
-    if (first == pieces.size())
-      return true;
-    iovec iov[k_iov_batch];
-    std::size_t count = 0;
-    for (std::size_t j = first; j < pieces.size() && count < k_iov_batch; ++j)
-      if (!pieces[j].empty())
-        iov[count++] = {const_cast<char*>(pieces[j].data()), pieces[j].size()};
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = count;
-    auto n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    auto sent = static_cast<std::size_t>(n);
-    while (first < pieces.size() && sent >= pieces[first].size())
-      sent -= pieces[first++].size();
-    if (sent > 0)
-      pieces[first].remove_prefix(sent);
-  }
-}
 
 /// A stale socket file (nobody accepts on it) is removed; anything else in the way stays.
 status clear_stale(const std::string& path, const sockaddr_un& addr) {
@@ -91,14 +62,50 @@ void md_status_cache::set(const std::string& name, std::string fragment) {
   by_name_[name].swap(text); // the old text goes after the lock, with `text`
 }
 
+void md_status_cache::set_snapshot(const std::string& name, md_snapshot_texts texts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::swap(snapshots_[name], texts); // the old texts go after the lock, with `texts`
+}
+
+void md_status_cache::set_cert_check(std::string name, std::string url) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cert_check_name_ = std::move(name);
+  cert_check_url_ = std::move(url);
+}
+
 void md_status_cache::erase(const std::string& name) {
   std::shared_ptr<const std::string> old;
+  md_snapshot_texts old_texts;
   std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = snapshots_.find(name); it != snapshots_.end()) {
+    std::swap(old_texts, it->second);
+    snapshots_.erase(it);
+  }
   auto it = by_name_.find(name);
   if (it == by_name_.end())
     return;
   old.swap(it->second);
   by_name_.erase(it);
+}
+
+std::optional<std::string> md_status_cache::snapshot(const std::string& name) const {
+  status_snapshot outer; // the members around the entries (no other-ocsp-renewal, as the actor)
+  md_snapshot_texts texts;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = snapshots_.find(name);
+    if (closed_ || it == snapshots_.end() || !it->second.entry)
+      return std::nullopt;
+    texts = it->second;
+    outer.cert_check_name = cert_check_name_;
+    outer.cert_check_url = cert_check_url_;
+  }
+  outer.published = std::chrono::system_clock::now();
+  std::vector<std::string_view> staplings;
+  staplings.reserve(texts.staplings.size());
+  for (const auto& t : texts.staplings)
+    staplings.emplace_back(*t);
+  return snapshot_join(outer, {*texts.entry}, staplings);
 }
 
 void md_status_cache::close() {
@@ -187,13 +194,30 @@ std::optional<status_answer> one_md(const std::string& name, const md_snapshot_f
 
 } // namespace
 
+std::optional<status_answer> answer_from_cache(std::string_view line, const md_status_cache& cache) {
+  static const std::string snapshot_prefix = "GET snapshot ";
+  const auto req = trim_line(line);
+  if (req == "GET md-status")
+    return md_status_from_cache(cache);
+  if (req.compare(0, snapshot_prefix.size(), snapshot_prefix) != 0 || req.size() == snapshot_prefix.size())
+    return std::nullopt;
+  auto text = cache.snapshot(req.substr(snapshot_prefix.size()));
+  if (!text)
+    return std::nullopt;
+  return ok_answer(std::move(*text));
+}
+
 status_answer answer_status_request(std::string_view line, const snapshot_fetch& fetch,
                                     const md_status_cache* cache,
                                     const md_snapshot_fetch& fetch_one) {
+  if (cache)
+    if (auto answer = answer_from_cache(line, *cache))
+      return std::move(*answer);
   auto req = trim_line(line);
   enum class kind { all, one, snapshot } k;
   std::string name;
   static const std::string md_prefix = "GET md-status ";
+  static const std::string snapshot_prefix = "GET snapshot ";
   if (req == "GET md-status") {
     k = kind::all;
   } else if (req.compare(0, md_prefix.size(), md_prefix) == 0 && req.size() > md_prefix.size()) {
@@ -201,6 +225,14 @@ status_answer answer_status_request(std::string_view line, const snapshot_fetch&
     name = req.substr(md_prefix.size());
   } else if (req == "GET snapshot") {
     k = kind::snapshot;
+  } else if (req.compare(0, snapshot_prefix.size(), snapshot_prefix) == 0 &&
+             req.size() > snapshot_prefix.size()) {
+    if (!fetch_one)
+      return error_answer("'GET snapshot <name>' is not served here");
+    auto snap = fetch_one(req.substr(snapshot_prefix.size()));
+    if (!snap)
+      return error_answer(error_text(snap.error()));
+    return ok_answer(render_json(to_json(*snap)));
   } else {
     if (req.size() > 100)
       req = req.substr(0, 100) + "...";
@@ -211,7 +243,7 @@ status_answer answer_status_request(std::string_view line, const snapshot_fetch&
       return std::move(*answer);
     k = kind::all; // no such MD: all of them
   }
-  if (k == kind::all && cache)
+  if (k == kind::all && cache) // no MD of the name asked for: all of them
     return md_status_from_cache(*cache);
   auto snap = fetch();
   if (!snap)
@@ -228,51 +260,108 @@ status_answer answer_status_request(std::string_view line, const snapshot_fetch&
 
 namespace detail {
 
-/// The listening socket and the wake-up pipe; closed when the last owner lets go.
+/// The listening socket, the pipe that stops the loop and the pipe that tells it an answer is
+/// ready; closed when the last thread lets go.
 struct status_socket_fds {
   int listen = -1;
   int wake_read = -1;
   int wake_write = -1;
+  int ready_read = -1;
+  int ready_write = -1;
   ~status_socket_fds() {
-    for (int fd : {listen, wake_read, wake_write})
+    for (int fd : {listen, wake_read, wake_write, ready_read, ready_write})
       if (fd >= 0)
         ::close(fd);
   }
+};
+
+/// What the loop thread and the answer threads share: request lines to answer (by client id)
+/// and the answers made.
+struct status_socket_core {
+  std::shared_ptr<status_socket_fds> fds;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::deque<std::pair<std::uint64_t, std::string>> requests;
+  std::vector<std::pair<std::uint64_t, status_answer>> answers;
 };
 
 } // namespace detail
 
 namespace {
 
-/// Reads one request line and writes the answer.
-void serve_connection(int c, const snapshot_fetch& fetch, const md_status_cache* cache,
-                      const md_snapshot_fetch& fetch_one) {
-  set_timeouts(c, k_server_io_timeout);
-  // md-status of thousands of MDs is megabytes: a large send buffer lets the reader take it
-  // in few wake-ups (the kernel caps it at net.core.wmem_max).
-  int sndbuf = k_server_send_buffer;
-  setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-  std::string line;
-  char buf[256];
-  while (line.find('\n') == std::string::npos && line.size() <= k_status_request_max) {
-    auto n = ::recv(c, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    line.append(buf, static_cast<std::size_t>(n));
+using detail::status_socket_core;
+
+/// Writes one byte to a pipe (a wake-up); a full pipe already wakes its reader.
+void poke(int fd) {
+  char b = 1;
+  while (::write(fd, &b, 1) < 0 && errno == EINTR) {
   }
-  auto eol = line.find('\n');
-  if (eol != std::string::npos)
-    send_pieces(c, answer_status_request(std::string_view(line).substr(0, eol), fetch, cache, fetch_one).pieces());
-  else if (line.size() > k_status_request_max)
-    send_all(c, "ERR request longer than " + std::to_string(k_status_request_max) + " bytes\n");
 }
 
-/// The listener thread: accepts until woken through the pipe.
-void run_listener(std::shared_ptr<detail::status_socket_fds> fds, caf::actor_system* sys,
-                  caf::actor_addr status_addr, caf::timespan ask_timeout,
-                  std::shared_ptr<const md_status_cache> cache) {
+/// Empties a non-blocking wake-up pipe.
+void drain(int fd) {
+  char buf[256];
+  while (::read(fd, buf, sizeof buf) > 0) {
+  }
+}
+
+/// Sends what `fd` takes now of `pieces` from `first` on, without waiting (up to k_iov_batch
+/// texts per sendmsg, straight from where they are). `first` and the first piece left are
+/// advanced past what went out. Returns false when the peer is gone or the socket failed.
+bool send_available(int fd, std::vector<std::string_view>& pieces, std::size_t& first, bool& progress) {
+  constexpr std::size_t k_iov_batch = 512;
+  for (;;) {
+    while (first < pieces.size() && pieces[first].empty())
+      ++first;
+    if (first == pieces.size())
+      return true;
+    iovec iov[k_iov_batch];
+    std::size_t count = 0;
+    for (std::size_t j = first; j < pieces.size() && count < k_iov_batch; ++j)
+      if (!pieces[j].empty())
+        iov[count++] = {const_cast<char*>(pieces[j].data()), pieces[j].size()};
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    auto n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return true;
+    if (n <= 0)
+      return false;
+    progress = true;
+    auto sent = static_cast<std::size_t>(n);
+    while (first < pieces.size() && sent >= pieces[first].size())
+      sent -= pieces[first++].size();
+    if (sent > 0)
+      pieces[first].remove_prefix(sent);
+  }
+}
+
+/// One connection of the loop: reading its request line, waiting for its answer, writing it.
+struct client {
+  enum class phase { reading, answering, writing };
+  std::uint64_t id = 0;
+  int fd = -1;
+  phase at = phase::reading;
+  mono_time deadline{}; ///< reading: the whole line; writing: the next progress
+  std::string line;
+  status_answer answer;
+  std::vector<std::string_view> pieces; ///< views into `answer` (a client never moves)
+  std::size_t first = 0;
+  ~client() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+/// The answer threads: each takes request lines from the queue and answers them, asking the
+/// status actor (held weakly) with its own scoped actor.
+void run_answers(std::shared_ptr<status_socket_core> core, caf::actor_system* sys,
+                 caf::actor_addr status_addr, caf::timespan ask_timeout,
+                 std::shared_ptr<const md_status_cache> cache) {
   caf::scoped_actor self{*sys, true};
   auto ask = [&](auto... request) -> caf::expected<status_snapshot> {
     auto hdl = caf::actor_cast<status_actor>(status_addr);
@@ -294,27 +383,223 @@ void run_listener(std::shared_ptr<detail::status_socket_fds> fds, caf::actor_sys
     return ask(get_atom::value, snapshot_atom_v, name);
   };
   for (;;) {
-    pollfd pfds[2] = {{fds->listen, POLLIN, 0}, {fds->wake_read, POLLIN, 0}};
-    if (::poll(pfds, 2, -1) < 0) {
-      if (errno == EINTR)
-        continue;
-      return;
+    std::pair<std::uint64_t, std::string> req;
+    {
+      std::unique_lock<std::mutex> lock(core->mu);
+      core->cv.wait(lock, [&] { return core->stopping || !core->requests.empty(); });
+      if (core->stopping)
+        return;
+      req = std::move(core->requests.front());
+      core->requests.pop_front();
     }
-    if (pfds[1].revents != 0)
-      return;
-    int c = ::accept4(fds->listen, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0)
-      continue;
-    serve_connection(c, fetch, cache.get(), fetch_one);
-    ::close(c);
+    auto answer = answer_status_request(req.second, fetch, cache.get(), fetch_one);
+    {
+      std::lock_guard<std::mutex> lock(core->mu);
+      core->answers.emplace_back(req.first, std::move(answer));
+    }
+    poke(core->fds->ready_write);
   }
 }
+
+/// The loop thread: accepts, reads request lines, hands them on, writes answers, all without
+/// blocking, until woken through the wake pipe.
+class socket_loop {
+ public:
+  socket_loop(std::shared_ptr<status_socket_core> core, std::shared_ptr<const md_status_cache> cache)
+      : core_(std::move(core)), cache_(std::move(cache)) {}
+
+  void run() {
+    const auto& fds = *core_->fds;
+    std::vector<pollfd> pfds;
+    std::vector<client*> polled;
+    for (;;) {
+      const auto now = mono_clock::now();
+      expire(now);
+      pfds.clear();
+      polled.clear();
+      pfds.push_back({fds.wake_read, POLLIN, 0});
+      pfds.push_back({fds.ready_read, POLLIN, 0});
+      const bool accepting = now >= accept_paused_until_;
+      pfds.push_back({accepting ? fds.listen : -1, POLLIN, 0});
+      for (auto& [id, c] : clients_) {
+        if (c->at == client::phase::answering)
+          continue;
+        pfds.push_back({c->fd, static_cast<short>(c->at == client::phase::reading ? POLLIN : POLLOUT), 0});
+        polled.push_back(c.get());
+      }
+      if (::poll(pfds.data(), pfds.size(), poll_timeout(now, accepting)) < 0) {
+        if (errno == EINTR)
+          continue;
+        return;
+      }
+      if (pfds[0].revents != 0)
+        return;
+      if (pfds[1].revents != 0)
+        take_answers();
+      if (pfds[2].revents != 0)
+        accept_all();
+      for (std::size_t i = 0; i < polled.size(); ++i) {
+        if (pfds[i + 3].revents == 0)
+          continue;
+        client& c = *polled[i];
+        if (c.at == client::phase::reading)
+          read_from(c);
+        else
+          write_to(c);
+      }
+      for (auto id : finished_)
+        clients_.erase(id);
+      finished_.clear();
+    }
+  }
+
+ private:
+  /// The poll timeout: until the first deadline of a client or the end of an accept pause.
+  int poll_timeout(mono_time now, bool accepting) const {
+    std::optional<mono_time> next;
+    if (!accepting)
+      next = accept_paused_until_;
+    for (const auto& [id, c] : clients_)
+      if (c->at != client::phase::answering && (!next || c->deadline < *next))
+        next = c->deadline;
+    if (!next)
+      return -1;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*next - now).count() + 1;
+    return static_cast<int>(std::clamp<long long>(ms, 0, 60'000));
+  }
+
+  /// Drops the clients past their deadline; a reader too slow is told why first.
+  void expire(mono_time now) {
+    for (auto& [id, c] : clients_) {
+      if (c->at == client::phase::answering || now < c->deadline)
+        continue;
+      if (c->at == client::phase::reading)
+        (void)::send(c->fd, too_slow_.data(), too_slow_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      finished_.push_back(id);
+    }
+    for (auto id : finished_)
+      clients_.erase(id);
+    finished_.clear();
+  }
+
+  void accept_all() {
+    for (;;) {
+      int fd = ::accept4(core_->fds->listen, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED)
+          continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+          accept_paused_until_ = mono_clock::now() + k_accept_pause; // no descriptor to spare
+        return;
+      }
+      if (clients_.size() >= k_status_max_clients) {
+        (void)::send(fd, k_too_many.data(), k_too_many.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::close(fd);
+        continue;
+      }
+      // md-status of thousands of MDs is megabytes: a large send buffer lets the reader take
+      // it in few wake-ups (the kernel caps it at net.core.wmem_max).
+      int sndbuf = k_server_send_buffer;
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+      auto c = std::make_unique<client>();
+      c->id = next_id_++;
+      c->fd = fd;
+      c->deadline = mono_clock::now() + k_status_request_deadline;
+      const auto id = c->id;
+      clients_.emplace(id, std::move(c));
+    }
+  }
+
+  void read_from(client& c) {
+    char buf[256];
+    for (;;) {
+      auto n = ::recv(c.fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+      if (n <= 0) { // gone before the line ended: nobody to answer
+        finished_.push_back(c.id);
+        return;
+      }
+      c.line.append(buf, static_cast<std::size_t>(n));
+      const auto eol = c.line.find('\n');
+      if (eol != std::string::npos) {
+        c.line.resize(eol);
+        return answer(c);
+      }
+      if (c.line.size() > k_status_request_max)
+        return start_write(c, error_answer("request longer than " + std::to_string(k_status_request_max) + " bytes"));
+    }
+  }
+
+  /// What the cache answers at once; everything else by the answer threads.
+  void answer(client& c) {
+    if (cache_)
+      if (auto a = answer_from_cache(c.line, *cache_))
+        return start_write(c, std::move(*a));
+    c.at = client::phase::answering;
+    {
+      std::lock_guard<std::mutex> lock(core_->mu);
+      core_->requests.emplace_back(c.id, std::move(c.line));
+    }
+    core_->cv.notify_one();
+  }
+
+  void take_answers() {
+    drain(core_->fds->ready_read);
+    std::vector<std::pair<std::uint64_t, status_answer>> ready;
+    {
+      std::lock_guard<std::mutex> lock(core_->mu);
+      ready.swap(core_->answers);
+    }
+    for (auto& [id, a] : ready) {
+      auto it = clients_.find(id);
+      if (it != clients_.end())
+        start_write(*it->second, std::move(a));
+    }
+  }
+
+  void start_write(client& c, status_answer a) {
+    c.at = client::phase::writing;
+    c.answer = std::move(a);
+    c.pieces = c.answer.pieces();
+    c.first = 0;
+    c.deadline = mono_clock::now() + k_status_write_stall;
+    write_to(c);
+  }
+
+  void write_to(client& c) {
+    bool progress = false;
+    const bool ok = send_available(c.fd, c.pieces, c.first, progress);
+    if (!ok || c.first == c.pieces.size()) {
+      finished_.push_back(c.id);
+      return;
+    }
+    if (progress)
+      c.deadline = mono_clock::now() + k_status_write_stall;
+  }
+
+  static constexpr std::chrono::milliseconds k_accept_pause{100};
+  static constexpr std::string_view k_too_many = "ERR too many clients at once\n";
+
+  std::shared_ptr<status_socket_core> core_;
+  std::shared_ptr<const md_status_cache> cache_;
+  std::map<std::uint64_t, std::unique_ptr<client>> clients_;
+  std::vector<std::uint64_t> finished_;
+  std::uint64_t next_id_ = 1;
+  mono_time accept_paused_until_{};
+  const std::string too_slow_ = "ERR the request line did not come within " +
+                                std::to_string(k_status_request_deadline.count()) + " ms\n";
+};
 
 } // namespace
 
 status_socket_server::status_socket_server(std::string path,
                                            std::shared_ptr<detail::status_socket_fds> fds)
-    : path_(std::move(path)), fds_(std::move(fds)) {}
+    : path_(std::move(path)), core_(std::make_shared<detail::status_socket_core>()) {
+  core_->fds = std::move(fds);
+}
 
 expected<std::unique_ptr<status_socket_server>> status_socket_server::bind(const std::string& path,
                                                                            mode_t mode) {
@@ -323,31 +608,32 @@ expected<std::unique_ptr<status_socket_server>> status_socket_server::bind(const
     return too_long(path);
   if (auto st = clear_stale(path, addr); !st)
     return st.error();
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return sys_err("socket", path);
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    auto err = sys_err("bind", path);
-    ::close(fd);
-    return err;
-  }
-  if (::chmod(path.c_str(), mode) != 0 || ::listen(fd, 64) != 0) {
-    auto err = sys_err("listen", path);
-    ::close(fd);
-    ::unlink(path.c_str());
-    return err;
-  }
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) {
-    auto err = sys_err("pipe2", path);
-    ::close(fd);
-    ::unlink(path.c_str());
-    return err;
-  }
   auto fds = std::make_shared<detail::status_socket_fds>();
-  fds->listen = fd;
-  fds->wake_read = p[0];
-  fds->wake_write = p[1];
+  fds->listen = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fds->listen < 0)
+    return sys_err("socket", path);
+  if (::bind(fds->listen, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+    return sys_err("bind", path);
+  if (::chmod(path.c_str(), mode) != 0 || ::listen(fds->listen, SOMAXCONN) != 0) {
+    auto err = sys_err("listen", path);
+    ::unlink(path.c_str());
+    return err;
+  }
+  int wake[2], ready[2];
+  if (::pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+    auto err = sys_err("pipe2", path);
+    ::unlink(path.c_str());
+    return err;
+  }
+  fds->wake_read = wake[0];
+  fds->wake_write = wake[1];
+  if (::pipe2(ready, O_CLOEXEC | O_NONBLOCK) != 0) {
+    auto err = sys_err("pipe2", path);
+    ::unlink(path.c_str());
+    return err;
+  }
+  fds->ready_read = ready[0];
+  fds->ready_write = ready[1];
   return std::unique_ptr<status_socket_server>(new status_socket_server(path, std::move(fds)));
 }
 
@@ -355,23 +641,30 @@ void status_socket_server::start(caf::actor_system& sys, const status_actor& sta
                                  caf::timespan ask_timeout,
                                  std::shared_ptr<const md_status_cache> cache) {
   auto addr = caf::actor_cast<caf::actor_addr>(status);
-  thread_ = std::thread(run_listener, fds_, &sys, addr, ask_timeout, std::move(cache));
+  for (std::size_t i = 0; i < k_status_answer_threads; ++i)
+    threads_.emplace_back(run_answers, core_, &sys, addr, ask_timeout, cache);
+  threads_.emplace_back([core = core_, cache] { socket_loop(core, cache).run(); });
 }
 
 void status_socket_server::stop() {
   if (stopped_.exchange(true))
     return;
-  if (thread_.joinable()) {
-    char b = 1;
-    while (::write(fds_->wake_write, &b, 1) < 0 && errno == EINTR) {
-    }
-    if (thread_.get_id() == std::this_thread::get_id())
-      thread_.detach();
+  {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    core_->stopping = true;
+  }
+  core_->cv.notify_all();
+  poke(core_->fds->wake_write);
+  for (auto& t : threads_) {
+    if (!t.joinable())
+      continue;
+    if (t.get_id() == std::this_thread::get_id())
+      t.detach(); // an answer thread ending the actor: it ends after the answer it makes
     else
-      thread_.join();
+      t.join();
   }
   ::unlink(path_.c_str());
-  fds_.reset();
+  core_.reset();
 }
 
 status_socket_server::~status_socket_server() { stop(); }

@@ -10,13 +10,29 @@
 //                               the MD of that name or domain with its logs (the actor
 //                               copies just that MD), else all MDs
 //   "GET snapshot"           -> the whole snapshot JSON (status/snapshot.hpp to_json)
+//   "GET snapshot <name>"    -> the snapshot JSON of one MD: the MD named <name>, else the
+//                               first listing <name> as a domain, with its stapling entries;
+//                               no MD when none matches (what /.httpd/certificate-status asks;
+//                               an MD of that very name comes from the actor's per-MD texts
+//                               without asking it, "published" being the listener's clock)
 // Answer: "OK <length>\n" followed by a body of exactly <length> bytes, or "ERR <message>\n";
 // then the server closes. The length lets a client tell a whole answer from one broken off
 // (the engine gone mid-answer closes the stream just as the end of an answer does).
-// The listener is one thread outside the actors: it serves one connection at a time (each
-// bounded by 1 s socket timeouts), answers "GET md-status" from the actor's fragment cache,
-// asks the status actor with `ask_timeout` for the rest and renders that JSON itself, and
-// holds only a weak reference to the actor.
+// The listener serves many clients at once, outside the actors, holding only a weak
+// reference to the status actor:
+// - one loop thread polls the listening socket and every connection, all non-blocking: it
+//   reads request lines, answers "GET md-status" and "GET snapshot <name>" from the actor's
+//   per-MD texts (md_status_cache) itself when it can, and writes every answer as far as
+//   each reader takes it, so a slow client delays nobody else;
+// - k_status_answer_threads answer threads take the other requests from a queue, ask the
+//   status actor (with `ask_timeout`) and render the JSON;
+// - a client must send its whole request line within k_status_request_deadline of being
+//   accepted (not per byte), else it gets "ERR the request line did not come within 1000 ms"
+//   and is dropped; a client that takes no byte of its answer for k_status_write_stall is
+//   dropped; at most k_status_max_clients connections are served at once: one more is
+//   accepted, told "ERR too many clients at once" and closed at once (its worker falls back
+//   to the status file instead of waiting in the backlog). When no descriptor is left
+//   (EMFILE), accepting pauses for 100 ms.
 // The client (query_status_socket) is declared in status_client.hpp, free of CAF headers.
 // Not here: the status file (status.hpp), HTTP, access control beyond the socket's mode.
 #pragma once
@@ -49,25 +65,51 @@ namespace mda {
 
 /// The longest request line accepted.
 constexpr std::size_t k_status_request_max = 1024;
+/// How long a client has for its whole request line, from its accept.
+constexpr std::chrono::milliseconds k_status_request_deadline{1000};
+/// How long a client may take no byte of its answer before it is dropped.
+constexpr std::chrono::milliseconds k_status_write_stall{1000};
+/// Connections served at once (the 50 slow clients of a test and a busy Apache's workers fit).
+constexpr std::size_t k_status_max_clients = 256;
+/// Threads that ask the status actor and render answers other than "GET md-status".
+constexpr std::size_t k_status_answer_threads = 2;
 
-/// The md-status fragment (status/md_status.hpp md_status_fragment) of every MD, kept by the
-/// status actor: it re-renders an MD's fragment in the handler of that MD's (or its
-/// staplings') update, so the listener answers "GET md-status" by joining the fragments, as
-/// current as the actor, without asking it and without rendering per request. Thread-safe;
-/// the texts are shared with the answers, never copied.
+/// One MD's part of the status file's text (status/snapshot.hpp): its entry
+/// (snapshot_md_text) and the entries of its staplings (snapshot_stapling_text) in (domain,
+/// id) order.
+struct md_snapshot_texts {
+  std::shared_ptr<const std::string> entry;
+  std::vector<std::shared_ptr<const std::string>> staplings;
+};
+
+/// The md-status fragment (status/md_status.hpp md_status_fragment) and the snapshot texts of
+/// every MD, kept by the status actor: it re-renders an MD's texts in the handler of that
+/// MD's (or its staplings') update, so the listener answers "GET md-status" by joining the
+/// fragments and "GET snapshot <name>" from that MD's texts, as current as the actor, without
+/// asking it and without rendering per MD per request. Thread-safe; the texts are shared with
+/// the answers, never copied.
 class md_status_cache {
  public:
   void set(const std::string& name, std::string fragment);
+  void set_snapshot(const std::string& name, md_snapshot_texts texts);
+  /// MDCertificateCheck, as the snapshot carries it.
+  void set_cert_check(std::string name, std::string url);
   void erase(const std::string& name);
-  /// The actor has ended: fragments() gives nullopt from now on.
+  /// The actor has ended: fragments() and snapshot() give nullopt from now on.
   void close();
   /// The fragments in name order; nullopt once closed.
   std::optional<std::vector<std::shared_ptr<const std::string>>> fragments() const;
+  /// The snapshot of the MD named exactly `name` ("published" = now): what the actor's
+  /// (get_atom, snapshot_atom, name) gives for an MD of that name, as text; nullopt when no
+  /// MD has that name, or once closed.
+  std::optional<std::string> snapshot(const std::string& name) const;
   std::size_t size() const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const std::string>> by_name_;
+  std::map<std::string, md_snapshot_texts> snapshots_;
+  std::string cert_check_name_, cert_check_url_;
   bool closed_ = false;
 };
 
@@ -97,17 +139,23 @@ using snapshot_fetch = std::function<caf::expected<status_snapshot>()>;
 /// Gets the snapshot of the one MD named so, else listing it as a domain (no MD: none).
 using md_snapshot_fetch = std::function<caf::expected<status_snapshot>(const std::string&)>;
 
+/// The answer to a request line that `cache` answers alone: "GET md-status", and "GET
+/// snapshot <name>" for an MD of exactly that name; nullopt for anything else.
+std::optional<status_answer> answer_from_cache(std::string_view line, const md_status_cache& cache);
+
 /// The answer to one request line; `fetch` gets the whole snapshot (the listener asks the
-/// actor). "GET md-status" comes from `cache` when one is given, else it is rendered from the
-/// snapshot; "GET md-status <name>" asks `fetch_one` when given (falling back to all MDs when
-/// no MD matches), else looks in the whole snapshot. Pure apart from the functions:
-/// unit-testable without a socket.
+/// actor). What answer_from_cache answers comes from `cache` when one is given, else
+/// "GET md-status" is rendered from the snapshot; "GET md-status <name>" asks `fetch_one` when
+/// given (falling back to all MDs when no MD matches), else looks in the whole snapshot;
+/// "GET snapshot <name>" not in the cache needs `fetch_one` (without it: an error answer).
+/// Pure apart from the functions: unit-testable without a socket.
 status_answer answer_status_request(std::string_view line, const snapshot_fetch& fetch,
                                     const md_status_cache* cache = nullptr,
                                     const md_snapshot_fetch& fetch_one = {});
 
 namespace detail {
 struct status_socket_fds;
+struct status_socket_core;
 } // namespace detail
 
 class status_socket_server {
@@ -117,14 +165,15 @@ class status_socket_server {
   static expected<std::unique_ptr<status_socket_server>> bind(const std::string& path,
                                                               mode_t mode);
 
-  /// Starts the listener thread asking `status` (held weakly). Once only.
+  /// Starts the loop thread and the answer threads asking `status` (held weakly). Once only.
   void start(caf::actor_system& sys, const status_actor& status, caf::timespan ask_timeout,
              std::shared_ptr<const md_status_cache> cache = nullptr);
 
-  /// Wakes and joins the thread, removes the socket file; the socket closes when the thread
-  /// is gone. Idempotent; not for concurrent calls. Called on the listener thread itself
-  /// (it held the last reference to the status actor, whose end stops this server) it
-  /// detaches instead: the thread ends after the answer it is writing.
+  /// Wakes and joins the threads, removes the socket file; the socket closes when the last
+  /// thread is gone (connections still open are closed unanswered). Idempotent; not for
+  /// concurrent calls. Called on an answer thread (it held the last reference to the status
+  /// actor, whose end stops this server) that thread is detached instead: it ends after the
+  /// answer it is making.
   void stop();
 
   const std::string& path() const { return path_; }
@@ -137,8 +186,8 @@ class status_socket_server {
   status_socket_server(std::string path, std::shared_ptr<detail::status_socket_fds> fds);
 
   std::string path_;
-  std::shared_ptr<detail::status_socket_fds> fds_; ///< shared with the listener thread
-  std::thread thread_;
+  std::shared_ptr<detail::status_socket_core> core_; ///< shared with the threads
+  std::vector<std::thread> threads_; ///< the answer threads, then the loop thread
   std::atomic<bool> stopped_{false};
 };
 

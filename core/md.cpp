@@ -1,6 +1,7 @@
 #include "core/md.hpp"
 
 #include "core/json_util.hpp"
+#include "core/redact.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -179,7 +180,14 @@ ojson to_json(const managed_domain& md) {
 ojson to_public_json(const managed_domain& md) {
   ojson j = to_json(md);
   auto eab = j.find("eab");
-  if (eab != j.end() && eab->contains("hmac")) (*eab)["hmac"] = "***";
+  if (eab != j.end() && eab->contains("hmac")) (*eab)["hmac"] = std::string(k_redacted);
+  if (auto cmd = j.find("cmd-dns-01"); cmd != j.end()) *cmd = redact_command(md.dns01_cmd);
+  if (auto proxy = j.find("proxy-url"); proxy != j.end()) *proxy = redact_url(md.proxy_url);
+  if (auto ca = j.find("ca"); ca != j.end()) {
+    if (auto url = ca->find("url"); url != ca->end()) *url = redact_url(md.ca.url);
+    if (auto urls = ca->find("urls"); urls != ca->end())
+      for (auto& u : *urls) u = redact_url(u.get<std::string>());
+  }
   return j;
 }
 

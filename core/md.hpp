@@ -4,7 +4,7 @@
 //   renew-mode as ints, require-https as "temporary"/"permanent", windows as timeslice text).
 // - to_json writes mod_md's keys in mod_md's order and leaves out what mod_md leaves out, so
 //   `to_json(md).dump(2)` is byte-for-byte the file mod_md writes (jansson JSON_INDENT(2),
-//   JSON_PRESERVE_ORDER). to_public_json masks the EAB hmac for md-status.
+//   JSON_PRESERVE_ORDER). to_public_json hides credentials for md-status (core/redact.hpp).
 // - md_from_json reads mod_md's files, including legacy forms (a single "ca.url" without
 //   "urls", state 3 "expired", integer windows of mod_md 1.x which are dropped).
 // Not here: parsing the timeslice text (config_values), merging with the configuration, the
@@ -94,7 +94,9 @@ std::vector<std::string> compact_names(const std::vector<std::string>& names);
 /// md.json in mod_md's key order. Domains and CA challenges are compacted on the way out.
 nlohmann::ordered_json to_json(const managed_domain& md);
 
-/// to_json with the EAB hmac replaced by "***" (md_to_public_json, used by md-status).
+/// to_json as status outputs show it (md_to_public_json, used by md-status and the status
+/// file): the EAB hmac "***", as mod_md; beyond mod_md, "cmd-dns-01" without its arguments,
+/// "proxy-url", "ca"."url" and "ca"."urls" without userinfo (core/redact.hpp has the rules).
 nlohmann::ordered_json to_public_json(const managed_domain& md);
 
 /// Reads md.json. Absent members keep the defaults above; a member of the wrong type or an

@@ -128,6 +128,7 @@ bool setup_store(server_rec* s, module_state& st) {
   const engine_settings& settings = st.linked.config.settings;
   fs_store_options so;
   so.sync_writes = false; // one flush at the end of the startup pass (ssl_hooks.cpp)
+  so.secret_group = ap_unixd_config.group_id; // account.json with an EAB hmac: 0640 root:Group
   auto opened = fs_store::open(settings.store_dir, so);
   if (!opened) {
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0120: setting up the store in %s: %s",

@@ -3,12 +3,16 @@
 //
 // - Where the data comes from: the engine's status socket (engine_settings::status_socket,
 //   200 ms at most), else the published status file (engine_settings::status_file, by default
-//   <store>/mdactor/status.json). Neither there: 503 and a log line; the request never waits longer.
+//   <store>/mdactor/status.json), parsed once per change of the file per process
+//   (snapshot_file_cache), never per request. Neither there: 503 and a log line; the request
+//   never waits longer. A fallback to the file is logged at debug level (MDA0168 md-status,
+//   MDA0170 certificate-status and server-status).
 // - md-status (SetHandler md-status): GET only (else 501); the last segment of path_info names
 //   one MD (by name, then by domain) shown with its log, otherwise all MDs; application/json.
 // - /.httpd/certificate-status (post_read_request before mod_ssl, so it also answers where
 //   mod_ssl would send its fallback 503): MDCertificateStatus on and the host a domain of an
-//   MD, else declined; GET only (else 501).
+//   MD, else declined; GET only (else 501). Public and unauthenticated, so it asks the engine
+//   for that one MD ("GET snapshot <md>"), never for the whole snapshot.
 // - server-status (mod_status's optional status_hook, MDServerStatus on): the "Managed
 //   Certificates" and "Managed Staplings" sections, HTML or `?auto`; the MDCertificateCheck
 //   links come from this configuration, not from whatever the snapshot carried.
@@ -16,6 +20,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include <httpd.h>
@@ -47,15 +52,27 @@ constexpr std::chrono::milliseconds k_socket_timeout{200};
 
 std::string status_file_of(const module_state& st) { return status_file_path(st.linked.config.settings); }
 
-/// The whole snapshot: live, else the file.
-expected<status_snapshot> fetch_snapshot(const module_state& st) {
+using shared_snapshot = std::shared_ptr<const status_snapshot>;
+
+/// The status file of this process, parsed once per change of the file (not per request).
+snapshot_file_cache& file_cache() {
+  static snapshot_file_cache cache;
+  return cache;
+}
+
+/// `request` ("GET snapshot" or "GET snapshot <md>") answered live, else the status file
+/// (through the cache); `what` names the handler in the debug line of a fallback.
+expected<shared_snapshot> fetch_snapshot(request_rec* r, const module_state& st, const std::string& request,
+                                         const char* what) {
   const std::string& socket = st.linked.config.settings.status_socket;
   if (!socket.empty()) {
-    if (auto text = query_status_socket(socket, "GET snapshot", k_socket_timeout)) {
-      if (auto snap = parse_snapshot(*text, socket)) return snap;
-    }
+    auto text = query_status_socket(socket, request, k_socket_timeout);
+    auto snap = text ? parse_snapshot(*text, socket) : expected<status_snapshot>(text.error());
+    if (snap) return std::make_shared<const status_snapshot>(std::move(*snap));
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MDA0170: %s: no answer from the engine (%s), "
+                  "reading the status file", what, snap.error().message.c_str());
   }
-  return load_snapshot_file(status_file_of(st));
+  return file_cache().get(status_file_of(st));
 }
 
 int unavailable(request_rec* r, const error& e);
@@ -121,17 +138,18 @@ int send_md_status(request_rec* r, const module_state& st, const std::string& pa
     const std::string request = name.empty() ? "GET md-status" : "GET md-status " + name;
     if (int rc = stream_md_status(r, socket, request); rc >= 0) return rc;
   }
-  auto snap = load_snapshot_file(status_file_of(st));
+  auto snap = file_cache().get(status_file_of(st));
   if (!snap) return unavailable(r, snap.error());
-  if (const md_snapshot* m = find_md_for_path(*snap, path_info); m && st.store) {
+  const status_snapshot& s = **snap;
+  if (const md_snapshot* m = find_md_for_path(s, path_info); m && st.store) {
     // one MD from the file: its staging/ read now, as mod_md answers (the file may be up to
     // half a second older than a job.json the engine just wrote)
     md_snapshot fresh = *m;
     refresh_from_staging(*st.store, fresh);
-    send_json(r, render_json(md_status_json(*snap, fresh, true)));
+    send_json(r, render_json(md_status_json(s, fresh, true)));
     return OK;
   }
-  send_json(r, md_status_text(*snap, path_info));
+  send_json(r, md_status_text(s, path_info));
   return OK;
 }
 
@@ -158,9 +176,9 @@ int certificate_status(request_rec* r) {
     const managed_domain* md = md_for_host(st->linked.config, r->hostname);
     if (!md) return DECLINED;
     if (r->method_number != M_GET) return HTTP_NOT_IMPLEMENTED;
-    auto snap = fetch_snapshot(*st);
+    auto snap = fetch_snapshot(r, *st, "GET snapshot " + md->name, "certificate-status");
     if (!snap) return unavailable(r, snap.error());
-    const md_snapshot* m = find_md_by_name(*snap, md->name);
+    const md_snapshot* m = find_md_by_name(**snap, md->name);
     if (!m) {
       ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "MDA0166: %s: not in the engine's status yet", md->name.c_str());
       return HTTP_SERVICE_UNAVAILABLE;
@@ -169,7 +187,7 @@ int certificate_status(request_rec* r) {
     // published may be older than a file put there meanwhile)
     md_snapshot fresh = *m;
     if (st->store) refresh_from_staging(*st->store, fresh);
-    send_json(r, render_json(certificate_status_json(*snap, fresh)));
+    send_json(r, render_json(certificate_status_json(**snap, fresh)));
     return DONE;
   });
 }
@@ -178,16 +196,22 @@ int server_status_section(request_rec* r, int flags) {
   return guarded(r->server, "MDA0169", "server-status", DECLINED, [&]() -> int {
     const module_state* st = current_state();
     if (!st || !st->input.mc.server_status) return DECLINED;
-    auto snap = fetch_snapshot(*st);
+    auto snap = fetch_snapshot(r, *st, "GET snapshot", "server-status");
     if (!snap) {
       ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "MDA0165: no status from the engine: %s",
                     snap.error().message.c_str());
       return DECLINED;
     }
-    snap->cert_check_name = st->linked.config.settings.cert_check_name;
-    snap->cert_check_url = st->linked.config.settings.cert_check_url;
+    const engine_settings& es = st->linked.config.settings;
+    shared_snapshot shown = *snap;
+    if (shown->cert_check_name != es.cert_check_name || shown->cert_check_url != es.cert_check_url) {
+      auto copy = std::make_shared<status_snapshot>(*shown); // the cached one stays as read
+      copy->cert_check_name = es.cert_check_name;
+      copy->cert_check_url = es.cert_check_url;
+      shown = std::move(copy);
+    }
     const status_form form = (flags & AP_STATUS_SHORT) ? status_form::short_text : status_form::html;
-    ap_rputs(server_status(*snap, std::chrono::system_clock::now(), form).c_str(), r);
+    ap_rputs(server_status(*shown, std::chrono::system_clock::now(), form).c_str(), r);
     return OK;
   });
 }

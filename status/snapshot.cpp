@@ -6,7 +6,12 @@
 #include <cstring>
 #include <tuple>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "core/json_util.hpp"
+#include "core/redact.hpp"
 #include "status/md_status.hpp"
 
 namespace mda {
@@ -57,7 +62,7 @@ ojson md_entry_json(const md_snapshot& m) {
   if (m.renewal) j["renewal"] = to_json(*m.renewal);
   j["staged-certs"] = slots_json(m.staged_certs);
   if (m.ocsp_renewal) j["ocsp-renewal"] = to_json(*m.ocsp_renewal);
-  json_set_if(j, "ca-in-use", m.ca_in_use);
+  json_set_if(j, "ca-in-use", redact_url(m.ca_in_use));
   json_set_time_if(j, "next-run", m.next_run);
   if (m.error != 0) j["error"] = m.error;
   return j;
@@ -367,24 +372,72 @@ expected<status_snapshot> parse_snapshot(std::string_view text, const std::strin
   return snapshot_from_json(*j, source);
 }
 
-expected<status_snapshot> load_snapshot_file(const std::string& path) {
-  std::FILE* fp = std::fopen(path.c_str(), "rb");
-  if (!fp) {
-    const int err = errno;
-    return error(std::error_code(err, std::generic_category()),
-                 "cannot read '" + path + "': " + std::strerror(err));
-  }
+namespace {
+
+error cannot_read(const std::string& path, int err) {
+  return error(std::error_code(err, std::generic_category()),
+               "cannot read '" + path + "': " + std::strerror(err));
+}
+
+/// The rest of an open file as text.
+expected<std::string> read_rest(int fd, const std::string& path) {
   std::string text;
   char buf[65536];
-  std::size_t got = 0;
-  while ((got = std::fread(buf, 1, sizeof buf, fp)) > 0) text.append(buf, got);
-  const bool failed = std::ferror(fp) != 0;
-  const int err = errno;
-  std::fclose(fp);
-  if (failed)
-    return error(std::error_code(err, std::generic_category()),
-                 "cannot read '" + path + "': " + std::strerror(err));
-  return parse_snapshot(text, path);
+  for (;;) {
+    const auto n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return cannot_read(path, errno);
+    if (n == 0) return text;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+/// An open descriptor that closes itself.
+struct open_file {
+  int fd;
+  ~open_file() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+} // namespace
+
+expected<status_snapshot> load_snapshot_file(const std::string& path) {
+  open_file f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) return cannot_read(path, errno);
+  auto text = read_rest(f.fd, path);
+  if (!text) return text.error();
+  return parse_snapshot(*text, path);
+}
+
+bool snapshot_file_cache::file_id::operator==(const file_id& o) const {
+  return std::tie(dev, ino, size, mtime_ns, ctime_ns) ==
+         std::tie(o.dev, o.ino, o.size, o.mtime_ns, o.ctime_ns);
+}
+
+expected<std::shared_ptr<const status_snapshot>> snapshot_file_cache::get(const std::string& path) {
+  open_file f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) return cannot_read(path, errno);
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) return cannot_read(path, errno);
+  const auto ns = [](const timespec& t) { return static_cast<long long>(t.tv_sec) * 1'000'000'000LL + t.tv_nsec; };
+  const file_id id{st.st_dev, st.st_ino, st.st_size, ns(st.st_mtim), ns(st.st_ctim)};
+  std::lock_guard<std::mutex> lock(mu_);
+  if (snap_ && path_ == path && id_ == id) return snap_;
+  auto text = read_rest(f.fd, path); // this file, whatever has replaced it at `path` since
+  if (!text) return text.error();
+  ++parses_;
+  auto parsed = parse_snapshot(*text, path);
+  if (!parsed) return parsed.error();
+  snap_ = std::make_shared<const status_snapshot>(std::move(*parsed));
+  path_ = path;
+  id_ = id;
+  return snap_;
+}
+
+std::size_t snapshot_file_cache::parses() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return parses_;
 }
 
 } // namespace mda

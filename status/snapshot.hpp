@@ -6,17 +6,23 @@
 //   parse_snapshot / load_snapshot_file and render it with md_status.hpp / server_status.hpp.
 // - Certificates are kept already inspected (cert_info), so readers never parse X.509.
 // - The JSON round-trips exactly: parse(to_json(s)) == s whenever every time in s is a whole
-//   second (times are RFC 822 strings, as in all of mod_md's files), and to_json of what was
-//   read gives the same text again.
+//   second (times are RFC 822 strings, as in all of mod_md's files) and s holds no credential
+//   (below), and to_json of what was read gives the same text again.
 // - Secrets never reach the file: the MD is written as md_to_public_json writes it (EAB hmac
-//   "***").
+//   "***", MDChallengeDns01 without arguments, URLs without userinfo: core/redact.hpp), and
+//   "ca-in-use" without userinfo. So what is read back is the shown form, not the configured
+//   one: only for display.
 // Not here: how the engine gathers the data (actors/), the atomic write (store/), rendering.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/types.h>
 
 #include <nlohmann/json.hpp>
 
@@ -169,5 +175,34 @@ expected<status_snapshot> parse_snapshot(std::string_view text, const std::strin
 
 /// Reads the published file. An unreadable file is "cannot read '<path>': <strerror>".
 expected<status_snapshot> load_snapshot_file(const std::string& path);
+
+/// The published file parsed at most once per change, for readers that would otherwise parse
+/// it per request (the httpd workers when the engine's socket does not answer). Each get()
+/// opens the file and compares what fstat says of it (device, inode, size, mtime and ctime
+/// to the nanosecond) with the parsed copy's; only a different file is read and parsed, and
+/// callers that find the same file share the copy. A failed read or parse is not kept (the
+/// next call tries again); the error is load_snapshot_file's. Thread-safe: callers wait
+/// while one of them parses, so a change costs one parse, not one per waiting request.
+class snapshot_file_cache {
+ public:
+  expected<std::shared_ptr<const status_snapshot>> get(const std::string& path);
+  /// How often a file was parsed (for tests).
+  std::size_t parses() const;
+
+ private:
+  struct file_id {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = -1;
+    long long mtime_ns = 0;
+    long long ctime_ns = 0;
+    bool operator==(const file_id& o) const;
+  };
+  mutable std::mutex mu_;
+  std::string path_;
+  file_id id_;
+  std::shared_ptr<const status_snapshot> snap_;
+  std::size_t parses_ = 0;
+};
 
 } // namespace mda

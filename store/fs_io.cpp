@@ -257,9 +257,11 @@ status write_file_atomic_at(const dir_handle& dir, const std::string& name, std:
     ::unlinkat(dir.fd.get(), tmp_name.c_str(), 0);
     return e;
   };
-  if (::fchmod(h.get(), mode) != 0) return fail(sys_error("fchmod", tmp, errno));
+  if (opts.group != static_cast<gid_t>(-1) && ::fchown(h.get(), static_cast<uid_t>(-1), opts.group) != 0)
+    return fail(sys_error("fchown", tmp, errno));
   if (opts.owner && ::fchown(h.get(), opts.owner->first, opts.owner->second) != 0)
     return fail(sys_error("fchown", tmp, errno));
+  if (::fchmod(h.get(), mode) != 0) return fail(sys_error("fchmod", tmp, errno));
   const bool inject = opts.fail_midway && opts.fail_midway(path);
   if (auto st = write_all(h.get(), data, tmp, inject); !st) return fail(st.error());
   if (opts.durable && ::fsync(h.get()) != 0) return fail(sys_error("fsync", tmp, errno));

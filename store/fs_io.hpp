@@ -47,6 +47,9 @@ struct atomic_write_options {
   /// lose the write — for progress records that are rewritten all the time (job.json,
   /// order.json, status.json), whose loss only restarts a step.
   bool durable = true;
+  /// Not (gid_t)-1: the temp file's group is set to this (fchown) before it takes the
+  /// file's place, so the file never shows with another group.
+  gid_t group = static_cast<gid_t>(-1);
   /// Test hook: when set and true for the target path, the write stops after half of the
   /// data and fails as a failing write(2) would ("injected write failure").
   std::function<bool(const std::string& path)> fail_midway;

@@ -23,7 +23,17 @@ namespace {
 constexpr mode_t k_dir_private = 0700, k_file_private = 0600;
 constexpr mode_t k_dir_shared = 0755, k_file_shared = 0644;
 constexpr mode_t k_dir_worker = 0750; // check_group_dir
+constexpr mode_t k_file_secret = 0640; // a shared group's JSON with an EAB hmac (not mod_md)
 constexpr int k_archive_max = 1000;   // archive/<name>.1 .. .999
+
+/// account.json and md.json carry the EAB key in clear text ("eab": {"hmac": ...}).
+bool holds_eab_hmac(const nlohmann::ordered_json& j) {
+  if (!j.is_object()) return false;
+  auto eab = j.find("eab");
+  if (eab == j.end() || !eab->is_object()) return false;
+  auto hmac = eab->find("hmac");
+  return hmac != eab->end() && hmac->is_string() && !hmac->get_ref<const std::string&>().empty();
+}
 
 bool worker_group(store_group g) {
   return g == store_group::challenges || g == store_group::staging || g == store_group::ocsp;
@@ -333,15 +343,16 @@ expected<std::string> fs_store::writable_path(store_group g, const std::string& 
 }
 
 status fs_store::write(store_group g, const std::string& name, const std::string& aspect,
-                       std::string_view data, mode_t mode, bool create_only) {
+                       std::string_view data, mode_t mode, bool create_only, gid_t group) {
   auto path = writable_path(g, name, aspect);
   if (!path) return path.error();
   auto dir = open_name(g, name, true);
   if (!dir) return dir.error();
   const bool synced = opts_.sync_writes && durable(g, aspect);
   if (!opts_.sync_writes) unsynced_->store(true);
-  return fsio::write_file_atomic_at(dir->dir, aspect, data, mode,
-                                    write_opts(opts_, create_only, synced));
+  auto wo = write_opts(opts_, create_only, synced);
+  wo.group = group;
+  return fsio::write_file_atomic_at(dir->dir, aspect, data, mode, wo);
 }
 
 expected<std::string> fs_store::load_text(store_group g, const std::string& name,
@@ -380,7 +391,11 @@ status fs_store::save_json(store_group g, const std::string& name, const std::st
                            const nlohmann::ordered_json& value, bool create_only) {
   // Invalid UTF-8 in a string is replaced rather than thrown about.
   auto text = value.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  return save_text(g, name, aspect, text, create_only);
+  if (group_perms(g).file != k_file_shared || !holds_eab_hmac(value))
+    return save_text(g, name, aspect, text, create_only);
+  const bool regroup = opts_.secret_group != static_cast<gid_t>(-1) && ::geteuid() == 0;
+  return write(g, name, aspect, text, k_file_secret, create_only,
+               regroup ? opts_.secret_group : static_cast<gid_t>(-1));
 }
 
 expected<private_key> fs_store::load_key(store_group g, const std::string& name,

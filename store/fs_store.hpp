@@ -13,7 +13,10 @@
 //   staging, challenges and ocsp with files 0644 and directories 0755; plain private keys
 //   always 0600. Group and name directories get their mode set on every save (mk_group_dir).
 //   File modes are set exactly (fchmod), whatever the umask. setup_worker_dirs also makes the
-//   User's own directory <store>/mdactor (0700; engine_store.hpp).
+//   User's own directory <store>/mdactor (0700; engine_store.hpp). Beyond mod_md: a JSON
+//   file of those shared groups that carries an EAB hmac ("eab": {"hmac": "..."}:
+//   account.json, staging's md.json) is written 0640, with the group fs_store_options::secret_group when
+//   running as root, so that only its owner, root and the User's group read the key.
 // - Writes are atomic (fs_io.hpp); concurrency rules are those of store.hpp. An fs_store
 //   holds no mutable state after setup_worker_dirs(), so one object may serve several
 //   threads; several objects or processes on one directory are fine under the same rules.
@@ -74,6 +77,10 @@ struct fs_store_options {
   /// false: writes and moves stay atomic but are not fsynced one by one; flush() makes
   /// them durable at once (the parent's startup writes many small files per MD).
   bool sync_writes = true;
+  /// The group that may read a JSON file with an EAB hmac in a shared group (see above):
+  /// the User's group, as mod_md's child reads accounts/ as the User. Set on such a file
+  /// only when running as root; (gid_t)-1 = the writer's group.
+  gid_t secret_group = static_cast<gid_t>(-1);
 };
 
 class fs_store final : public store {
@@ -155,7 +162,8 @@ class fs_store final : public store {
   expected<std::string> writable_path(store_group g, const std::string& name,
                                       const std::string& aspect) const;
   status write(store_group g, const std::string& name, const std::string& aspect,
-               std::string_view data, mode_t mode, bool create_only);
+               std::string_view data, mode_t mode, bool create_only,
+               gid_t group = static_cast<gid_t>(-1));
   /// The base directory (the base for group none) or <base>/<group>, each level below the
   /// base opened without following symlinks and checked (see above). create: made when
   /// missing, its mode set to the group's on every call (mk_group_dir), a new one handed

@@ -26,6 +26,8 @@ std::string read_file(const std::string& path);
 /// Whether anything (file, directory, socket) is at `path`.
 bool path_exists(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
+/// A stream socket connected to the unix-domain socket at `path`; -1 when that fails.
+int connect_unix(const std::string& path);
 
 struct run_result {
   int exit_code = -1;

@@ -161,7 +161,7 @@ TEST_CASE("dns01_command checks its configuration", "[acme][dns01]") {
   REQUIRE_FALSE(rel);
   CHECK(rel.error().code == process_errc::bad_command);
   CHECK(rel.error().message ==
-        "MDChallengeDns01 'dns-hook.sh --x': 'dns-hook.sh' is not an "
+        "MDChallengeDns01 'dns-hook.sh ***': 'dns-hook.sh' is not an "
         "absolute path (programs are run without a PATH search)");
   CHECK(dns01_command::create({"  ", 1, 5s, 2s, {}}).error().message ==
         "MDChallengeDns01: the command line is empty");

@@ -392,6 +392,10 @@ TEST_CASE("httplib_transport refuses unusable options", "[acme][http]") {
   t = httplib_transport::create(o);
   REQUIRE_FALSE(t.ok());
   CHECK(t.error().message == "proxy 'socks5://proxy.test:1080': unsupported scheme 'socks5'");
+  o.proxy_url = "socks5://user:s3cr3t@proxy.test:1080"; // the error may reach md-status: no password
+  t = httplib_transport::create(o);
+  REQUIRE_FALSE(t.ok());
+  CHECK(t.error().message == "proxy 'socks5://***@proxy.test:1080': unsupported scheme 'socks5'");
   for (const char* ok : {"http://proxy.test:3128", "proxy.test:3128", "http://u:p@proxy.test"}) {
     o.proxy_url = ok;
     CHECK(httplib_transport::create(o).ok());

@@ -4,6 +4,8 @@
 
 #include <functional>
 
+#include <sys/stat.h>
+
 #include "actors/worker_pool.hpp"
 #include "store/fs_io.hpp"
 #include "status/md_status.hpp"
@@ -80,6 +82,9 @@ TEST_CASE("status actor: publishing is paced and coalesced", "[actors][status]")
   fx.sched.run(); // the first snapshot goes out at once, without any MD
   CHECK(st.stats.writes == 1);
   CHECK(read_published(cfg.file).names.empty());
+  struct stat fst {};
+  REQUIRE(::stat(cfg.file.c_str(), &fst) == 0);
+  CHECK((fst.st_mode & 07777) == 0600); // the engine's user (the User) only
 
   send(put_atom::value, md_named("a.example"));
   fx.sched.run();

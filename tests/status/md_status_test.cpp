@@ -77,6 +77,36 @@ TEST_CASE("snapshot JSON round-trips exactly", "[status][snapshot]") {
     s.mds[0].md.eab.hmac = "***";
     CHECK(*back == s);
   }
+
+  SECTION("credentials in the proxy, the CA URLs and the dns-01 command are not written") {
+    status_snapshot s;
+    md_snapshot m;
+    m.md.name = "x.example.test";
+    m.md.proxy_url = "http://proxyuser:pr0xyPass@proxy.example:3128";
+    m.md.dns01_cmd = "/usr/local/bin/dns-hook --api-key=k3yK3y zone.example";
+    m.md.ca.url = "https://causer:caPass@ca.example/dir";
+    m.md.ca.urls = {"https://causer:caPass@ca.example/dir", "https://other.example/dir"};
+    m.ca_in_use = "https://causer:caPass@ca.example/dir";
+    s.mds.push_back(m);
+    const auto text = render_json(to_json(s));
+    for (const char* secret : {"pr0xyPass", "proxyuser", "k3yK3y", "zone.example", "caPass", "causer"})
+      CHECK(text.find(secret) == std::string::npos);
+    auto back = parse_snapshot(text, "s.json");
+    REQUIRE(back);
+    REQUIRE(back->mds.size() == 1);
+    const auto& md = back->mds[0].md;
+    CHECK(md.proxy_url == "http://***@proxy.example:3128");
+    CHECK(md.dns01_cmd == "/usr/local/bin/dns-hook ***");
+    CHECK(md.ca.url == "https://***@ca.example/dir");
+    CHECK(md.ca.urls == std::vector<std::string>{"https://***@ca.example/dir", "https://other.example/dir"});
+    CHECK(back->mds[0].ca_in_use == "https://***@ca.example/dir");
+    // md-status and certificate-status of what was read: nothing to hide any more
+    const std::string shown = render_json(md_status_all_json(*back)) + render_json(md_status_json(s, m, true));
+    CHECK(shown.find("pr0xyPass") == std::string::npos);
+    CHECK(shown.find("k3yK3y") == std::string::npos);
+    CHECK(shown.find("\"proxy-url\": \"http://***@proxy.example:3128\"") != std::string::npos);
+    CHECK(shown.find("\"cmd-dns-01\": \"/usr/local/bin/dns-hook ***\"") != std::string::npos);
+  }
 }
 
 TEST_CASE("a snapshot file that is damaged is an error naming it", "[status][snapshot]") {

@@ -1,11 +1,15 @@
 // The status file's text put together from one text per MD and per stapling entry
 // (snapshot_md_text, snapshot_stapling_text, snapshot_join): byte for byte the whole-document
-// rendering (render_json(to_json(s))), read back equal by parse_snapshot.
+// rendering (render_json(to_json(s))), read back equal by parse_snapshot; and the workers' cache of
+// the parsed file (snapshot_file_cache).
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <cstdio>
+#include <unistd.h>
 
 #include "status/md_status.hpp"
 #include "status/snapshot.hpp"
@@ -104,4 +108,44 @@ TEST_CASE("status file text: the frame pieces", "[status][snapshot]") {
   md_snapshot m;
   m.md.name = "a.test";
   CHECK(snapshot_md_text(m).find("{\n      \"md\": {\n        \"name\": \"a.test\",") != std::string::npos);
+}
+
+TEST_CASE("status file cache: parsed once per change of the file", "[status][snapshot]") {
+  test::temp_dir dir;
+  const std::string path = dir / "status.json";
+  snapshot_file_cache cache;
+  auto missing = cache.get(path);
+  REQUIRE(!missing);
+  CHECK(missing.error().message == "cannot read '" + path + "': No such file or directory");
+
+  status_snapshot s;
+  s.published = from_unix(1767225600);
+  md_snapshot m;
+  m.md.name = "a.example";
+  s.mds.push_back(m);
+  test::write_file(path, render_json(to_json(s)));
+  auto first = cache.get(path);
+  REQUIRE(first);
+  CHECK(**first == s);
+  auto again = cache.get(path);
+  REQUIRE(again);
+  CHECK(again->get() == first->get()); // the same parsed copy, shared
+  CHECK(cache.parses() == 1);
+
+  // replaced (a new file, as the engine's rename makes): parsed again
+  s.mds[0].md.name = "b.example";
+  test::write_file(path + ".new", render_json(to_json(s)));
+  REQUIRE(::rename((path + ".new").c_str(), path.c_str()) == 0);
+  auto replaced = cache.get(path);
+  REQUIRE(replaced);
+  CHECK((*replaced)->mds[0].md.name == "b.example");
+  CHECK(cache.parses() == 2);
+
+  // damaged: the error each time, nothing kept; removed: an error, not the old copy
+  test::write_file(path, "{\"mds\": [");
+  CHECK(!cache.get(path));
+  CHECK(!cache.get(path));
+  CHECK(cache.parses() == 4);
+  ::unlink(path.c_str());
+  CHECK(cache.get(path).error().message == "cannot read '" + path + "': No such file or directory");
 }

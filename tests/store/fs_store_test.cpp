@@ -262,6 +262,44 @@ TEST_CASE("files and directories get mod_md's permissions", "[store][fs]") {
   CHECK(mode_of(base + "/accounts") == 0755);
 }
 
+TEST_CASE("a JSON file with an EAB hmac is not world-readable", "[store][fs]") {
+  temp_dir t;
+  umask_guard u(022);
+  const std::string base = t / "md";
+  const gid_t www = 33;
+  fs_store_options o;
+  o.secret_group = www;
+  auto s = open_store(base, o);
+  const auto with_hmac = nlohmann::ordered_json::parse(R"({"url": "u", "eab": {"kid": "k", "hmac": "aG1hYw"}})");
+  const auto kid_only = nlohmann::ordered_json::parse(R"({"url": "u", "eab": {"kid": "k"}})");
+  const auto plain = nlohmann::ordered_json::parse(R"({"url": "u"})");
+  REQUIRE(s.save_json(store_group::accounts, "ACME-x-0000", aspect::account, with_hmac));
+  REQUIRE(s.save_json(store_group::accounts, "ACME-x-0001", aspect::account, kid_only));
+  REQUIRE(s.save_json(store_group::accounts, "ACME-x-0002", aspect::account, plain));
+  REQUIRE(s.save_json(store_group::staging, "a.org", aspect::md, with_hmac));
+  REQUIRE(s.save_json(store_group::domains, "a.org", aspect::md, with_hmac));
+  CHECK(mode_of(base + "/accounts/ACME-x-0000/account.json") == 0640);
+  CHECK(mode_of(base + "/accounts/ACME-x-0001/account.json") == 0644); // as mod_md
+  CHECK(mode_of(base + "/accounts/ACME-x-0002/account.json") == 0644);
+  CHECK(mode_of(base + "/staging/a.org/md.json") == 0640);
+  CHECK(mode_of(base + "/domains/a.org/md.json") == 0600); // private anyway
+  // what was written reads back
+  CHECK(*s.load_json(store_group::accounts, "ACME-x-0000", aspect::account) == with_hmac);
+  auto group_of = [](const std::string& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_gid;
+  };
+  if (::geteuid() == 0) { // root hands the key to the User's group: mod_md's child reads it
+    CHECK(group_of(base + "/accounts/ACME-x-0000/account.json") == www);
+    CHECK(group_of(base + "/staging/a.org/md.json") == www);
+    CHECK(group_of(base + "/accounts/ACME-x-0001/account.json") == ::getegid());
+  }
+  // rewritten without the hmac: readable by all again, as mod_md writes it
+  REQUIRE(s.save_json(store_group::accounts, "ACME-x-0000", aspect::account, kid_only));
+  CHECK(mode_of(base + "/accounts/ACME-x-0000/account.json") == 0644);
+}
+
 TEST_CASE("keys are encrypted by group, plain keys are 0600", "[store][fs]") {
   temp_dir t;
   const std::string base = t / "md";
