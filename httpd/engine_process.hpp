@@ -6,26 +6,30 @@
 // - Started from the post_config after mod_ssl (the final configuration), never on the dry
 //   run. The parent writes the configuration to <store>/mdactor-engine.json (0600, atomic;
 //   for debugging and `md-replay --config`); the child uses the in-memory copy fork gave it.
-// - The child: closes the listeners, drops to the User with ap_unixd_setup_child() while
-//   keeping the file-access capabilities CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and
-//   CAP_FOWNER (the store's secret, domains/ and accounts/ belong to root as mod_md leaves
-//   them; programs it runs, MDMessageCmd and friends, get none of them), sets
-//   PR_SET_PDEATHSIG, ignores Apache's restart signals, takes SIGTERM/SIGINT as "stop" and
+// - The parent reads for it what it needs of root's files (store/engine_store.hpp
+//   store_preload: the store secret, domains/ certificates, accounts, CA and certificate files
+//   outside the store), kept for re-forks; docs/process-model.md.
+// - The child: closes the listeners, drops to the User with ap_unixd_setup_child() (no
+//   capability kept), PR_SET_DUMPABLE 0, PR_SET_PDEATHSIG; forks its launcher
+//   (core/launcher.hpp: MDMessageCmd and friends run there, as the User, unconfined); then
+//   confines itself (core/confine.hpp: no capability, NoNewPrivs, Landlock where the kernel
+//   has it, a seccomp filter without execve). Any of these failing is MDA0186 at error level
+//   and exit code 2. It ignores Apache's restart signals, takes SIGTERM/SIGINT as "stop" and
 //   leaves with _exit. Its name (comm) is "md-engine". The CAF actor system exists only in
-//   this process, on its main thread.
+//   this process, on its main thread, over an engine_store.
 // - Engine options: activate=false (Apache activates staged sets at its next restart, as
 //   mod_md does), challenges in the store's challenges/ group (Apache answers them), no
-//   embedded responders; the status file in the store (<store>/status.json unless set) and
-//   the status socket at <DefaultRuntimeDir>/mdactor-status.sock unless set. The socket path
-//   is also written back into the module state, so the workers find it.
+//   embedded responders; the status file and socket in the User's directory of the store
+//   (<store>/mdactor/status.json and status.sock, unless set). The socket path is also
+//   written back into the module state, so the workers find it.
 // - Re-forked when it dies (apr other-child DEATH/LOST), unless it exited with 2 ("could not
 //   start": the same configuration would fail again; logged). After deaths in a row within
 //   10 s of the fork the new child waits 2, 4, ... 60 s before it starts the engine. Stopped
 //   when pconf is cleared (graceful, restart, stop): SIGTERM, up to 3 s for a clean end, then
 //   SIGKILL (APR's APR_KILL_AFTER_TIMEOUT): a restart waits at most that long (an idle engine
-//   ends in ~100 ms; one inside a blocking step, e.g. a hanging MDChallengeDns01 program,
-//   takes the 3 s and the program it ran is left to finish on its own). Apache never waits
-//   on it otherwise.
+//   ends in ~100 ms; one waiting for a hanging MDChallengeDns01 program has its launcher end
+//   the program, SIGTERM then SIGKILL after 1 s, and the launcher does so by itself when the
+//   engine is gone). Apache never waits on it otherwise.
 // Not here: the engine itself (actors/), answering challenges (request hooks), activation
 // (store_sync.hpp).
 #pragma once

@@ -32,6 +32,7 @@
 #include "httpd/module.hpp"
 #include "httpd/request_hooks.hpp"
 #include "httpd/store_sync.hpp"
+#include "store/accounts.hpp"
 #include "store/engine_store.hpp"
 
 APLOG_USE_MODULE(md);
@@ -143,6 +144,10 @@ bool setup_store(server_rec* s, module_state& st) {
                    r.error().message.c_str());
       return false;
     }
+    // An EAB key that mod_md left world-readable is not any more.
+    for (const auto& id : protect_eab_accounts(*st.store))
+      ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MDA0137: accounts/%s/account.json holds an EAB key: "
+                   "no longer readable by others", id.c_str());
     // Accounts the unprivileged engine registered since the last start go to accounts/.
     for (const auto& f : file_engine_accounts(*st.store, ap_unixd_config.user_id)) {
       if (f.problem.empty()) {

@@ -1,5 +1,7 @@
 #include "store/accounts.hpp"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 
 namespace mda {
@@ -86,6 +88,20 @@ bool account_fits_eab(const account_file& file, const md_eab& eab) {
   const bool acct_has = !file.eab_kid.empty() && !file.eab_hmac.empty();
   if (!md_has_eab(eab)) return !acct_has;
   return acct_has && file.eab_kid == eab.kid && file.eab_hmac == eab.hmac;
+}
+
+std::vector<std::string> protect_eab_accounts(store& st) {
+  std::vector<std::string> out;
+  auto ids = st.list_names(store_group::accounts);
+  for (const auto& id : ids ? *ids : std::vector<std::string>{}) {
+    auto path = st.file_path(store_group::accounts, id, aspect::account);
+    struct stat sb {};
+    if (!path || ::lstat(path->c_str(), &sb) != 0 || (sb.st_mode & 0007) == 0) continue;
+    auto j = st.load_json(store_group::accounts, id, aspect::account);
+    if (!j || !j->contains("eab") || !(*j)["eab"].is_object() || !(*j)["eab"].contains("hmac")) continue;
+    if (st.save_json(store_group::accounts, id, aspect::account, *j)) out.push_back(id);
+  }
+  return out;
 }
 
 std::optional<std::string> find_account_id(const store& st, const std::string& ca_url,

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/job.hpp"
@@ -49,6 +50,11 @@ status save_account(store& st, const std::string& id, const account_file& file,
 /// store_errc::exists "no free account id ACME-x-0000 .. ACME-x-0999".
 expected<std::string> save_account_new_id(store& st, const std::string& prefix,
                                           const account_file& file, const private_key& key);
+
+/// Rewrites every accounts/<id>/account.json that holds an EAB hmac but is readable by
+/// others (one written by mod_md, 0644): the store writes it 0640 (fs_store.hpp). Returns
+/// the ids rewritten; an account that cannot be read or written is left as it is.
+std::vector<std::string> protect_eab_accounts(store& st);
 
 /// True when a stored account may serve an MD with this EAB (see above).
 bool account_fits_eab(const account_file& file, const md_eab& eab);

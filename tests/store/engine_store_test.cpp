@@ -174,3 +174,23 @@ TEST_CASE_METHOD(engine_store_case, "engine store: the parent files the engine's
           "https://127.0.0.1:14000/my-account/1");
   }
 }
+
+TEST_CASE_METHOD(engine_store_case, "accounts: an EAB key mod_md left world-readable is made 0640 at start",
+                 "[store][engine_store]") {
+  auto eab = test::staged_acct();
+  eab.file.eab_kid = "kid-1";
+  eab.file.eab_hmac = "c2VjcmV0";
+  REQUIRE(save_account(st, "ACME-127.0.0.1-0001", eab.file, eab.key));
+  const std::string file = base + "/accounts/ACME-127.0.0.1-0001/account.json";
+  const std::string plain = base + "/accounts/ACME-127.0.0.1-0000/account.json";
+  REQUIRE(::chmod(file.c_str(), 0644) == 0); // as mod_md writes it
+  const std::string before = test::read_file(file);
+  CHECK(protect_eab_accounts(st) == std::vector<std::string>{"ACME-127.0.0.1-0001"});
+  struct stat sb {};
+  REQUIRE(::stat(file.c_str(), &sb) == 0);
+  CHECK((sb.st_mode & 07777) == 0640);
+  CHECK(test::read_file(file) == before);
+  REQUIRE(::stat(plain.c_str(), &sb) == 0);
+  CHECK((sb.st_mode & 07777) == 0644); // no key in it: as mod_md has it
+  CHECK(protect_eab_accounts(st).empty());
+}
