@@ -146,7 +146,7 @@ bool setup_store(server_rec* s, module_state& st) {
     }
     // An EAB key that mod_md left world-readable is not any more.
     for (const auto& id : protect_eab_accounts(*st.store))
-      ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MDA0137: accounts/%s/account.json holds an EAB key: "
+      ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MDA0150: accounts/%s/account.json holds an EAB key: "
                    "no longer readable by others", id.c_str());
     // Accounts the unprivileged engine registered since the last start go to accounts/.
     for (const auto& f : file_engine_accounts(*st.store, ap_unixd_config.user_id)) {
