@@ -156,24 +156,21 @@ void serve(const std::vector<std::string>& programs, std::string text, int answe
   _exit(0);
 }
 
-/// The engine's side of run_process.
+/// The engine's side of run_process. `lost` is told when the launcher is found gone.
 expected<process_result> ask_launcher(int control, const std::vector<std::string>& argv,
-                                      const process_options& opts) {
+                                      const process_options& opts, const std::function<void()>& lost) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
     return error(process_errc::spawn, std::string("socketpair(): ") + std::strerror(errno));
   const bool sent = send_request(control, launcher_request_json(argv, opts), pair[1]);
   close_fd(pair[1]);
-  if (!sent) {
-    close_fd(pair[0]);
+  const std::string answer = sent ? read_all(pair[0]) : std::string();
+  close_fd(pair[0]);
+  if (answer.empty()) {
+    if (lost) lost();
     return error(process_errc::spawn, "'" + (argv.empty() ? std::string() : argv[0]) +
                                           "': the launcher process is gone");
   }
-  const std::string answer = read_all(pair[0]);
-  close_fd(pair[0]);
-  if (answer.empty())
-    return error(process_errc::spawn, "'" + (argv.empty() ? std::string() : argv[0]) +
-                                          "': the launcher process is gone");
   return launcher_answer_from_json(answer);
 }
 
@@ -215,7 +212,8 @@ expected<process_result> launcher_answer_from_json(const std::string& text) {
   }
 }
 
-expected<launcher_handle> start_launcher(std::vector<std::string> programs, const std::function<void()>& forget) {
+expected<launcher_handle> start_launcher(std::vector<std::string> programs, const std::function<void()>& forget,
+                                         std::function<void()> lost) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
     return error(process_errc::spawn, std::string("launcher: socketpair(): ") + std::strerror(errno));
@@ -238,8 +236,8 @@ expected<launcher_handle> start_launcher(std::vector<std::string> programs, cons
   close_fd(pair[1]);
   const int control = pair[0];
   set_process_runner(
-      [control](const std::vector<std::string>& argv, const process_options& opts) {
-        return ask_launcher(control, argv, opts);
+      [control, lost = std::move(lost)](const std::vector<std::string>& argv, const process_options& opts) {
+        return ask_launcher(control, argv, opts, lost);
       },
       [control] {
         (void)::send(control, k_stop_message, sizeof k_stop_message - 1, MSG_NOSIGNAL);

@@ -20,7 +20,8 @@
 //   serves, it calls `forget` (the caller wipes the secrets the fork copied into it).
 // In the engine, start_launcher sets the process runner (core/process.hpp), so every
 // run_process call goes to the launcher; if the launcher is gone, the call fails with
-// process_errc::spawn ("the launcher process is gone").
+// process_errc::spawn ("the launcher process is gone") and `lost` is told (the engine then
+// ends, to be started again with a new launcher: a confined process cannot make one).
 // Not here: which programs are configured (the caller), splitting command lines.
 #pragma once
 
@@ -42,7 +43,8 @@ struct launcher_handle {
 /// Forks the launcher (see above) allowed to run `programs`; in the calling process the
 /// process runner goes to it from now on. Call while the process has one thread.
 expected<launcher_handle> start_launcher(std::vector<std::string> programs,
-                                         const std::function<void()>& forget = {});
+                                         const std::function<void()>& forget = {},
+                                         std::function<void()> lost = {});
 
 /// Serialisation of one request and one answer (exposed for tests).
 std::string launcher_request_json(const std::vector<std::string>& argv, const process_options& opts);

@@ -128,10 +128,22 @@ int child_run() {
   if (getppid() != g_engine->parent) return 0; // the parent went before PDEATHSIG was set
   // The launcher first: it keeps what the confinement takes away (execve, gaining privileges
   // through sudo), and forgets the store's secrets the fork copied into it.
-  auto launcher = start_launcher(configured_programs(g_engine->cfg), [] {
-    g_engine->preload.reset();
-    if (module_state* st = mutable_state()) st->store.reset();
-  });
+  auto launcher = start_launcher(
+      configured_programs(g_engine->cfg),
+      [] {
+        g_engine->preload.reset();
+        if (module_state* st = mutable_state()) st->store.reset();
+      },
+      [s] {
+        // Confined, the engine cannot start another launcher: it stops, and Apache starts a
+        // new engine (with a new launcher).
+        static std::once_flag once;
+        std::call_once(once, [s] {
+          ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                       "MDA0141: engine process: its launcher is gone; the engine stops and is started again");
+          ::kill(::getpid(), SIGTERM);
+        });
+      });
   if (!launcher) {
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0186: engine could not start: %s",
                  launcher.error().message.c_str());

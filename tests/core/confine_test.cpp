@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cerrno>
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -58,7 +59,8 @@ std::string try_bind(int port) {
 std::string confined_child(const std::string& dir) {
   std::string out;
   if (::setgroups(0, nullptr) != 0 || ::setgid(k_nobody) != 0 || ::setuid(k_nobody) != 0) return "setuid failed\n";
-  auto launcher = start_launcher({"/bin/echo"});
+  static bool lost = false;
+  auto launcher = start_launcher({"/bin/echo"}, {}, [] { lost = true; });
   if (!launcher) return "launcher: " + launcher.error().message + "\n";
   confinement c;
   c.writable = {dir + "/w"};
@@ -83,6 +85,12 @@ std::string confined_child(const std::string& dir) {
   const std::string st = test::read_file("/proc/self/status");
   for (const char* name : {"CapInh", "CapPrm", "CapEff", "CapAmb", "NoNewPrivs", "Seccomp"})
     out += status_line(st, name) + "\n";
+  // The launcher gone: programs fail, and the owner is told (the engine then stops).
+  ::kill(launcher->pid, SIGKILL);
+  ::waitpid(launcher->pid, nullptr, 0);
+  auto gone = run_process({"/bin/echo", "again"});
+  out += gone ? "after the launcher: ran\n" : "after the launcher: " + gone.error().message + "\n";
+  out += std::string("lost: ") + (lost ? "told" : "not told") + "\n";
   return out;
 }
 
@@ -136,7 +144,9 @@ TEST_CASE("confinement: no capability, no execve, writes only where allowed; the
                "CapEff: 0000000000000000\n"
                "CapAmb: 0000000000000000\n"
                "NoNewPrivs: 1\n"
-               "Seccomp: 2\n");
+               "Seccomp: 2\n"
+               "after the launcher: '/bin/echo': the launcher process is gone\n"
+               "lost: told\n");
 }
 
 TEST_CASE("launcher: requests and answers survive the trip", "[core][confine]") {
