@@ -36,7 +36,7 @@ void arm(domain_pointer self, sys_time at) {
 
 void publish(domain_pointer self) {
   auto& st = self->state;
-  if (!st.cfg.status || st.publish_pending) return;
+  if (!st.cfg.status || st.publish_pending || !st.checked) return;
   // coalesced: the snapshot is made when the message comes back, after the steps queued now
   st.publish_pending = true;
   self->send(self, publish_atom_v);
@@ -341,6 +341,7 @@ void start_check(domain_pointer self) {
     [self](expected<domain_facts> f) {
       auto& st = self->state;
       st.phase = domain_phase::idle;
+      st.checked = true;
       if (!f) {
         log(self, "check failed: " + f.error().message);
         report(self, md_outcome::failed, f.error().message);

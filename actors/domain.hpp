@@ -89,6 +89,9 @@ struct domain_state {
   std::uint64_t timer_gen = 0;
   sys_time next_run{};
   bool seeded = false;        ///< the policy got job.json's error count
+  /// The first check has answered: until then a snapshot would show no certificate and
+  /// replace the status actor's entry from the store (its seed), so none is published.
+  bool checked = false;
   bool job_writing = false;   ///< a job.json write is in flight
   bool job_dirty = false;     ///< changed since that write began
   bool publish_pending = false; ///< a publish_atom to itself is on its way
