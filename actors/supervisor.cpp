@@ -223,11 +223,11 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   for (const auto& md : stapling_mds(cfg)) stapled.insert(md.name);
 
   std::map<std::string, account_actor> by_key;
-  for (std::size_t i = 0; i < cfg.mds.size(); ++i) {
-    const engine_md& em = cfg.mds[i];
+  for (std::size_t n = 0; n < cfg.mds.size(); ++n) {
+    const engine_md& em = cfg.mds[n];
     domain_config dc;
     dc.md = em.md;
-    dc.spec = (*specs)[i];
+    dc.spec = (*specs)[n];
     dc.settings = settings_for(s, dc.spec);
     dc.backend = opts.backend;
     dc.io_pool = a.io_pool;
