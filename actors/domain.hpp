@@ -37,13 +37,14 @@
 #include "actors/clock.hpp"
 #include "actors/domain_backend.hpp"
 #include "core/events.hpp"
+#include "core/md_spec.hpp"
 #include "core/renewal.hpp"
 
 namespace mda {
 
 /// The server-wide settings a domain actor uses.
 struct domain_settings {
-  renewal_settings windows;                 ///< MDRenewWindow / MDWarnWindow defaults, used
+  renewal_settings windows;                 ///< the MD's md_spec::renewal (resolved), used
   milliseconds check_interval{12LL * 3600'000}; ///< MDCheckInterval
   milliseconds initial_delay{0};            ///< MDInitialDelay
   milliseconds activation_delay{0};         ///< MDActivationDelay
@@ -58,7 +59,8 @@ using md_observer = std::function<void(const md_report&)>;
 using engine_log = std::function<void(const std::string&)>;
 
 struct domain_config {
-  managed_domain md;
+  managed_domain md;                            ///< md.json as configured (staged with the run)
+  md_spec spec;                                 ///< md resolved (make_md_spec); the supervisor fills it
   domain_settings settings;
   std::shared_ptr<domain_backend> backend;      ///< required
   worker_pool_actor io_pool;                    ///< loads, saves, commands (required)

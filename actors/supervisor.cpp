@@ -43,12 +43,6 @@ std::string account_key(const managed_domain& md, const std::string& ca_url) {
 
 namespace {
 
-std::vector<std::string> ca_urls_of(const managed_domain& md) {
-  if (!md.ca.urls.empty()) return md.ca.urls;
-  if (!md.ca.url.empty()) return {md.ca.url};
-  return {};
-}
-
 /// What an MD's requests to its CA go through: its own MDHttpProxy, MDCACertificateFile and
 /// MDHttpProxyCACertificateFile where set (inside <MDomain>), else the server's.
 acme::http_options http_options_for(const engine_settings& s, const managed_domain* md) {
@@ -172,11 +166,9 @@ md_observer restaple_on_complete(md_observer user, ocsp_stapling_actor stapling)
   };
 }
 
-domain_settings settings_for(const engine_settings& s, bool used) {
+domain_settings settings_for(const engine_settings& s, const md_spec& spec) {
   domain_settings d;
-  d.windows.renew_window = s.renew_window;
-  d.windows.warn_window = s.warn_window;
-  d.windows.used = used;
+  d.windows = spec.renewal;
   d.check_interval = s.check_interval;
   d.initial_delay = s.initial_delay;
   d.activation_delay = s.activation_delay;
@@ -190,6 +182,8 @@ domain_settings settings_for(const engine_settings& s, bool used) {
 caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const engine_config& cfg,
                                                  supervisor_options opts) {
   const auto& s = cfg.settings;
+  auto specs = make_md_specs(cfg);
+  if (!specs) return make_error(engine_errc::bad_request, specs.error().message);
   engine_actors a;
   a.io_pool = spawn_worker_pool(sys, {opts.io_jobs, true});
   a.order_pool = spawn_worker_pool(
@@ -229,10 +223,12 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   for (const auto& md : stapling_mds(cfg)) stapled.insert(md.name);
 
   std::map<std::string, account_actor> by_key;
-  for (const auto& em : cfg.mds) {
+  for (std::size_t n = 0; n < cfg.mds.size(); ++n) {
+    const engine_md& em = cfg.mds[n];
     domain_config dc;
     dc.md = em.md;
-    dc.settings = settings_for(s, em.used);
+    dc.spec = (*specs)[n];
+    dc.settings = settings_for(s, dc.spec);
     dc.backend = opts.backend;
     dc.io_pool = a.io_pool;
     dc.order_pool = a.order_pool;
@@ -244,7 +240,7 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     if (a.stapling && opts.activate && stapled.count(em.md.name))
       dc.observer = restaple_on_complete(opts.observer, a.stapling);
     dc.log = opts.log;
-    for (const auto& url : ca_urls_of(em.md)) {
+    for (const auto& url : dc.spec.ca_urls) {
       auto key = account_key(em.md, url);
       auto i = by_key.find(key);
       if (i == by_key.end()) {

@@ -49,6 +49,7 @@
 #include "core/engine_config.hpp"
 #include "core/error.hpp"
 #include "core/md.hpp"
+#include "core/md_spec.hpp"
 #include "status/snapshot.hpp"
 #include "store/store.hpp"
 
@@ -95,8 +96,10 @@ std::vector<md_rename> rename_moved_mds(store& st, const std::vector<engine_md>&
 /// See above. Returns one error per name that could not be removed (or the listing's).
 std::vector<error> purge_unused_challenges(store& st, const std::vector<engine_md>& mds);
 
-/// See above. A damaged staging job.json is left out (the engine reports and replaces it).
-status_snapshot status_at_start(const store& st, const engine_config& cfg, sys_time now);
+/// See above. `specs` are make_md_specs(cfg). A damaged staging job.json is left out (the
+/// engine reports and replaces it).
+status_snapshot status_at_start(const store& st, const engine_config& cfg,
+                                const std::vector<md_spec>& specs, sys_time now);
 
 /// One MD's entry brought up to what staging/ holds now: its job.json ("renewal", present or
 /// gone) and its certificates, and "renew" with them. Workers do this per request for one MD

@@ -98,3 +98,18 @@ TEST_CASE("account options and actor key of an MD", "[actors][account]") {
   CHECK(account_key(md, "https://ca.test/dir") ==
         "https://ca.test/dir none mailto:a@a.test mailto:b@a.test via http://localhost:1");
 }
+
+TEST_CASE_METHOD(test::actor_fixture,
+                 "the supervisor refuses an MD whose window does not parse, before it spawns anything",
+                 "[actors][account]") {
+  engine_config ec;
+  managed_domain md;
+  md.name = "a.test";
+  md.domains = {"a.test"};
+  md.ca.urls = {"https://ca.test/dir"};
+  md.warn_window = "later";
+  ec.mds = {engine_md{md, true}};
+  auto a = spawn_engine_actors(sys, ec, supervisor_options{});
+  REQUIRE_FALSE(a);
+  CHECK(error_text(a.error()) == "a.test: MDWarnWindow has unrecognized format");
+}

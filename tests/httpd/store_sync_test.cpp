@@ -346,7 +346,7 @@ TEST_CASE("the status at start lists every configured MD as the store shows it",
   cfg.settings.cert_check_name = "crt.sh";
   cfg.mds = {engine_md{a, true}, engine_md{b, false}};
 
-  const status_snapshot s = status_at_start(st, cfg, now);
+  const status_snapshot s = status_at_start(st, cfg, make_md_specs(cfg).value(), now);
   CHECK(s.published == now);
   CHECK(s.cert_check_name == "crt.sh");
   REQUIRE(s.mds.size() == 2);
