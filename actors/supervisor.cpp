@@ -71,7 +71,7 @@ account_source make_source(const supervisor_options& opts, transport_factory tra
   auto log = opts.log;
   return [st, clock, retries, log, transports, ao, ca_url]() -> account_answer {
     auto t = transports(ca_url);
-    if (!t) return account_answer{std::nullopt, t.error().message, false, {}, std::nullopt};
+    if (!t) return account_answer{std::nullopt, plain_failure(t.error().message)};
     acme::client_options co;
     co.directory_url = ca_url;
     co.max_bad_nonce_retries = retries;
@@ -80,18 +80,14 @@ account_source make_source(const supervisor_options& opts, transport_factory tra
       if (log) log("account: " + line);
     });
     if (!sel) {
-      account_answer a{std::nullopt, sel.error().message, false, {}, std::nullopt};
-      if (sel.prob()) {
-        auto cl = acme::classify(*sel.prob());
-        a.input_related = cl.input_related;
-        if (cl.retry_after) a.retry_after = *cl.retry_after;
-        a.problem = *sel.prob();
-      }
-      return a;
+      // as mod_md keeps it: the CA's problem type and its own detail
+      const auto& p = sel.prob();
+      auto detail = p && !p->detail.empty() ? p->detail : sel.error().message;
+      return account_answer{std::nullopt, acme::failure_of(std::move(detail), p)};
     }
     if (log)
       log((sel->reused ? "reusing account " : "registered account ") + sel->id + " at " + ca_url);
-    return account_answer{account_grant{c, sel->acct.as_signer(), sel->id, ca_url}, "", false, {}, std::nullopt};
+    return account_answer{account_grant{c, sel->acct.as_signer(), sel->id, ca_url}, std::nullopt};
   };
 }
 
