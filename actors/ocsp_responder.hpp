@@ -46,10 +46,10 @@
 
 #include "acme/http_client.hpp"
 #include "actors/actors.hpp"
-#include "actors/events.hpp"
 #include "actors/clock.hpp"
 #include "core/backoff.hpp"
 #include "core/duration.hpp"
+#include "core/event_commands.hpp"
 #include "messages/domain.hpp"
 #include "messages/ocsp.hpp"
 #include "ocsp/persist.hpp"

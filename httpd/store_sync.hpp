@@ -43,7 +43,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/events.hpp"
+#include "core/event_commands.hpp"
 
 #include "core/config_values.hpp"
 #include "core/engine_config.hpp"
