@@ -36,10 +36,10 @@
 #include "httpd/module.hpp"
 #include "httpd/request_hooks.hpp"
 #include "httpd/request_rules.hpp"
-#include "httpd/store_sync.hpp"
 #include "status/md_status.hpp"
 #include "status/server_status.hpp"
 #include "status/snapshot.hpp"
+#include "store/registry.hpp"
 
 APLOG_USE_MODULE(md);
 
