@@ -27,7 +27,6 @@
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "acme/http_client.hpp"
 #include "actors/actors.hpp"
 #include "actors/clock.hpp"
 #include "actors/ocsp_responder.hpp"
@@ -35,6 +34,7 @@
 #include "core/duration.hpp"
 #include "core/event_commands.hpp"
 #include "core/md.hpp"
+#include "http/http_client.hpp"
 #include "messages/ocsp.hpp"
 #include "store/store.hpp"
 
