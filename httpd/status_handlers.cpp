@@ -32,10 +32,10 @@
 #include <mod_status.h>
 #include <apr_optional_hooks.h>
 
-#include "actors/status_client.hpp"
 #include "httpd/module.hpp"
 #include "httpd/request_hooks.hpp"
 #include "httpd/request_rules.hpp"
+#include "ipc/status_client.hpp"
 #include "status/md_status.hpp"
 #include "status/server_status.hpp"
 #include "status/snapshot.hpp"

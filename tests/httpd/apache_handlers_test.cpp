@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "acme/store_challenges.hpp"
-#include "actors/status_socket.hpp"
+#include "ipc/status_socket.hpp"
 #include "status/md_status.hpp"
 #include "status/server_status.hpp"
 #include "status/snapshot.hpp"

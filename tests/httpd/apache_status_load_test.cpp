@@ -22,7 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "actors/status_client.hpp"
+#include "ipc/status_client.hpp"
 #include "status/md_status.hpp"
 #include "status/snapshot.hpp"
 #include "store/fs_store.hpp"
