@@ -12,6 +12,7 @@
 using namespace mda;
 using namespace std::chrono_literals;
 using argv_list = std::vector<std::vector<std::string>>;
+using entries = std::vector<log_entry>;
 
 namespace {
 
@@ -83,8 +84,7 @@ TEST_CASE("event commands: the outcome in the job log", "[core][events]") {
     const auto rec = record_event(j, "renewed", event_outcome{}, k_now);
     CHECK(rec.ok);
     CHECK(rec.detail == "");
-    REQUIRE(j.log.size() == 1);
-    CHECK(j.log[0].type == "message-renewed");
+    CHECK(j.log == entries{{k_now, "message-renewed", "", ""}});
     CHECK(!j.last);
   }
   SECTION("MDNotifyCmd failed: notify-error, and the job's last result") {
@@ -97,10 +97,8 @@ TEST_CASE("event commands: the outcome in the job log", "[core][events]") {
     CHECK(!rec.ok);
     CHECK(rec.detail == "MDNotifyCmd /bin/notify failed with exit code 3.");
     CHECK(rec.log == "MDNotifyCmd /bin/notify failed with exit code 3. exited with status 3 boom");
-    REQUIRE(j.log.size() == 1);
-    CHECK(j.log[0].type == "notify-error");
-    CHECK(j.log[0].status == "urn:org:apache:httpd:log:AH10108:");
-    CHECK(j.log[0].detail == "MDNotifyCmd /bin/notify failed with exit code 3.");
+    CHECK(j.log == entries{{k_now, "notify-error", "urn:org:apache:httpd:log:AH10108:",
+                            "MDNotifyCmd /bin/notify failed with exit code 3."}});
     CHECK(j.last == out.r);
   }
   SECTION("the commands could not run: message-error with the reason") {
@@ -110,10 +108,7 @@ TEST_CASE("event commands: the outcome in the job log", "[core][events]") {
     CHECK(!rec.ok);
     CHECK(rec.detail == "no launcher");
     CHECK(rec.log == "no launcher");
-    REQUIRE(j.log.size() == 1);
-    CHECK(j.log[0].type == "message-error");
-    CHECK(j.log[0].status == "installed");
-    CHECK(j.log[0].detail == "no launcher");
+    CHECK(j.log == entries{{k_now, "message-error", "installed", "no launcher"}});
     REQUIRE(j.last);
     CHECK(j.last->status == 20014);
   }
