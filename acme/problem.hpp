@@ -19,11 +19,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "acme/errors.hpp"
-#include "acme/http_client.hpp"
 #include "core/error.hpp"
 #include "core/job.hpp"
 #include "core/timefmt.hpp"
+#include "http/errors.hpp"
+#include "http/http_client.hpp"
 
 namespace mda::acme {
 

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "actors/domain_detail.hpp"
-#include "actors/events.hpp"
+#include "core/event_commands.hpp"
 
 namespace mda::domain_detail {
 

@@ -21,7 +21,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
-#include "acme/http_client.hpp"
 #include "actors/account.hpp"
 #include "actors/ca_policy.hpp"
 #include "actors/domain.hpp"
@@ -29,6 +28,7 @@
 #include "actors/status.hpp"
 #include "actors/worker_pool.hpp"
 #include "core/engine_config.hpp"
+#include "http/http_client.hpp"
 #include "store/store.hpp"
 
 namespace mda {

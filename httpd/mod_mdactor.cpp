@@ -6,7 +6,7 @@
 // 1. post_config, before mod_ssl (every pass, the dry run included): describes the server_recs
 //    as vhost_info records, runs phase 1 of the MD <-> vhost linking (config_build.hpp), opens
 //    the store at MDStoreDir (created when missing), hands challenges/staging/ocsp to the
-//    User on the real pass, writes httpd.json, activates staged sets (store_sync.hpp). An
+//    User on the real pass, writes httpd.json, activates staged sets (store/registry.hpp). An
 //    error in the linking or the store stops the start, as with mod_md.
 // 2. mod_ssl's post_config calls ssl_add_cert_files / ssl_add_fallback_cert_files
 //    (ssl_hooks.cpp) for every SSL server_rec.
@@ -31,9 +31,9 @@
 #include "httpd/directives.hpp"
 #include "httpd/module.hpp"
 #include "httpd/request_hooks.hpp"
-#include "httpd/store_sync.hpp"
 #include "store/accounts.hpp"
 #include "store/engine_store.hpp"
+#include "store/registry.hpp"
 
 APLOG_USE_MODULE(md);
 

@@ -31,8 +31,8 @@
 #include "httpd/engine_process.hpp"
 #include "httpd/module.hpp"
 #include "httpd/ocsp_hooks.hpp"
-#include "httpd/store_sync.hpp"
 #include "store/fs_io.hpp"
+#include "store/registry.hpp"
 
 APLOG_USE_MODULE(md);
 
@@ -124,7 +124,7 @@ void sync_mds(server_rec* s, module_state& st) {
 }
 
 /// The status file as the store shows every MD now, before the engine starts (see
-/// store_sync.hpp status_at_start); returns the entries for the engine's status actor.
+/// store/registry.hpp status_at_start); returns the entries for the engine's status actor.
 std::vector<md_snapshot> publish_status_at_start(server_rec* s, const module_state& st) {
   const engine_settings& settings = st.linked.config.settings;
   status_snapshot snap =

@@ -1,4 +1,5 @@
-#include "httpd/store_sync.hpp"
+// mod_md's registry work on the store (see registry.hpp).
+#include "store/registry.hpp"
 
 #include <algorithm>
 
@@ -8,7 +9,7 @@
 #include "store/staging.hpp"
 #include "store/store_lock.hpp"
 
-namespace mda::httpd {
+namespace mda {
 
 namespace {
 
@@ -258,4 +259,4 @@ expected<md_json_sync> sync_md_json(store& st, managed_domain& md) {
   return out;
 }
 
-} // namespace mda::httpd
+} // namespace mda
