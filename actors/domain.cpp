@@ -72,18 +72,12 @@ void report(domain_pointer self, md_outcome o, std::string detail) {
 
 namespace {
 
-/// The CA renewalInfo is asked: the one in use, else the first configured.
-std::string ari_ca(const domain_state& st) {
-  const auto& md = st.cfg.md;
-  return !st.ca_url.empty() ? st.ca_url : !md.ca.url.empty() ? md.ca.url
-         : md.ca.urls.empty() ? std::string() : md.ca.urls.front();
-}
 
 /// With MDRenewViaARI, certificates in place and the fetch time come: renewalInfo first.
 bool ari_due(const domain_state& st, sys_time t) {
   bool present = std::any_of(st.leaves.begin(), st.leaves.end(),
                              [](const auto& l) { return l.has_value(); });
-  return st.cfg.md.ari_renewals && present && !ari_ca(st).empty() && !st.run.renewal.finished &&
+  return st.cfg.spec.ari_renewals && present && !ari_ca(st.cfg.spec, st.ca_url).empty() && !st.run.renewal.finished &&
          t >= st.ari_next;
 }
 
@@ -123,7 +117,7 @@ void fetch_ari(domain_pointer self) {
   ++st.ari_fetches;
   auto backend = st.cfg.backend;
   auto leaves = st.leaves;
-  auto ca = ari_ca(st);
+  auto ca = ari_ca(st.cfg.spec, st.ca_url);
   run_job<expected<std::optional<ari_hint>>>(
     self, st.cfg.io_pool, "renewalInfo " + st.cfg.md.name,
     [backend, ca, leaves] { return expected<std::optional<ari_hint>>(backend->fetch_ari(ca, leaves)); },
@@ -155,24 +149,19 @@ void decide(domain_pointer self) {
   const auto& md = st.cfg.md;
   auto t = now(self);
   auto regular = next_check_time(t, st.cfg.settings.check_interval, st.cfg.env.random->next_byte());
-  auto windows = resolve_windows(md, st.cfg.settings.windows);
-  if (!windows) {
-    drive(self, on_no_decision(st.run, windows.error().message, regular));
-    return;
-  }
   std::vector<bool> revoked;
   for (const auto& l : st.leaves)
     revoked.push_back(l && std::find(st.revoked.begin(), st.revoked.end(),
                                      l->fingerprint_sha256()) != st.revoked.end());
   auto facts = certificate_facts(md, st.leaves, revoked);
-  renewal_input in{md, facts, st.run.renewal, *windows, st.ari};
+  renewal_input in{md, facts, st.run.renewal, st.cfg.spec.renewal, st.ari};
   auto d = decide_renewal(in, t);
   // renewalInfo is fetched by the check (fetch_ari), at st.ari_next
-  if (md.ari_renewals && st.ari && st.ari_next > t)
+  if (st.cfg.spec.ari_renewals && st.ari && st.ari_next > t)
     d.ari_check = st.ari_next;
   else
     d.ari_check.reset();
-  const bool driven = is_watched(md, windows->used) && will_renew(md);
+  const bool driven = st.cfg.spec.watched && st.cfg.spec.will_renew;
   drive(self, on_decision(st.run, d, regular, driven, t));
 }
 
@@ -198,7 +187,7 @@ void ask_policy(domain_pointer self, const run::ask_policy& a) {
     // the staged set stays: no CA switch, the policy is told of the CA in use only
     if (!st.ca_url.empty()) f.ca_urls = {st.ca_url};
   } else {
-    f.ca_urls = st.cfg.md.ca.urls;
+    f.ca_urls = st.cfg.spec.ca_urls;
     f.input_related = a.failure.input_related;
     if (a.failure.retry_after) f.retry_after = *a.failure.retry_after;
     f.counts = a.counts;
@@ -307,7 +296,7 @@ bool has_staging_job(const domain_state& st) {
 
 md_snapshot make_snapshot(const domain_state& st) {
   // next_run: the next check; renew-at is where the renew window starts
-  return describe_md({st.cfg.md, st.cfg.settings.windows, st.leaves, st.staged,
+  return describe_md({st.cfg.md, st.cfg.spec.renewal, st.leaves, st.staged,
                       has_staging_job(st) ? &st.run.renewal : nullptr,
                       is_renewing(st.run.state), st.ca_url, st.next_run,
                       st.cfg.env.clock ? st.cfg.env.clock->now() : sys_time{}});
@@ -319,7 +308,14 @@ domain_actor::behavior_type domain_behavior(domain_pointer self, domain_config c
   st.run.md = st.cfg.md.name;
   st.run.activate = st.cfg.activate;
   st.run.renewal.name = st.cfg.md.name;
-  arm(self, initial_check_time(st.cfg.env.clock->now(), st.cfg.settings.initial_delay));
+  if (st.cfg.spec.name != st.cfg.md.name || st.cfg.spec.key_specs.empty()) {
+    // a programming error (the supervisor makes the spec): say so rather than order nothing
+    report(self, md_outcome::failed, "domain actor started without the resolved spec of '" +
+                                         st.cfg.md.name + "'");
+    self->quit(caf::sec::invalid_argument);
+  } else {
+    arm(self, initial_check_time(st.cfg.env.clock->now(), st.cfg.settings.initial_delay));
+  }
   return {
     [self](check_atom) { drive(self, on_check_due(self->state.run)); },
     [self](revoked_atom, const std::string& fingerprint) {

@@ -32,7 +32,6 @@ namespace mda {
 
 /// The server-wide settings a domain actor uses.
 struct domain_settings {
-  renewal_settings windows;                 ///< the MD's md_spec::renewal (resolved), used
   milliseconds check_interval{12LL * 3600'000}; ///< MDCheckInterval
   milliseconds initial_delay{0};            ///< MDInitialDelay
   milliseconds activation_delay{0};         ///< MDActivationDelay

@@ -1,6 +1,6 @@
 // The events of a domain actor (see domain.hpp): rate limits and commands of core/events.hpp,
-// run on the io pool with the command timeout (actors/events.hpp); an event without a command
-// to run is recorded at once. The job log records what happened.
+// run on the io pool with the command timeout (core/event_commands.hpp); an event without a
+// command to run is recorded at once. The job log records what happened.
 #include <utility>
 
 #include "actors/domain_detail.hpp"

@@ -12,17 +12,6 @@ namespace mda::domain_detail {
 
 namespace {
 
-std::vector<key_spec> specs_of(const managed_domain& md) {
-  if (md.key_specs.empty()) return {key_spec::default_spec()};
-  return md.key_specs;
-}
-
-std::vector<std::string> ca_urls_of(const managed_domain& md) {
-  if (!md.ca.urls.empty()) return md.ca.urls;
-  if (!md.ca.url.empty()) return {md.ca.url};
-  return {};
-}
-
 /// The challenge-setup:<type>:<dns> event, run on the worker that sets the challenge up.
 std::function<status(const acme::challenge_data&)> setup_hook(domain_pointer self) {
   const auto& st = self->state;
@@ -69,7 +58,7 @@ sys_time ready_at(domain_pointer self) {
 
 void order(domain_pointer self, std::size_t index) {
   auto& st = self->state;
-  const auto specs = specs_of(st.cfg.md);
+  const auto& specs = st.cfg.spec.key_specs;
   order_request r;
   r.md = st.cfg.md;
   r.md.ca.url = st.ca_url;
@@ -93,7 +82,7 @@ void order(domain_pointer self, std::size_t index) {
     [backend, r] { return backend->obtain(r); },
     [self](acme::acme_result<acme::obtained_cert> res) {
       auto& st = self->state;
-      const auto specs = specs_of(st.cfg.md).size();
+      const auto specs = st.cfg.spec.key_specs.size();
       if (!res) {
         drive(self, on_ordered(st.run, acme::failure_of(res.error().message, res.prob()), specs,
                                sys_time{}, now(self)));
@@ -113,7 +102,7 @@ void stage(domain_pointer self) {
   sr.md = md;
   sr.md.ca.url = st.ca_url;
   sr.md.ca.account = st.grant->id;
-  sr.specs = specs_of(md);
+  sr.specs = st.cfg.spec.key_specs;
   sr.certs = st.certs;
   sr.renewal = st.run.renewal;
   sr.account_id = st.grant->id;
@@ -127,12 +116,12 @@ void stage(domain_pointer self) {
 
 void ask_account(domain_pointer self) {
   auto& st = self->state;
-  auto urls = ca_urls_of(st.cfg.md);
-  if (urls.empty()) {
+  const auto ca = ca_in_use(st.cfg.spec, st.ca_url);
+  if (ca.empty()) {
     drive(self, on_failed(st.run, plain_failure("no CA configured"), now(self)));
     return;
   }
-  if (std::find(urls.begin(), urls.end(), st.ca_url) == urls.end()) st.ca_url = urls.front();
+  st.ca_url = ca;
   auto a = st.cfg.accounts.find(st.ca_url);
   if (a == st.cfg.accounts.end()) {
     drive(self, on_failed(st.run, plain_failure("no account actor for CA '" + st.ca_url + "'"),

@@ -162,9 +162,8 @@ md_observer restaple_on_complete(md_observer user, ocsp_stapling_actor stapling)
   };
 }
 
-domain_settings settings_for(const engine_settings& s, const md_spec& spec) {
+domain_settings settings_for(const engine_settings& s) {
   domain_settings d;
-  d.windows = spec.renewal;
   d.check_interval = s.check_interval;
   d.initial_delay = s.initial_delay;
   d.activation_delay = s.activation_delay;
@@ -224,7 +223,7 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     domain_config dc;
     dc.md = em.md;
     dc.spec = (*specs)[n];
-    dc.settings = settings_for(s, dc.spec);
+    dc.settings = settings_for(s);
     dc.backend = opts.backend;
     dc.io_pool = a.io_pool;
     dc.order_pool = a.order_pool;

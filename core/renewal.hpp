@@ -152,8 +152,7 @@ inline sys_time initial_check_time(sys_time start, milliseconds initial_delay) {
 
 /// MDRenewWindow / MDWarnWindow of md.json resolved against the server default ("" = unset).
 /// A bad text is an error "<md name>: MDRenewWindow has unrecognized format" (and the like).
-/// Deprecated at runtime: make_md_spec resolves the windows once (md_spec::renewal); only
-/// actors/domain.cpp decide() still calls this, until it reads its md_spec.
+/// Called once per MD, by make_md_spec (core/md_spec.hpp); runtime code reads md_spec::renewal.
 expected<renewal_settings> resolve_windows(const managed_domain& md, const renewal_settings& defaults);
 
 /// md_reg_valid_until: the earliest notAfter of the present certificates.

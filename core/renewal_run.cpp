@@ -125,12 +125,6 @@ run_effects on_ari_answered(renewal_run& r) {
   return {run::decide{}};
 }
 
-run_effects on_no_decision(renewal_run& r, const std::string& error, sys_time regular) {
-  if (!std::holds_alternative<run::checking>(r.state)) return {};
-  r.state = run::idle{};
-  return {run::log{error}, run::report{md_outcome::failed, error}, run::arm{regular}};
-}
-
 run_effects on_decision(renewal_run& r, const renewal_decision& d, sys_time regular,
                         bool driven, sys_time now) {
   if (!std::holds_alternative<run::checking>(r.state)) return {};

@@ -156,8 +156,6 @@ run_effects on_check_due(renewal_run& r);
 run_effects on_checked(renewal_run& r, const std::optional<std::string>& error, bool ari_due,
                        sys_time now);
 run_effects on_ari_answered(renewal_run& r);
-/// The decision could not be made (a bad renew window): idle, looked at again at `regular`.
-run_effects on_no_decision(renewal_run& r, const std::string& error, sys_time regular);
 /// decide_renewal's answer (`regular`: the next regular check; `driven`: the MD is renewed
 /// here, watched and not manual).
 run_effects on_decision(renewal_run& r, const renewal_decision& d, sys_time regular,

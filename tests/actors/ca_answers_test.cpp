@@ -107,6 +107,7 @@ struct ca_answers_fixture : test::actor_fixture {
     md.key_specs = {key_spec::ec("P-256")};
     domain_config dc;
     dc.md = md;
+    dc.spec = make_md_spec(md, engine_settings{}, true).value();
     dc.backend = make_store_backend(st, bo);
     dc.io_pool = pool;
     dc.order_pool = pool;

@@ -131,6 +131,7 @@ struct domain_fixture : test::actor_fixture {
     for (const auto& u : md.ca.urls)
       if (!accounts.count(u)) make_account(u);
     domain_config dc;
+    dc.spec = make_md_spec(md, engine_settings{}, true).value();
     dc.md = std::move(md);
     dc.settings = s;
     dc.backend = backend;

@@ -82,11 +82,6 @@ TEST_CASE("renewal run: a check loads, then decides or fetches renewalInfo", "[c
                 "arm Thu, 01 Jan 2026 00:01:00 GMT"});
     CHECK(state_name(r.state) == std::string("idle"));
   }
-  SECTION("no decision") {
-    CHECK(describe(on_no_decision(r, "bad window", k_now + 12h)) ==
-          lines{"log bad window", "report failed: bad window", "arm Thu, 01 Jan 2026 12:00:00 GMT"});
-    CHECK(state_name(r.state) == std::string("idle"));
-  }
 }
 
 TEST_CASE("renewal run: decisions to wait or do nothing", "[core][renewal_run]") {
