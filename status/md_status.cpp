@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/json_util.hpp"
+#include "core/renewal.hpp"
 #include "core/x509.hpp"
 
 namespace mda {
@@ -67,17 +68,6 @@ ojson certs_json(const certs_view& v, const std::vector<cert_slot>& slots) {
   }
   if (auto valid = certs_valid(slots)) o["valid"] = json_period(valid->start, valid->end);
   return o;
-}
-
-/// md_cert_count / md_pkeys_spec_get naming: static MDs have one entry per file, others one
-/// per key spec (at least one); an index without a spec is named "rsa" (the default spec).
-std::vector<std::string> cert_status_names(const managed_domain& md) {
-  std::size_t count = md.cert_files.empty() ? std::max<std::size_t>(1, md.key_specs.size())
-                                            : md.cert_files.size();
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < count; ++i)
-    names.push_back(i < md.key_specs.size() ? md.key_specs[i].name() : std::string("rsa"));
-  return names;
 }
 
 } // namespace
@@ -159,7 +149,8 @@ ojson certificate_status_json(const status_snapshot& s, const md_snapshot& m) {
   const ojson certs = certs_json({s, m, false, false}, m.certs);
   ojson resp = ojson::object();
   if (certs.contains("valid")) resp["valid"] = certs["valid"];
-  for (const auto& name : cert_status_names(m.md)) {
+  // one entry per certificate slot, named as md-status names them (core/renewal.hpp)
+  for (const auto& name : certificate_slots(m.md)) {
     ojson cj = ojson::object();
     auto it = certs.find(name);
     if (it != certs.end() && name != "valid") {
