@@ -20,16 +20,17 @@ namespace mda {
 /// The WORKER actor interface: one detached actor per blocking job, spawned by the worker
 /// pool; it runs the job, answers, and quits.
 using worker_actor = caf::typed_actor<
-  // Runs the job on this actor's own thread; replies with its value, or with
-  // engine_errc::job_failed when it threw.
-  caf::replies_to<run_atom, blocking_job>::with<job_result>>;
+  // Runs the job on this actor's own thread (it fills its caller's slot); replies when it
+  // returned, or with engine_errc::job_failed when it threw.
+  caf::replies_to<run_atom, blocking_job>::with<job_done>>;
 
 /// The WORKER POOL actor interface: runs blocking jobs (HTTP calls, fsync, external commands)
 /// off the event-based actors, at most `max_in_flight` at a time; any actor may send.
 using worker_pool_actor = caf::typed_actor<
   // Runs the job when a slot is free, else queues it (first come, first served); replies
-  // with its value, or an engine error when the job threw or its worker died.
-  caf::replies_to<run_atom, blocking_job>::with<job_result>,
+  // when it returned (its value is in the caller's slot, see make_job), or with an engine
+  // error when the job threw or its worker died.
+  caf::replies_to<run_atom, blocking_job>::with<job_done>,
   // The pool's counters.
   caf::replies_to<get_atom, stats_atom>::with<pool_stats>>;
 
