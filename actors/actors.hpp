@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -104,5 +105,38 @@ using domain_actor = caf::typed_actor<
   caf::reacts_to<publish_atom>,
   // INTERNAL: a timer ran out (its generation; older generations are ignored).
   caf::reacts_to<wake_atom, std::uint64_t>>;
+
+/// The OCSP LISTENER actor interface: who hears what an OCSP responder actor found (the
+/// stapling actor; a test's recorder).
+using ocsp_listener_actor = caf::typed_actor<
+  // A certificate of an owner (MD name or "other") was answered "revoked": owner, SHA-256
+  // fingerprint of the leaf (lowercase hex).
+  caf::reacts_to<revoked_atom, std::string, std::string>,
+  // An event of an owner ("ocsp-renewed", "ocsp-errored"), told before its rate limit:
+  // owner, reason.
+  caf::reacts_to<ocsp_event_atom, std::string, std::string>>;
+
+/// The OCSP RESPONDER actor interface: one per responder URL, spawned and linked by the
+/// stapling actor, which registers certificates; anyone may ask for the stapling entries.
+using ocsp_responder_actor = caf::typed_actor<
+  // Registers certificates of an owner (MD name or "other"), see ocsp_registration.
+  caf::reacts_to<staple_atom, ocsp_registration>,
+  // Fetch every due certificate now.
+  caf::reacts_to<check_atom>,
+  // The stapling entries of every registered certificate.
+  caf::replies_to<get_atom>::with<std::vector<stapling_info>>,
+  // INTERNAL: the timer ran out (its generation).
+  caf::reacts_to<wake_atom, std::uint64_t>>;
+
+/// The OCSP STAPLING actor interface: one per engine, spawned by the supervisor, which hands
+/// it the domain actors and asks it to look at an MD again after an activation; its responder
+/// actors tell it of revocations (as its listener).
+using ocsp_stapling_actor = ocsp_listener_actor::extend<
+  // The domain actor of an MD (told of revocations): added, or replaced after a restart.
+  caf::reacts_to<put_atom, std::string, domain_actor>,
+  // Starts (once; later ones are ignored): cleanup, then every registration.
+  caf::reacts_to<check_atom>,
+  // Reads the certificates of one MD again and registers them when they changed.
+  caf::reacts_to<staple_atom, std::string>>;
 
 } // namespace mda

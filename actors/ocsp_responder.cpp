@@ -75,7 +75,7 @@ void event_done(ocsp_responder_pointer self, const std::string& owner, const std
 /// Delivers "ocsp-renewed" / "ocsp-errored" of `owner` (see the header).
 void deliver_event(ocsp_responder_pointer self, const std::string& owner, const std::string& reason) {
   auto& st = self->state;
-  if (st.cfg.on_event) st.cfg.on_event(owner, reason);
+  if (st.cfg.listener) self->send(st.cfg.listener, ocsp_event_atom_v, owner, reason);
   auto plan = plan_event(st.cfg.commands, reason, owner, st.jobs[owner], now_of(self));
   if (plan.rate_limited) return;
   if (plan.notify_argv.empty() && plan.message_argv.empty()) {
@@ -194,8 +194,8 @@ void finish(ocsp_responder_pointer self, const std::string& key, fetch_result r)
     j.last = result{};
     e.next_run = ocsp::refresh_at(e.current->valid, st.cfg.renew_window);
     if (e.next_run <= t) e.next_run = t + std::chrono::minutes(1); // never spin on a short one
-    if (e.current->status == ocsp::cert_status::revoked && st.cfg.on_revoked)
-      st.cfg.on_revoked(e.owner, e.cert.leaf.fingerprint_sha256());
+    if (e.current->status == ocsp::cert_status::revoked && st.cfg.listener)
+      self->send(st.cfg.listener, revoked_atom_v, e.owner, e.cert.leaf.fingerprint_sha256());
   }
   j.next_run = e.next_run;
   auto owner = e.owner; // `e` and `j` may not outlive the calls below

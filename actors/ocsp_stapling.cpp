@@ -107,10 +107,7 @@ ocsp_responder_actor responder_for(ocsp_stapling_pointer self, const std::string
   rc.command_timeout = st.cfg.command_timeout;
   rc.run_command = st.cfg.run_command;
   rc.log = st.cfg.log;
-  auto me = caf::actor_cast<ocsp_stapling_actor>(self);
-  rc.on_revoked = [me](const std::string& owner, const std::string& sha256) {
-    caf::anon_send(me, revoked_atom_v, owner, sha256);
-  };
+  rc.listener = caf::actor_cast<ocsp_stapling_actor>(self);
   auto r = spawn_ocsp_responder(self->system(), std::move(rc));
   self->link_to(r); // ends with this actor
   st.responders.emplace(url, r);
@@ -199,8 +196,10 @@ ocsp_stapling_actor::behavior_type ocsp_stapling_behavior(ocsp_stapling_pointer 
                                                           ocsp_stapling_config cfg) {
   self->state.cfg = std::move(cfg);
   return {
-    [self](put_atom, ocsp_domains& d) {
-      self->state.domains = std::move(d.by_name);
+    [self](put_atom, const std::string& name, domain_actor& d) {
+      self->state.domains[name] = std::move(d);
+    },
+    [self](check_atom) {
       if (self->state.started) return;
       self->state.started = true;
       start(self);
@@ -216,7 +215,10 @@ ocsp_stapling_actor::behavior_type ocsp_stapling_behavior(ocsp_stapling_pointer 
         log_line(self, owner + ": certificate " + sha256 + " is revoked (no MD to renew)");
         return;
       }
-      caf::anon_send(i->second, revoked_atom_v, sha256);
+      self->send(i->second, revoked_atom_v, sha256);
+    },
+    [](ocsp_event_atom, const std::string&, const std::string&) {
+      // the responder delivers its events itself
     },
   };
 }

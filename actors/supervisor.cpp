@@ -258,9 +258,8 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     a.domains[em.md.name] = spawn_domain(sys, std::move(dc));
   }
   if (a.stapling) {
-    ocsp_domains d;
-    for (const auto& [name, h] : a.domains) d.by_name[name] = caf::actor_cast<caf::actor>(h);
-    caf::anon_send(a.stapling, caf::put_atom_v, std::move(d));
+    for (const auto& [name, h] : a.domains) caf::anon_send(a.stapling, caf::put_atom_v, name, h);
+    caf::anon_send(a.stapling, check_atom_v);
   }
   return a;
 }
