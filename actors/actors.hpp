@@ -139,4 +139,11 @@ using ocsp_stapling_actor = ocsp_listener_actor::extend<
   // Reads the certificates of one MD again and registers them when they changed.
   caf::reacts_to<staple_atom, std::string>>;
 
+/// The SUPERVISOR actor interface: spawns the domain and account actors, monitors them and
+/// the shared actors, restarts a leaf that died abnormally (see actors/supervisor_actor.hpp).
+using supervisor_actor = caf::typed_actor<
+  // The current domain actor of an MD (a new handle after a restart); an engine_errc::unknown_md
+  // error for an MD nobody knows.
+  caf::replies_to<get_atom, std::string>::with<domain_actor>>;
+
 } // namespace mda

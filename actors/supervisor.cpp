@@ -190,10 +190,17 @@ domain_settings settings_for(const engine_settings& s, bool used) {
 caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const engine_config& cfg,
                                                  supervisor_options opts) {
   const auto& s = cfg.settings;
+  supervisor_config sup;
+  sup.max_restarts = opts.max_restarts;
+  sup.restart_window = opts.restart_window;
+  sup.env = opts.env;
+  sup.log = opts.log;
+  sup.error = opts.error;
+  if (auto err = validate(sup)) return err;
   engine_actors a;
-  a.io_pool = spawn_worker_pool(sys, {opts.io_jobs, true});
+  a.io_pool = spawn_worker_pool(sys, {opts.io_jobs, opts.detached_pools});
   a.order_pool = spawn_worker_pool(
-    sys, {static_cast<std::size_t>(std::max(1, s.orders_in_flight)), true});
+    sys, {static_cast<std::size_t>(std::max(1, s.orders_in_flight)), opts.detached_pools});
   ca_policy_config pc{retry_policy{s.retry_delay, k_max_retry_delay, s.retry_failover}, opts.env};
   if (auto err = validate(pc)) return err;
   a.policy = spawn_ca_policy(sys, pc);
@@ -228,9 +235,9 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   std::set<std::string> stapled;
   for (const auto& md : stapling_mds(cfg)) stapled.insert(md.name);
 
-  std::map<std::string, account_actor> by_key;
   for (const auto& em : cfg.mds) {
-    domain_config dc;
+    supervised_domain sd;
+    domain_config& dc = sd.config;
     dc.md = em.md;
     dc.settings = settings_for(s, em.used);
     dc.backend = opts.backend;
@@ -246,29 +253,29 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     dc.log = opts.log;
     for (const auto& url : ca_urls_of(em.md)) {
       auto key = account_key(em.md, url);
-      auto i = by_key.find(key);
-      if (i == by_key.end()) {
+      if (!sup.accounts.count(key)) {
         auto transports = own_transports ? opts.transports : default_transports(s, &em.md);
-        account_config ac{url, make_source(opts, transports, em.md, url), a.io_pool, opts.env};
-        i = by_key.emplace(key, spawn_account(sys, std::move(ac))).first;
-        a.accounts.push_back(i->second);
+        sup.accounts[key] =
+          account_config{url, make_source(opts, transports, em.md, url), a.io_pool, opts.env};
       }
-      dc.accounts[url] = i->second;
+      sd.account_keys[url] = key;
     }
-    a.domains[em.md.name] = spawn_domain(sys, std::move(dc));
+    sup.domains.push_back(std::move(sd));
   }
-  if (a.stapling) {
-    for (const auto& [name, h] : a.domains) caf::anon_send(a.stapling, caf::put_atom_v, name, h);
-    caf::anon_send(a.stapling, check_atom_v);
-  }
+  sup.shared = {{"io pool", caf::actor_cast<caf::actor>(a.io_pool)},
+                {"order pool", caf::actor_cast<caf::actor>(a.order_pool)},
+                {"ca policy", caf::actor_cast<caf::actor>(a.policy)},
+                {"status", caf::actor_cast<caf::actor>(a.status)}};
+  if (a.stapling) sup.shared["ocsp stapling"] = caf::actor_cast<caf::actor>(a.stapling);
+  sup.stapling = a.stapling;
+  a.supervisor = spawn_supervisor(sys, std::move(sup));
   return a;
 }
 
 void stop_engine_actors(const engine_actors& a) {
   auto reason = caf::exit_reason::user_shutdown;
+  if (a.supervisor) caf::anon_send_exit(a.supervisor, reason); // it ends the accounts, domains
   if (a.stapling) caf::anon_send_exit(a.stapling, reason); // its responders are linked
-  for (const auto& [name, d] : a.domains) caf::anon_send_exit(d, reason);
-  for (const auto& acct : a.accounts) caf::anon_send_exit(acct, reason);
   if (a.status) caf::anon_send_exit(a.status, reason);
   if (a.policy) caf::anon_send_exit(a.policy, reason);
   if (a.order_pool) caf::anon_send_exit(a.order_pool, reason);
