@@ -129,8 +129,8 @@ using ocsp_responder_actor = caf::typed_actor<
   caf::reacts_to<wake_atom, std::uint64_t>>;
 
 /// The OCSP STAPLING actor interface: one per engine, spawned by the supervisor, which hands
-/// it the domain actors and asks it to look at an MD again after an activation; its responder
-/// actors tell it of revocations (as its listener).
+/// it the domain actors; a domain actor asks it to look at its MD again after an in-process
+/// activation; its responder actors tell it of revocations (as its listener).
 using ocsp_stapling_actor = ocsp_listener_actor::extend<
   // The domain actor of an MD (told of revocations): added, or replaced after a restart.
   caf::reacts_to<put_atom, std::string, domain_actor>,

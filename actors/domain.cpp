@@ -176,6 +176,7 @@ void activate(domain_pointer self) {
                       return;
                     }
                     log(self, "activated the staged certificates");
+                    if (st.cfg.stapling) self->send(st.cfg.stapling, staple_atom_v, st.cfg.md.name);
                     st.ari.reset(); // it was about the certificates just replaced
                     st.ari_next = sys_time{};
                     st.renewal = job{};

@@ -4,8 +4,8 @@
 // Who sends what (interface: ocsp_stapling_actor in actors/actors.hpp): the supervisor spawns
 // it for the MDs with stapling on (MDStapling, in use by a vhost) and the MDStapleOthers
 // files, hands it each domain actor (put_atom, name, handle; again after a restart), then
-// starts it (check_atom); after an in-process activation (the domain reports `complete`) the
-// supervisor asks it to look at that MD again (staple_atom, name). Responder actors report
+// starts it (check_atom); after an in-process activation the MD's domain actor asks it to
+// look at that MD again (staple_atom, name). Responder actors report
 // revocations (revoked_atom, owner, sha256): forwarded to the owner's domain actor, which
 // renews at once (reference §7); their events (ocsp_event_atom) need nothing here.
 // What it does: on start, ocsp::remove_old_responses (MDStaplingKeepResponse) on the io pool;

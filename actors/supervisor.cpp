@@ -163,15 +163,6 @@ ocsp_stapling_actor spawn_stapling(caf::actor_system& sys, const engine_config& 
   return spawn_ocsp_stapling(sys, std::move(c));
 }
 
-/// The observer of a stapling MD's domain actor with `activate`: a `complete` report may
-/// follow an activation, so the stapling actor looks at the MD's certificates again.
-md_observer restaple_on_complete(md_observer user, ocsp_stapling_actor stapling) {
-  return [user, stapling](const md_report& r) {
-    if (user) user(r);
-    if (r.outcome == md_outcome::complete) caf::anon_send(stapling, staple_atom_v, r.md);
-  };
-}
-
 domain_settings settings_for(const engine_settings& s, bool used) {
   domain_settings d;
   d.windows.renew_window = s.renew_window;
@@ -248,8 +239,7 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     dc.env = opts.env;
     dc.activate = opts.activate;
     dc.observer = opts.observer;
-    if (a.stapling && opts.activate && stapled.count(em.md.name))
-      dc.observer = restaple_on_complete(opts.observer, a.stapling);
+    if (opts.activate && stapled.count(em.md.name)) dc.stapling = a.stapling;
     dc.log = opts.log;
     for (const auto& url : ca_urls_of(em.md)) {
       auto key = account_key(em.md, url);

@@ -6,7 +6,7 @@
 // account actor per (CA URL, EAB kid, contacts) and one domain actor per MD; with stapling
 // (MDs with stapling on that a vhost uses, or MDStapleOthers files), the stapling actor
 // (ocsp_stapling.hpp), which spawns one OCSP responder actor per responder URL, and, with
-// `activate`, re-reads an MD's certificates whenever its domain actor reports `complete`.
+// `activate`, re-reads an MD's certificates whenever its domain actor has activated new ones.
 // The accounts and domains are spawned by the supervisor actor (supervisor_actor.hpp), which
 // monitors every actor here and restarts a domain or account actor that died abnormally.
 // Accounts: selected or registered in the store on first use (acme/account_store.hpp), with
