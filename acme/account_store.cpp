@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "acme/http_client.hpp"
+#include "http/http_client.hpp"
 #include "store/accounts.hpp"
 
 namespace mda::acme {

@@ -19,10 +19,10 @@
 #include <string>
 #include <string_view>
 
-#include "acme/errors.hpp"
-#include "acme/http_client.hpp"
 #include "core/error.hpp"
 #include "core/timefmt.hpp"
+#include "http/errors.hpp"
+#include "http/http_client.hpp"
 
 namespace mda::acme {
 

@@ -31,13 +31,13 @@
 #include <nlohmann/json.hpp>
 
 #include "acme/directory.hpp"
-#include "acme/errors.hpp"
-#include "acme/http_client.hpp"
 #include "acme/nonce_pool.hpp"
 #include "acme/problem.hpp"
 #include "core/error.hpp"
 #include "core/pkey.hpp"
 #include "core/timefmt.hpp"
+#include "http/errors.hpp"
+#include "http/http_client.hpp"
 
 namespace mda::acme {
 

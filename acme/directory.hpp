@@ -15,9 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include "acme/errors.hpp"
-#include "acme/http_client.hpp"
 #include "core/error.hpp"
+#include "http/errors.hpp"
+#include "http/http_client.hpp"
 
 namespace mda::acme {
 

@@ -6,7 +6,7 @@
 
 #include <httplib.h>
 
-#include "acme/errors.hpp"
+#include "http/errors.hpp"
 
 namespace mda::acme {
 

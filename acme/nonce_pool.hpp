@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-#include "acme/http_client.hpp"
+#include "http/http_client.hpp"
 
 namespace mda::acme {
 

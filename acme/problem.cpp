@@ -234,6 +234,20 @@ classification classify(const problem& p) {
   return c;
 }
 
+run_failure failure_of(std::string detail, const std::optional<problem>& p) {
+  if (!p) return plain_failure(std::move(detail));
+  run_failure f;
+  f.last.status = result_status(*p);
+  f.last.problem = p->type;
+  f.last.detail = !p->type.empty() && !p->detail.empty() ? p->detail : detail;
+  const classification c = classify(*p);
+  f.input_related = c.input_related;
+  f.rate_limited = c.rate_limited;
+  f.retry_after = c.retry_after;
+  f.detail = std::move(detail);
+  return f;
+}
+
 nlohmann::ordered_json problem_to_json(const problem& p) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   if (!p.type.empty()) j["problem"] = p.type;

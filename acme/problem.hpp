@@ -19,10 +19,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "acme/errors.hpp"
-#include "acme/http_client.hpp"
 #include "core/error.hpp"
+#include "core/job.hpp"
 #include "core/timefmt.hpp"
+#include "http/errors.hpp"
+#include "http/http_client.hpp"
 
 namespace mda::acme {
 
@@ -96,6 +97,12 @@ struct classification {
 
 /// The one place that decides what a failure means.
 classification classify(const problem& p);
+
+/// A failed step of a renewal run with the CA's problem, if any: classified here once and
+/// carried unchanged from there to job.json's "last" and md-status. `detail` is our text (the
+/// log line, the report); "last" has the status result_status gives, the problem type and the
+/// CA's own detail (ours when it sent none). Without a problem: plain_failure(detail).
+run_failure failure_of(std::string detail, const std::optional<problem>& p);
 
 /// {"problem": type, "detail": ..., "subproblems": [...]}; empty fields are left out.
 nlohmann::ordered_json problem_to_json(const problem& p);

@@ -1,9 +1,9 @@
 #include "acme/store_challenges.hpp"
 
-#include "acme/errors.hpp"
 #include "core/certgen.hpp"
 #include "core/pkey.hpp"
 #include "core/x509.hpp"
+#include "http/errors.hpp"
 
 namespace mda::acme {
 

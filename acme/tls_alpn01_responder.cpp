@@ -24,10 +24,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "acme/errors.hpp"
 #include "core/certgen.hpp"
 #include "core/pkey.hpp"
 #include "core/x509.hpp"
+#include "http/errors.hpp"
 
 namespace mda::acme {
 

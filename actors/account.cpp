@@ -25,7 +25,7 @@ void flush(account_pointer self) {
   }
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
-  for (auto& p : waiting) p.deliver(account_answer{st.grant, "", false, sys_time{}, std::nullopt});
+  for (auto& p : waiting) p.deliver(account_answer{st.grant, std::nullopt});
 }
 
 void select(account_pointer self) {
@@ -45,7 +45,7 @@ void select(account_pointer self) {
           return;
         }
         account_answer fail = std::move(a);
-        if (fail.error.empty()) fail.error = "account selection returned nothing";
+        if (!fail.failure) fail.failure = plain_failure("account selection returned nothing");
         auto waiting = std::move(st.waiting);
         st.waiting.clear();
         for (auto& p : waiting) p.deliver(fail);
@@ -55,7 +55,7 @@ void select(account_pointer self) {
         st.selecting = false;
         auto waiting = std::move(st.waiting);
         st.waiting.clear();
-        for (auto& p : waiting) p.deliver(account_answer{std::nullopt, error_text(e), false, {}, std::nullopt});
+        for (auto& p : waiting) p.deliver(account_answer{std::nullopt, plain_failure(error_text(e))});
       });
 }
 

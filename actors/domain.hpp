@@ -1,23 +1,9 @@
-// The domain actor: one per managed domain (MD), driving its renewal.
-//
-// The cycle: check (load certificates, job.json, order.json on the io pool) -> decide
-// (core/renewal.hpp decide_renewal) -> wait (a timer on the injected clock: the check
-// interval with jitter, a retry time, ready-at) or renew: "renewing" event (a non-zero
-// MDMessageCmd exit vetoes) -> account (the account actor of the CA in use) -> one order per
-// key spec on the order pool (acme::obtain: order, authorizations, challenges with a
-// challenge-setup:<type>:<dns> event each, finalize, download; order.json saved at every
-// change, progress texts into job.json) -> stage -> job finished with ready-at -> at ready-at
-// the "renewed" event (MDNotifyCmd, MDMessageCmd) -> with `activate`, activation in-process.
-// A failure: counted in job.json, reported to the ca_policy actor, whose plan sets the retry
-// time and the CA (a switch wipes staging); "errored" event; a rateLimited problem or a
-// Retry-After also limits the account. Events are rate limited (core/events.hpp) and run
-// with the command timeout. job.json is written (coalesced, in order) after every step; the
-// status actor gets an md_snapshot after every burst of steps (one per turn of the mailbox:
-// with 10,000 MDs one per step piled up in the status actor's mailbox).
-// A corrupt job.json / order.json is logged, removed, and the job starts over.
-// ARI (RFC 9773): with MDRenewViaARI and present certificates, renewalInfo is fetched on a
-// check when its next-fetch time has come (the CA's Retry-After, else 6 h); the decision
-// takes the earlier of the renew window and the ARI time.
+// The domain actor: one per managed domain (MD), driving its renewal. It feeds what happens
+// (timers, answers of blocking jobs, of the account actor and the retry policy, delivered
+// events) into the MD's state machine, core/renewal_run.hpp (`run_state`: the states and what
+// each step does), and carries out the effects it returns. It keeps what the machine does not:
+// the certificates found by the last check, the account grant and certificates of a run,
+// renewalInfo (RFC 9773, fetched by a check when due), OCSP's revocations.
 // Not here: the blocking work itself (domain_backend.hpp), OCSP.
 #pragma once
 
@@ -27,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -37,13 +24,15 @@
 #include "actors/clock.hpp"
 #include "actors/domain_backend.hpp"
 #include "core/events.hpp"
+#include "core/md_spec.hpp"
 #include "core/renewal.hpp"
+#include "core/renewal_run.hpp"
 
 namespace mda {
 
 /// The server-wide settings a domain actor uses.
 struct domain_settings {
-  renewal_settings windows;                 ///< MDRenewWindow / MDWarnWindow defaults, used
+  renewal_settings windows;                 ///< the MD's md_spec::renewal (resolved), used
   milliseconds check_interval{12LL * 3600'000}; ///< MDCheckInterval
   milliseconds initial_delay{0};            ///< MDInitialDelay
   milliseconds activation_delay{0};         ///< MDActivationDelay
@@ -58,7 +47,8 @@ using md_observer = std::function<void(const md_report&)>;
 using engine_log = std::function<void(const std::string&)>;
 
 struct domain_config {
-  managed_domain md;
+  managed_domain md;                            ///< md.json as configured (staged with the run)
+  md_spec spec;                                 ///< md resolved (make_md_spec); the supervisor fills it
   domain_settings settings;
   std::shared_ptr<domain_backend> backend;      ///< required
   worker_pool_actor io_pool;                    ///< loads, saves, commands (required)
@@ -73,38 +63,63 @@ struct domain_config {
   engine_log log;
 };
 
-enum class domain_phase { idle, checking, renewing, notifying, activating };
+/// job.json writes of one actor: one in flight, the changes made meanwhile written once after
+/// it (in order), and actions that wait until every write started so far is over.
+class job_writes {
+ public:
+  /// True when a write must start now; false when one is in flight (another follows it).
+  bool begin();
+  /// The write in flight is over: true when another must start for the changes made meanwhile;
+  /// otherwise the waiting actions are handed over (to run now).
+  bool end(std::vector<std::function<void()>>& ready);
+  /// Runs `fn` now when no write is in flight, else once they all are over.
+  void when_saved(std::function<void()> fn);
+
+ private:
+  bool writing_ = false;
+  bool dirty_ = false;
+  std::vector<std::function<void()>> waiting_;
+};
+
+/// Snapshots for the status actor, one per burst of steps: the first step of a burst sends a
+/// message to the actor itself, the snapshot is made when it comes back (with 10,000 MDs one
+/// per step piled up in the status actor's mailbox).
+class snapshot_pacing {
+ public:
+  /// True when a publish message must be sent now (none is on its way).
+  bool request() { return !std::exchange(pending_, true); }
+  void arrived() { pending_ = false; }
+
+ private:
+  bool pending_ = false;
+};
 
 struct domain_state {
   static inline const char* name = "domain";
   domain_config cfg;
-  domain_phase phase = domain_phase::idle;
-  job renewal;                                    ///< job.json as the actor keeps it
+  renewal_run run;                                ///< the state machine and job.json
   std::vector<std::optional<certificate>> leaves; ///< the certificates in use, per slot
   std::vector<std::optional<certificate>> staged; ///< staging/<md>, per key spec (md-status)
   std::optional<acme_order_file> order;           ///< a resumable order of a previous run
   std::string ca_url;                             ///< the CA in use ("" before the first run)
-  std::optional<account_grant> grant;
+  std::optional<account_grant> grant;             ///< of the run in progress
   std::vector<acme::obtained_cert> certs;         ///< obtained in this run, per key spec
-  std::string activity;                           ///< the step running now (for errors)
   std::uint64_t timer_gen = 0;
   sys_time next_run{};
-  bool seeded = false;        ///< the policy got job.json's error count
+  bool seeded = false;        ///< job.json was read (once), the policy got its error count
   /// The first check has answered: until then a snapshot would show no certificate and
   /// replace the status actor's entry from the store (its seed), so none is published.
   bool checked = false;
-  bool job_writing = false;   ///< a job.json write is in flight
-  bool job_dirty = false;     ///< changed since that write began
-  bool publish_pending = false; ///< a publish_atom to itself is on its way
-  bool expiring_after_run = false; ///< raise "expiring" if the renewal run now starting fails
-  std::vector<std::function<void()>> on_job_saved; ///< run once no job.json write is pending
-  std::uint64_t runs = 0;     ///< renewal runs started (tests)
-  int failed_events = 0;      ///< raised events of the current run whose command failed
+  job_writes writes;
+  snapshot_pacing snapshots;
   std::optional<md_report> last_report;
   std::optional<ari_hint> ari;  ///< the last usable renewalInfo answer
   sys_time ari_next{};          ///< when to fetch renewalInfo again
   std::uint64_t ari_fetches = 0; ///< renewalInfo fetches started (tests)
   std::vector<std::string> revoked; ///< SHA-256 fingerprints OCSP reported revoked
+
+  /// Renewal runs started (tests).
+  std::uint64_t runs() const { return run.runs; }
 };
 
 using domain_pointer = domain_actor::stateful_pointer<domain_state>;

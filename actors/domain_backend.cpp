@@ -11,20 +11,11 @@
 #include "acme/ari.hpp"
 #include "acme/dns01_command.hpp"
 #include "acme/store_challenges.hpp"
+#include "core/md_spec.hpp"
 #include "core/renewal.hpp"
 #include "store/staging.hpp"
 
 namespace mda {
-
-namespace {
-
-/// The key specs of an MD, one per slot ("rsa" default when none is configured).
-std::vector<key_spec> specs_of(const managed_domain& md) {
-  if (md.key_specs.empty()) return {key_spec::default_spec()};
-  return md.key_specs;
-}
-
-} // namespace
 
 std::string tls_alpn01_refusal(const std::vector<std::string>& acme_tls_1_domains, const std::string& identifier) {
   if (!acme_tls_1_domains.empty()) return {};
@@ -215,7 +206,7 @@ challenge_factory store_challenge_factory(std::string global_dns01_cmd, int dns0
   return [global_dns01_cmd, dns01_version, command_timeout](store& st, const managed_domain& md)
              -> std::shared_ptr<acme::challenge_setup> {
     acme::store_challenges_options o;
-    o.key_specs = specs_of(md);
+    o.key_specs = effective_key_specs(md);
     const std::string& cmd = md.dns01_cmd.empty() ? global_dns01_cmd : md.dns01_cmd;
     if (!cmd.empty()) {
       acme::dns01_command_options d;

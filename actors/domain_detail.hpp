@@ -1,7 +1,8 @@
-// INTERNAL to the domain actor (domain.cpp: check, decide, timers, failures; domain_events.cpp:
-// events; domain_run.cpp: the renewal run). Not for other actors.
+// INTERNAL to the domain actor (domain.cpp: effects, check, decide, timers, the policy;
+// domain_events.cpp: events; domain_run.cpp: the steps of a renewal run). Not for other actors.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -32,24 +33,29 @@ void log(domain_pointer self, const std::string& line);
 void arm(domain_pointer self, sys_time at);
 /// Writes job.json (coalesced, in order) and sends the snapshot to the status actor.
 void persist_job(domain_pointer self);
-/// Sends the snapshot to the status actor: once for the steps taken until a publish_atom to
-/// itself comes back (so a burst of steps costs one snapshot message, not one per step).
+/// Sends the snapshot to the status actor (paced: snapshot_pacing).
 void publish(domain_pointer self);
-/// Runs `fn` once every job.json write started so far has finished (at once when none is).
-void when_job_saved(domain_pointer self, std::function<void()> fn);
 void report(domain_pointer self, md_outcome o, std::string detail = {});
-void start_check(domain_pointer self);
+
+/// A blocking step's status as the run's failure: none when it succeeded, else
+/// "<step> failed: <message>".
+inline std::optional<run_failure> step_failure(const status& s, const std::string& step) {
+  if (s) return std::nullopt;
+  return plain_failure(step + " failed: " + s.error().message);
+}
+
+/// Carries out the effects of a transition of the MD's run, in order.
+void drive(domain_pointer self, run_effects effects);
 
 /// Delivers an event (rate limits, commands with the timeout); `done(ok, detail)`.
 void deliver_event(domain_pointer self, const std::string& reason,
                    std::function<void(bool, std::string)> done);
 
-/// A failed step of a run: counts it, plans the retry with the policy, arms the timer.
-void fail_run(domain_pointer self, std::string detail, std::optional<acme::problem> prob);
-
-/// The renewal run (domain_run.cpp).
-void start_renewal(domain_pointer self);
-/// The run's outcome was staged and the job finished: look again (ready-at, renewed).
-void finish_run(domain_pointer self);
+/// The steps of a renewal run (domain_run.cpp), each answering into its transition.
+void ask_account(domain_pointer self);
+void order(domain_pointer self, std::size_t index);
+void stage(domain_pointer self);
+/// The CA for the next attempt; a switch wipes the staging of the old one.
+void use_ca(domain_pointer self, const std::string& url, bool switched);
 
 } // namespace mda::domain_detail

@@ -4,14 +4,14 @@
 #include <utility>
 
 #include "actors/domain_detail.hpp"
-#include "actors/events.hpp"
+#include "core/event_commands.hpp"
 
 namespace mda::domain_detail {
 
 void deliver_event(domain_pointer self, const std::string& reason,
                    std::function<void(bool, std::string)> done) {
   auto& st = self->state;
-  auto plan = plan_event(st.cfg.settings.commands, reason, st.cfg.md.name, st.renewal, now(self));
+  auto plan = plan_event(st.cfg.settings.commands, reason, st.cfg.md.name, st.run.renewal, now(self));
   if (plan.rate_limited) {
     done(true, "");
     return;
@@ -19,7 +19,7 @@ void deliver_event(domain_pointer self, const std::string& reason,
   if (plan.notify_argv.empty() && plan.message_argv.empty()) {
     // nothing to run (no MDNotifyCmd / MDMessageCmd for it): recorded here, without a trip
     // through the io pool (with thousands of MDs failing at once that queue was the backlog)
-    auto rec = record_event(st.renewal, reason, expected<event_outcome>(event_outcome{}), now(self));
+    auto rec = record_event(st.run.renewal, reason, expected<event_outcome>(event_outcome{}), now(self));
     persist_job(self);
     done(rec.ok, rec.detail);
     return;
@@ -37,7 +37,7 @@ void deliver_event(domain_pointer self, const std::string& reason,
       return expected<event_outcome>(run_event_commands(run, cmds, plan, timeout));
     },
     [self, reason, done](expected<event_outcome> o) {
-      auto rec = record_event(self->state.renewal, reason, o, now(self));
+      auto rec = record_event(self->state.run.renewal, reason, o, now(self));
       if (!rec.ok) log(self, "event " + reason + ": " + rec.log);
       persist_job(self);
       done(rec.ok, rec.detail);

@@ -1,5 +1,5 @@
-// The renewal run of a domain actor (see domain.hpp): "renewing" event -> account -> one order
-// per key spec on the order pool -> stage -> finished job.
+// The steps of a domain actor's renewal run (see domain.hpp, core/renewal_run.hpp): account ->
+// one order per key spec on the order pool -> stage; each answer goes into its transition.
 #include <algorithm>
 #include <utility>
 
@@ -52,23 +52,31 @@ std::function<status(const acme::challenge_data&)> setup_hook(domain_pointer sel
   };
 }
 
-void stage(domain_pointer self);
+/// When the obtained set may be used (compute_ready_at over all obtained certificates).
+sys_time ready_at(domain_pointer self) {
+  auto& st = self->state;
+  const auto& md = st.cfg.md;
+  auto old = certificate_facts(md, st.leaves);
+  activation_input ai;
+  for (const auto& c : st.certs) ai.new_not_before.push_back(c.chain.front().not_before());
+  ai.was_complete = assess_certificates(md, old).state == md_state::complete;
+  ai.old_valid_until = valid_until(old);
+  ai.activation_delay = st.cfg.settings.activation_delay;
+  return compute_ready_at(ai, now(self));
+}
 
-void order_next(domain_pointer self) {
+} // namespace
+
+void order(domain_pointer self, std::size_t index) {
   auto& st = self->state;
   const auto specs = specs_of(st.cfg.md);
-  const size_t i = st.certs.size();
-  if (i >= specs.size()) {
-    stage(self);
-    return;
-  }
   order_request r;
   r.md = st.cfg.md;
   r.md.ca.url = st.ca_url;
-  r.spec = specs[i];
+  r.spec = specs.at(index);
   r.account = *st.grant;
-  if (i < st.leaves.size()) r.predecessor = st.leaves[i];
-  if (i == 0 && st.order &&
+  if (index < st.leaves.size()) r.predecessor = st.leaves[index];
+  if (index == 0 && st.order &&
       (st.order->status == order_status::pending || st.order->status == order_status::ready))
     r.resume = st.order;
   domain_actor me = caf::actor_cast<domain_actor>(self);
@@ -79,160 +87,94 @@ void order_next(domain_pointer self) {
   auto name = st.cfg.md.name;
   r.on_update = [backend, name](const acme_order_file& o) { backend->save_order(name, o); };
   r.before_setup = setup_hook(self);
-  st.activity = "ordering a " + r.spec.name() + " certificate";
+  st.run.activity = "ordering a " + r.spec.name() + " certificate";
   run_job<acme::acme_result<acme::obtained_cert>>(
     self, st.cfg.order_pool, "order " + name + " " + r.spec.name(),
     [backend, r] { return backend->obtain(r); },
     [self](acme::acme_result<acme::obtained_cert> res) {
       auto& st = self->state;
+      const auto specs = specs_of(st.cfg.md).size();
       if (!res) {
-        fail_run(self, res.error().message, res.prob());
+        drive(self, on_ordered(st.run, acme::failure_of(res.error().message, res.prob()), specs,
+                               sys_time{}, now(self)));
         return;
       }
       st.certs.push_back(std::move(*res));
       st.order.reset();
-      order_next(self);
+      auto ready = st.certs.size() >= specs ? ready_at(self) : sys_time{};
+      drive(self, on_ordered(st.run, std::nullopt, specs, ready, now(self)));
     });
 }
 
 void stage(domain_pointer self) {
   auto& st = self->state;
   const auto& md = st.cfg.md;
-  auto t = now(self);
-  auto old = certificate_facts(md, st.leaves);
-  activation_input ai;
-  for (const auto& c : st.certs) ai.new_not_before.push_back(c.chain.front().not_before());
-  ai.was_complete = assess_certificates(md, old).state == md_state::complete;
-  ai.old_valid_until = valid_until(old);
-  ai.activation_delay = st.cfg.settings.activation_delay;
-  auto ready_at = compute_ready_at(ai, t);
-  st.renewal.finished = true;
-  st.renewal.notified = false;
-  st.renewal.notified_renewed = false;
-  st.renewal.valid_from = ready_at;
-  st.renewal.errors = 0;
-  st.renewal.next_run = sys_time{};
-  result r;
-  r.detail = renewed_detail(ready_at, t);
-  r.valid_from = ready_at;
-  st.renewal.last = r;
-  st.renewal.log_finished(t);
   staged_result sr;
   sr.md = md;
   sr.md.ca.url = st.ca_url;
   sr.md.ca.account = st.grant->id;
   sr.specs = specs_of(md);
   sr.certs = st.certs;
-  sr.renewal = st.renewal;
+  sr.renewal = st.run.renewal;
   sr.account_id = st.grant->id;
-  st.activity = "staging";
   auto backend = st.cfg.backend;
   run_job<status>(self, st.cfg.io_pool, "stage " + md.name,
                   [backend, sr] { return backend->stage(sr); },
                   [self](status s) {
-                    auto& st = self->state;
-                    if (!s) {
-                      st.renewal.finished = false;
-                      fail_run(self, "staging failed: " + s.error().message, std::nullopt);
-                      return;
-                    }
-                    caf::anon_send(st.cfg.policy, caf::ok_atom_v, st.cfg.md.name);
-                    st.staged.clear();
-                    for (const auto& c : st.certs) st.staged.emplace_back(c.chain.front());
-                    finish_run(self);
+                    drive(self, on_staged(self->state.run, step_failure(s, "staging"), now(self)));
                   });
 }
 
-void get_account(domain_pointer self) {
+void ask_account(domain_pointer self) {
   auto& st = self->state;
   auto urls = ca_urls_of(st.cfg.md);
   if (urls.empty()) {
-    fail_run(self, "no CA configured", std::nullopt);
+    drive(self, on_failed(st.run, plain_failure("no CA configured"), now(self)));
     return;
   }
   if (std::find(urls.begin(), urls.end(), st.ca_url) == urls.end()) st.ca_url = urls.front();
   auto a = st.cfg.accounts.find(st.ca_url);
   if (a == st.cfg.accounts.end()) {
-    fail_run(self, "no account actor for CA '" + st.ca_url + "'", std::nullopt);
+    drive(self, on_failed(st.run, plain_failure("no account actor for CA '" + st.ca_url + "'"),
+                          now(self)));
     return;
   }
-  {
-    // mod_md's progress entry on every run, also the activity of a failed contact
-    result r;
-    r.activity = "Contacting ACME server for " + st.cfg.md.name + " at " + st.ca_url;
-    st.activity = r.activity;
-    st.renewal.log_progress(now(self), r);
-  }
+  // mod_md's progress entry on every run, also the activity of a failed contact
+  note_progress(st.run, "Contacting ACME server for " + st.cfg.md.name + " at " + st.ca_url,
+                now(self));
   publish(self);
   self->request(a->second, caf::infinite, account_atom_v)
     .then(
       [self](account_answer& ans) {
         auto& st = self->state;
-        if (!ans.grant && ans.problem) {
-          // as mod_md keeps it: the CA's problem type and its own detail
-          auto detail = ans.problem->detail.empty() ? ans.error : ans.problem->detail;
-          fail_run(self, detail, ans.problem);
-          return;
+        std::optional<run_failure> f;
+        if (ans.grant) {
+          st.grant = std::move(ans.grant);
+          st.certs.clear();
+        } else {
+          f = ans.failure ? std::move(ans.failure)
+                          : plain_failure("account selection returned nothing");
         }
-        if (!ans.grant) {
-          acme::problem p;
-          p.detail = ans.error;
-          p.retry_after = ans.retry_after == sys_time{} ? std::nullopt
-                                                        : std::optional<sys_time>(ans.retry_after);
-          fail_run(self, ans.error, ans.input_related || p.retry_after
-                                        ? std::optional<acme::problem>(p)
-                                        : std::nullopt);
-          return;
-        }
-        st.grant = std::move(ans.grant);
-        st.certs.clear();
-        order_next(self);
+        drive(self, on_account(st.run, std::move(f), now(self)));
       },
-      [self](caf::error& e) { fail_run(self, "account: " + error_text(e), std::nullopt); });
+      [self](caf::error& e) {
+        drive(self, on_account(self->state.run, plain_failure("account: " + error_text(e)),
+                               now(self)));
+      });
 }
 
-} // namespace
-
-void start_renewal(domain_pointer self) {
+void use_ca(domain_pointer self, const std::string& url, bool switched) {
   auto& st = self->state;
-  st.phase = domain_phase::renewing;
-  ++st.runs;
-  auto t = now(self);
-  if (st.renewal.finished) { // a renewal of an older staged set: start a new job
-    st.staged.clear();
-    st.renewal.finished = false;
-    st.renewal.notified = false;
-    st.renewal.notified_renewed = false;
-    st.renewal.valid_from = sys_time{};
+  if (switched) {
+    st.order.reset();
+    auto backend = st.cfg.backend;
+    auto name = st.cfg.md.name;
+    log(self, "switching to CA " + url);
+    run_job<status>(self, st.cfg.io_pool, "reset staging " + name,
+                    [backend, name] { return backend->reset_staging(name); },
+                    [self](status) { persist_job(self); });
   }
-  st.renewal.last_run = t;
-  st.failed_events = 0;
-  st.renewal.log_starting(t);
-  st.activity = "renewing";
-  persist_job(self);
-  deliver_event(self, event_reason::renewing, [self](bool ok, std::string) {
-    auto& st = self->state;
-    if (!ok) {
-      // the handler's failure (record_event made it "last") stays the job's last result, as
-      // mod_md saves the result its handler wrote; the veto itself is the log's renewal-error
-      const std::optional<result> vetoed = st.renewal.last;
-      int code = vetoed ? vetoed->status : k_apr_egeneral;
-      fail_run(self, renewing_vetoed_text(st.cfg.md.name, code), std::nullopt);
-      if (vetoed) st.renewal.last = vetoed;
-      return;
-    }
-    get_account(self);
-  });
-}
-
-void finish_run(domain_pointer self) {
-  auto& st = self->state;
-  st.phase = domain_phase::idle;
-  st.grant.reset();
-  st.certs.clear();
-  persist_job(self);
-  // decide() again: ready-at not reached -> a timer; reached -> "renewed".
-  arm(self, now(self));
+  st.ca_url = url;
 }
 
 } // namespace mda::domain_detail

@@ -46,12 +46,12 @@
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "acme/http_client.hpp"
 #include "actors/actors.hpp"
-#include "actors/events.hpp"
 #include "actors/clock.hpp"
 #include "core/backoff.hpp"
 #include "core/duration.hpp"
+#include "core/event_commands.hpp"
+#include "http/http_client.hpp"
 #include "messages/domain.hpp"
 #include "messages/ocsp.hpp"
 #include "ocsp/persist.hpp"

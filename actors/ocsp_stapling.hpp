@@ -28,14 +28,14 @@
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "acme/http_client.hpp"
 #include "actors/actors.hpp"
 #include "actors/clock.hpp"
-#include "actors/events.hpp"
 #include "actors/ocsp_responder.hpp"
 #include "core/backoff.hpp"
 #include "core/duration.hpp"
+#include "core/event_commands.hpp"
 #include "core/md.hpp"
+#include "http/http_client.hpp"
 #include "messages/ocsp.hpp"
 #include "store/store.hpp"
 

@@ -8,9 +8,11 @@
 
 #include <caf/abstract_actor.hpp>
 #include <caf/actor_cast.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/sec.hpp>
 
-#include "actors/status_socket.hpp"
 #include "actors/worker_pool.hpp"
+#include "ipc/status_socket.hpp"
 #include "status/md_status.hpp"
 #include "store/fs_io.hpp"
 
@@ -263,6 +265,33 @@ status_actor::behavior_type status_behavior(status_pointer self, status_config c
   };
 }
 
+snapshot_source_maker status_actor_source(caf::actor_system& sys, const status_actor& status,
+                                          caf::timespan ask_timeout) {
+  auto addr = caf::actor_cast<caf::actor_addr>(status);
+  return [sys = &sys, addr, ask_timeout] {
+    auto self = std::make_shared<caf::scoped_actor>(*sys, true);
+    auto ask = [self, addr, ask_timeout](auto... request) -> expected<status_snapshot> {
+      const auto unavailable = std::make_error_code(std::errc::resource_unavailable_try_again);
+      auto hdl = caf::actor_cast<status_actor>(addr);
+      if (!hdl)
+        return error(unavailable, "the status actor is gone");
+      expected<status_snapshot> out = error(unavailable, "no answer");
+      (*self)->request(hdl, ask_timeout, request...)
+        .receive([&](status_snapshot& s) { out = std::move(s); },
+                 [&](caf::error& e) {
+                   out = error(unavailable, e == caf::sec::request_timeout
+                                              ? "the status actor did not answer in time"
+                                              : "the status actor is gone");
+                 });
+      return out;
+    };
+    return snapshot_source{[ask] { return ask(get_atom::value, snapshot_atom_v); },
+                           [ask](const std::string& name) {
+                             return ask(get_atom::value, snapshot_atom_v, name);
+                           }};
+  };
+}
+
 caf::expected<status_actor> spawn_status(caf::actor_system& sys, status_config cfg) {
   if (auto err = validate(cfg))
     return err;
@@ -281,7 +310,7 @@ caf::expected<status_actor> spawn_status(caf::actor_system& sys, status_config c
   auto hdl = sys.spawn(status_behavior, std::move(cfg));
   if (server) {
     auto cache = caf::actor_cast<status_pointer>(hdl)->state.md_status;
-    server->start(sys, hdl, ask_timeout, cache);
+    server->start(status_actor_source(sys, hdl, ask_timeout), cache);
     caf::actor_cast<caf::abstract_actor*>(hdl)->attach_functor([server, cache] {
       cache->close();
       server->stop();

@@ -2,9 +2,9 @@
 //
 // Who sends what: domain actors send (put_atom, md_snapshot) whenever their MD changes (state,
 // certificates, job, next run, errors, CA in use) and (delete_atom, name) when it goes; the
-// status socket listener (status_socket.hpp) and in-process readers ask (get_atom,
-// snapshot_atom) for all MDs or (get_atom, snapshot_atom, name) for one; anyone may ask
-// (get_atom, stats_atom).
+// status socket listener (ipc/status_socket.hpp, through status_actor_source) and in-process
+// readers ask (get_atom, snapshot_atom) for all MDs or (get_atom, snapshot_atom, name) for
+// one; anyone may ask (get_atom, stats_atom).
 // What it does:
 // - keeps one status_snapshot (status/snapshot.hpp) of all MDs;
 // - publishes it to `file` (the text of render_json(to_json(snapshot)), status/snapshot.hpp)
@@ -22,7 +22,7 @@
 //   when nothing changed (an MD sent again unchanged is no change). The first snapshot
 //   (`seed`: every MD as the store shows it, or no MD) is written right at start, so
 //   readers always find a file.
-// - with a `socket_path`, serves live queries on a unix-domain socket (status_socket.hpp),
+// - with a `socket_path`, serves live queries on a unix-domain socket (ipc/status_socket.hpp),
 //   started by spawn_status and stopped when this actor ends; for its "GET md-status" and
 //   "GET snapshot <name>" keeps each MD's md-status fragment and snapshot texts
 //   (md_status_cache; the file's texts when there is a file), re-rendering an MD's texts in
@@ -51,7 +51,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/clock.hpp"
-#include "actors/status_socket.hpp"
+#include "ipc/status_socket.hpp"
 
 namespace mda {
 
@@ -129,6 +129,13 @@ using status_pointer = status_actor::stateful_pointer<status_state>;
 
 /// The actor's behaviour (spawn with spawn_status, which also starts the socket).
 status_actor::behavior_type status_behavior(status_pointer self, status_config cfg);
+
+/// The status socket listener's source of snapshots: each answer thread gets its own scoped
+/// actor asking `status` (held weakly: the listener never keeps the actor alive) with
+/// `ask_timeout`; "the status actor did not answer in time" or "the status actor is gone"
+/// otherwise.
+snapshot_source_maker status_actor_source(caf::actor_system& sys, const status_actor& status,
+                                          caf::timespan ask_timeout);
 
 /// Validates the config, binds the socket when one is configured (so a bad path fails here,
 /// e.g. "bind('/x/s') failed: No such file or directory"), spawns the actor and starts the

@@ -43,12 +43,6 @@ std::string account_key(const managed_domain& md, const std::string& ca_url) {
 
 namespace {
 
-std::vector<std::string> ca_urls_of(const managed_domain& md) {
-  if (!md.ca.urls.empty()) return md.ca.urls;
-  if (!md.ca.url.empty()) return {md.ca.url};
-  return {};
-}
-
 /// What an MD's requests to its CA go through: its own MDHttpProxy, MDCACertificateFile and
 /// MDHttpProxyCACertificateFile where set (inside <MDomain>), else the server's.
 acme::http_options http_options_for(const engine_settings& s, const managed_domain* md) {
@@ -77,7 +71,7 @@ account_source make_source(const supervisor_options& opts, transport_factory tra
   auto log = opts.log;
   return [st, clock, retries, log, transports, ao, ca_url]() -> account_answer {
     auto t = transports(ca_url);
-    if (!t) return account_answer{std::nullopt, t.error().message, false, {}, std::nullopt};
+    if (!t) return account_answer{std::nullopt, plain_failure(t.error().message)};
     acme::client_options co;
     co.directory_url = ca_url;
     co.max_bad_nonce_retries = retries;
@@ -86,18 +80,14 @@ account_source make_source(const supervisor_options& opts, transport_factory tra
       if (log) log("account: " + line);
     });
     if (!sel) {
-      account_answer a{std::nullopt, sel.error().message, false, {}, std::nullopt};
-      if (sel.prob()) {
-        auto cl = acme::classify(*sel.prob());
-        a.input_related = cl.input_related;
-        if (cl.retry_after) a.retry_after = *cl.retry_after;
-        a.problem = *sel.prob();
-      }
-      return a;
+      // as mod_md keeps it: the CA's problem type and its own detail
+      const auto& p = sel.prob();
+      auto detail = p && !p->detail.empty() ? p->detail : sel.error().message;
+      return account_answer{std::nullopt, acme::failure_of(std::move(detail), p)};
     }
     if (log)
       log((sel->reused ? "reusing account " : "registered account ") + sel->id + " at " + ca_url);
-    return account_answer{account_grant{c, sel->acct.as_signer(), sel->id, ca_url}, "", false, {}, std::nullopt};
+    return account_answer{account_grant{c, sel->acct.as_signer(), sel->id, ca_url}, std::nullopt};
   };
 }
 
@@ -163,11 +153,9 @@ ocsp_stapling_actor spawn_stapling(caf::actor_system& sys, const engine_config& 
   return spawn_ocsp_stapling(sys, std::move(c));
 }
 
-domain_settings settings_for(const engine_settings& s, bool used) {
+domain_settings settings_for(const engine_settings& s, const md_spec& spec) {
   domain_settings d;
-  d.windows.renew_window = s.renew_window;
-  d.windows.warn_window = s.warn_window;
-  d.windows.used = used;
+  d.windows = spec.renewal;
   d.check_interval = s.check_interval;
   d.initial_delay = s.initial_delay;
   d.activation_delay = s.activation_delay;
@@ -181,6 +169,8 @@ domain_settings settings_for(const engine_settings& s, bool used) {
 caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const engine_config& cfg,
                                                  supervisor_options opts) {
   const auto& s = cfg.settings;
+  auto specs = make_md_specs(cfg);
+  if (!specs) return make_error(engine_errc::bad_request, specs.error().message);
   supervisor_config sup;
   sup.max_restarts = opts.max_restarts;
   sup.restart_window = opts.restart_window;
@@ -226,11 +216,13 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   std::set<std::string> stapled;
   for (const auto& md : stapling_mds(cfg)) stapled.insert(md.name);
 
-  for (const auto& em : cfg.mds) {
+  for (std::size_t n = 0; n < cfg.mds.size(); ++n) {
+    const engine_md& em = cfg.mds[n];
     supervised_domain sd;
     domain_config& dc = sd.config;
     dc.md = em.md;
-    dc.settings = settings_for(s, em.used);
+    dc.spec = (*specs)[n];
+    dc.settings = settings_for(s, dc.spec);
     dc.backend = opts.backend;
     dc.io_pool = a.io_pool;
     dc.order_pool = a.order_pool;
@@ -241,7 +233,7 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     dc.observer = opts.observer;
     if (opts.activate && stapled.count(em.md.name)) dc.stapling = a.stapling;
     dc.log = opts.log;
-    for (const auto& url : ca_urls_of(em.md)) {
+    for (const auto& url : dc.spec.ca_urls) {
       auto key = account_key(em.md, url);
       if (!sup.accounts.count(key)) {
         auto transports = own_transports ? opts.transports : default_transports(s, &em.md);

@@ -23,7 +23,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
-#include "acme/http_client.hpp"
 #include "actors/account.hpp"
 #include "actors/ca_policy.hpp"
 #include "actors/domain.hpp"
@@ -32,6 +31,7 @@
 #include "actors/supervisor_actor.hpp"
 #include "actors/worker_pool.hpp"
 #include "core/engine_config.hpp"
+#include "http/http_client.hpp"
 #include "store/store.hpp"
 
 namespace mda {
@@ -87,7 +87,8 @@ acme::account_options account_options_of(const managed_domain& md);
 /// own proxy and CA files when it has them (its account actor's transport is its own).
 std::string account_key(const managed_domain& md, const std::string& ca_url);
 
-/// Spawns every actor; an invalid setting (status socket path, policy values) is an error.
+/// Spawns every actor; an invalid setting (status socket path, policy values, an MD window
+/// that make_md_spec cannot parse) is an error.
 caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const engine_config& cfg,
                                                  supervisor_options opts);
 

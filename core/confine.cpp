@@ -111,7 +111,7 @@ status restrict_writes(const confinement& c, confine_report& rep) {
   }
   // Opening /dev/null for writing (libraries do) is no write to the file system.
   if (s) s = add_rule(rs, "/dev/null", k_fs_write_file | (abi >= 3 ? k_fs_truncate : 0));
-  // Port 0 only: the local end of a CONNECT tunnel (acme/connect_tunnel.hpp) listens on an
+  // Port 0 only: the local end of a CONNECT tunnel (http/connect_tunnel.hpp) listens on an
   // ephemeral loopback port; no fixed port may be taken.
   if (s && abi >= 4) {
     ll_net_port_attr port0{k_net_bind_tcp, 0};

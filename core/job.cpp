@@ -1,6 +1,8 @@
 #include "core/job.hpp"
 
+#include "core/events.hpp"
 #include "core/json_util.hpp"
+#include "core/renewal.hpp"
 
 #include <cstring>
 #include <iterator>
@@ -133,6 +135,19 @@ std::string progress_text(const result& r) {
   return msg;
 }
 
+bool run_failure::operator==(const run_failure& o) const {
+  return std::tie(detail, last, input_related, rate_limited, retry_after) ==
+         std::tie(o.detail, o.last, o.input_related, o.rate_limited, o.retry_after);
+}
+
+run_failure plain_failure(std::string detail) {
+  run_failure f;
+  f.last.status = k_apr_egeneral;
+  f.last.detail = detail;
+  f.detail = std::move(detail);
+  return f;
+}
+
 // --- job ----------------------------------------------------------------------------------
 
 bool log_entry::operator==(const log_entry& o) const {
@@ -173,6 +188,49 @@ void job::log_message(sys_time now, const std::string& reason) { log_append(now,
 
 void job::log_message_error(sys_time now, const std::string& reason, const result& r) {
   log_append(now, "message-error", reason, r.detail);
+}
+
+bool job::start_run(sys_time now) {
+  const bool was_finished = finished;
+  if (finished) {
+    finished = false;
+    notified = false;
+    notified_renewed = false;
+    valid_from = sys_time{};
+  }
+  last_run = now;
+  log_starting(now);
+  return was_finished;
+}
+
+void job::finish_run(sys_time ready_at, sys_time now) {
+  finished = true;
+  notified = false;
+  notified_renewed = false;
+  valid_from = ready_at;
+  errors = 0;
+  next_run = sys_time{};
+  result r;
+  r.detail = renewed_detail(ready_at, now);
+  r.valid_from = ready_at;
+  last = r;
+  log_finished(now);
+}
+
+void job::fail_run(const result& r, sys_time now, bool keep_last) {
+  if (!keep_last || !last) last = r;
+  log_renewal_error(now, r);
+}
+
+void job::plan_retry(int errors_now, sys_time at) {
+  errors = errors_now;
+  next_run = at;
+}
+
+void job::reset_after_activation() {
+  auto keep = std::move(name);
+  *this = job{};
+  name = std::move(keep);
 }
 
 const log_entry* job::last_entry_of(std::string_view type) const {

@@ -6,7 +6,10 @@
 // `to_json(x).dump(2)` is the file as mod_md writes it. Readers are lenient as mod_md is
 // about absent members (defaults), and strict about malformed ones: an error naming the
 // source and the member (json_errc, see json_util.hpp).
-// Not here: when a job runs or retries (the renewal state machine, backoff), notifications,
+// - the named changes a renewal run makes to its job (start, finish with ready-at, fail, plan
+//   the retry), which core/renewal_run.hpp's transitions use, and the value a failed step
+//   carries from where it happened to job.json's "last" (run_failure).
+// Not here: when a job runs or retries (core/renewal_run.hpp, backoff), notifications,
 // what an ACME order or account means on the wire (acme/).
 #pragma once
 
@@ -52,6 +55,25 @@ expected<result> result_from_json(const nlohmann::ordered_json& j, const std::st
 /// left out when empty (job_result_update). "" when all three are empty.
 std::string progress_text(const result& r);
 
+/// A failed step of a renewal run, made once where it failed (acme::failure_of for an answer
+/// of the CA, plain_failure for our own) and carried unchanged to the retry policy, job.json's
+/// "last" and md-status.
+struct run_failure {
+  std::string detail;  ///< what failed, in our words: the log line and the MD's report
+  /// job.json "last": the APR status mod_md gives the failure, the CA's problem type and its
+  /// own detail (else `detail`); the activity is the run's step, filled in by the run.
+  result last;
+  bool input_related = false;          ///< reference §5.4: retrying cannot help soon
+  bool rate_limited = false;           ///< rateLimited or HTTP 429
+  std::optional<sys_time> retry_after; ///< the CA's Retry-After (its account waits too)
+
+  bool operator==(const run_failure& o) const;
+  bool operator!=(const run_failure& o) const { return !(*this == o); }
+};
+
+/// A failure without a CA problem: APR_EGENERAL, `detail` as the result's detail.
+run_failure plain_failure(std::string detail);
+
 /// One entry of the job log. Empty status/detail are absent in JSON.
 struct log_entry {
   sys_time when{};
@@ -96,6 +118,23 @@ struct job {
   const log_entry* last_entry_of(std::string_view type) const;
   /// Its time (md_job_log_get_time_of_latest), for the event rate limits of reference §5.6.
   std::optional<sys_time> last_time_of(std::string_view type) const;
+
+  // The changes of a renewal run (core/renewal_run.hpp), as mod_md's drive job makes them.
+  /// A run starts: last-run, a "starting" entry; a finished job (an older staged set) starts
+  /// over. True when it was finished (that staged set is no longer the job's).
+  bool start_run(sys_time now);
+  /// The run obtained its certificates: finished, usable from `ready_at`, errors cleared,
+  /// "last" the renewed text (renewal.hpp renewed_detail), a "finished" entry.
+  void finish_run(sys_time ready_at, sys_time now);
+  /// Writing the staged set failed after finish_run: not finished after all.
+  void staging_failed() { finished = false; }
+  /// A step failed: `r` is "last" (unless keep_last: the renewing veto keeps the result its
+  /// event handler left) and a "renewal-error" entry.
+  void fail_run(const result& r, sys_time now, bool keep_last = false);
+  /// The retry policy's plan after a failure: the errors counted, when to run next.
+  void plan_retry(int errors_now, sys_time at);
+  /// The staged set was activated: a fresh job of the same MD.
+  void reset_after_activation();
 
   bool operator==(const job& o) const;
 };

@@ -7,8 +7,9 @@
 //   JSON_PRESERVE_ORDER). to_public_json hides credentials for md-status (core/redact.hpp).
 // - md_from_json reads mod_md's files, including legacy forms (a single "ca.url" without
 //   "urls", state 3 "expired", integer windows of mod_md 1.x which are dropped).
-// Not here: parsing the timeslice text (config_values), merging with the configuration, the
-// certificates and keys of an MD (store/, x509.hpp), md-status fields such as "cert".
+// Not here: the MD as the engine runs it, its windows parsed and rules resolved (md_spec.hpp),
+// merging with the configuration, the certificates and keys of an MD (store/, x509.hpp),
+// md-status fields such as "cert".
 #pragma once
 
 #include <string>

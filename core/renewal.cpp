@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/md_spec.hpp"
+
 namespace mda {
 
 namespace {
@@ -106,10 +108,8 @@ std::vector<std::string> certificate_slots(const managed_domain& md) {
     for (std::size_t i = 0; i < md.cert_files.size(); ++i) {
       slots.push_back(i < md.key_specs.size() ? md.key_specs[i].name() : key_spec::default_spec().name());
     }
-  } else if (md.key_specs.empty()) {
-    slots.push_back(key_spec::default_spec().name());
   } else {
-    for (const auto& spec : md.key_specs) slots.push_back(spec.name());
+    for (const auto& spec : effective_key_specs(md)) slots.push_back(spec.name());
   }
   return slots;
 }
@@ -155,10 +155,12 @@ md_assessment assess_certificates(const managed_domain& md, const std::vector<ce
   return {};
 }
 
-bool will_renew(const managed_domain& md) {
-  if (md.renew_mode == md_renew_mode::manual) return false;
-  return !(md.renew_mode == md_renew_mode::automatic && !md.cert_files.empty());
+md_renew_mode effective_renew_mode(const managed_domain& md) {
+  if (md.renew_mode == md_renew_mode::automatic && !md.cert_files.empty()) return md_renew_mode::manual;
+  return md.renew_mode;
 }
+
+bool will_renew(const managed_domain& md) { return effective_renew_mode(md) != md_renew_mode::manual; }
 
 bool is_watched(const managed_domain& md, bool used) {
   return md.state != md_state::error && (md.renew_mode != md_renew_mode::automatic || used);

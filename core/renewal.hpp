@@ -72,7 +72,10 @@ struct md_assessment {
 };
 md_assessment assess_certificates(const managed_domain& md, const std::vector<cert_facts>& certs);
 
-/// md_will_renew_cert: not manual, and not auto with static certificate files.
+/// state_init's renew mode: MDRenewMode auto of an MD with MDCertificateFile is manual (its
+/// certificates come from files); the configured mode otherwise.
+md_renew_mode effective_renew_mode(const managed_domain& md);
+/// md_will_renew_cert: the effective renew mode is not manual.
 bool will_renew(const managed_domain& md);
 /// Whether the MD gets a renewal job at all (mod_md "watched"): not in error, and used by a
 /// virtual host unless the renew mode is not auto.
@@ -100,7 +103,7 @@ struct ari_hint {
   std::string explanation_url;
 };
 
-/// Settings of one MD that md.json does not carry as values.
+/// Settings of one MD that md.json does not carry as values: md_spec::renewal.
 struct renewal_settings {
   timeslice renew_window = default_renew_window(); ///< MDRenewWindow, resolved
   timeslice warn_window = default_warn_window();   ///< MDWarnWindow, resolved
@@ -112,7 +115,7 @@ struct renewal_input {
   const managed_domain& md;
   const std::vector<cert_facts>& certs; ///< certificate_facts of the current certificates
   const mda::job& job;                  ///< the renewal job (staging/<md>/job.json)
-  renewal_settings settings;
+  renewal_settings settings;            ///< resolved: the MD's md_spec::renewal
   std::optional<ari_hint> ari;          ///< the last renewalInfo answer (the earliest over
                                         ///< the certificates), when known
 };
@@ -149,6 +152,8 @@ inline sys_time initial_check_time(sys_time start, milliseconds initial_delay) {
 
 /// MDRenewWindow / MDWarnWindow of md.json resolved against the server default ("" = unset).
 /// A bad text is an error "<md name>: MDRenewWindow has unrecognized format" (and the like).
+/// Deprecated at runtime: make_md_spec resolves the windows once (md_spec::renewal); only
+/// actors/domain.cpp decide() still calls this, until it reads its md_spec.
 expected<renewal_settings> resolve_windows(const managed_domain& md, const renewal_settings& defaults);
 
 /// md_reg_valid_until: the earliest notAfter of the present certificates.

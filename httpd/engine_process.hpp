@@ -31,7 +31,7 @@
 //   the program, SIGTERM then SIGKILL after 1 s, and the launcher does so by itself when the
 //   engine is gone). Apache never waits on it otherwise.
 // Not here: the engine itself (actors/), answering challenges (request hooks), activation
-// (store_sync.hpp).
+// (store/registry.hpp).
 #pragma once
 
 #include <httpd.h>

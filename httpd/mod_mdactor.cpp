@@ -6,7 +6,7 @@
 // 1. post_config, before mod_ssl (every pass, the dry run included): describes the server_recs
 //    as vhost_info records, runs phase 1 of the MD <-> vhost linking (config_build.hpp), opens
 //    the store at MDStoreDir (created when missing), hands challenges/staging/ocsp to the
-//    User on the real pass, writes httpd.json, activates staged sets (store_sync.hpp). An
+//    User on the real pass, writes httpd.json, activates staged sets (store/registry.hpp). An
 //    error in the linking or the store stops the start, as with mod_md.
 // 2. mod_ssl's post_config calls ssl_add_cert_files / ssl_add_fallback_cert_files
 //    (ssl_hooks.cpp) for every SSL server_rec.
@@ -31,9 +31,9 @@
 #include "httpd/directives.hpp"
 #include "httpd/module.hpp"
 #include "httpd/request_hooks.hpp"
-#include "httpd/store_sync.hpp"
 #include "store/accounts.hpp"
 #include "store/engine_store.hpp"
+#include "store/registry.hpp"
 
 APLOG_USE_MODULE(md);
 
@@ -99,13 +99,14 @@ std::unique_ptr<module_state> collect(server_rec* base) {
 }
 
 void log_linked(server_rec* s, const module_state& st) {
-  for (std::size_t i = 0; i < st.linked.config.mds.size(); ++i) {
-    const managed_domain& md = st.linked.config.mds[i].md;
+  for (std::size_t i = 0; i < st.specs.size(); ++i) {
+    const md_spec& spec = st.specs[i];
     int vhosts = 0;
     for (const auto& a : st.linked.assigned) vhosts += std::count(a.begin(), a.end(), i) > 0 ? 1 : 0;
+    const std::string ca = ca_in_use(spec, std::string());
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MDA0110: MD %s: %d domain(s), CA %s, used by %d server(s)",
-                 md.name.c_str(), static_cast<int>(md.domains.size()),
-                 md.ca.urls.empty() ? "-" : md.ca.urls.front().c_str(), vhosts);
+                 spec.name.c_str(), static_cast<int>(spec.domains.size()), ca.empty() ? "-" : ca.c_str(),
+                 vhosts);
   }
 }
 
@@ -200,6 +201,12 @@ int post_config(apr_pool_t*, apr_pool_t*, apr_pool_t*, server_rec* s) {
       return HTTP_INTERNAL_SERVER_ERROR;
     }
     st->linked = std::move(*linked);
+    auto specs = make_md_specs(st->linked.config);
+    if (!specs) {
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0100: %s", specs.error().message.c_str());
+      return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    st->specs = std::move(*specs);
     log_linked(s, *st);
     if (!setup_store(s, *st)) return HTTP_INTERNAL_SERVER_ERROR;
     g_state = std::move(st);

@@ -15,6 +15,7 @@
 
 #include <httpd.h>
 
+#include "core/md_spec.hpp"
 #include "httpd/config_build.hpp"
 #include "store/cert_files.hpp"
 #include "store/fs_store.hpp"
@@ -26,6 +27,9 @@ struct module_state {
   std::vector<server_rec*> servers; ///< servers[i] is described by input.vhosts[i]
   std::unordered_map<const server_rec*, std::size_t> server_index; ///< inverse of servers
   linked_config linked;             ///< phase 1 (link_config) done; phase 2 after mod_ssl
+  /// make_md_specs(linked.config), same order: made after phase 1 (the certificate hooks need
+  /// the key specs), made again once phase 2 and the md.json sync completed the MDs.
+  std::vector<md_spec> specs;
   bool dry_run = false;             ///< the first pass of the initial start
   std::optional<fs_store> store;    ///< open when post_config succeeded
   fallback_keys fallbacks;          ///< one fallback key per key spec, shared by the MDs

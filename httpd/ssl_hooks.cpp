@@ -31,8 +31,8 @@
 #include "httpd/engine_process.hpp"
 #include "httpd/module.hpp"
 #include "httpd/ocsp_hooks.hpp"
-#include "httpd/store_sync.hpp"
 #include "store/fs_io.hpp"
+#include "store/registry.hpp"
 
 APLOG_USE_MODULE(md);
 
@@ -42,7 +42,7 @@ namespace {
 
 /// get_certificates' common part: marks `s` as an SSL server and returns its one MD, or null
 /// (no MD, an unknown server, or several MDs, which is logged unless `fallback`).
-const managed_domain* md_of_server(module_state& st, server_rec* s, bool fallback) {
+const md_spec* md_of_server(module_state& st, server_rec* s, bool fallback) {
   const auto it = st.server_index.find(s);
   if (it == st.server_index.end() || it->second >= st.linked.assigned.size()) return nullptr;
   st.input.vhosts[it->second].ssl = true;
@@ -56,7 +56,7 @@ const managed_domain* md_of_server(module_state& st, server_rec* s, bool fallbac
     }
     return nullptr;
   }
-  return &st.linked.config.mds[assigned.front()].md;
+  return assigned.front() < st.specs.size() ? &st.specs[assigned.front()] : nullptr;
 }
 
 void push_files(apr_pool_t* p, apr_array_header_t* cert_files, apr_array_header_t* key_files,
@@ -74,7 +74,7 @@ int add_cert_files(server_rec* s, apr_pool_t* p, apr_array_header_t* cert_files,
   return guarded(s, "MDA0139", "ssl_add_cert_files", DECLINED, [&]() -> int {
     module_state* st = mutable_state();
     if (!st || !st->store) return DECLINED;
-    const managed_domain* md = md_of_server(*st, s, false);
+    const md_spec* md = md_of_server(*st, s, false);
     if (!md) return DECLINED;
     const auto files = md_cert_files(*st->store, *md);
     if (files.empty()) return DECLINED;
@@ -95,7 +95,7 @@ int add_fallback_cert_files(server_rec* s, apr_pool_t* p, apr_array_header_t* ce
   return guarded(s, "MDA0139", "ssl_add_fallback_cert_files", DECLINED, [&]() -> int {
     module_state* st = mutable_state();
     if (!st || !st->store) return DECLINED;
-    const managed_domain* md = md_of_server(*st, s, true);
+    const md_spec* md = md_of_server(*st, s, true);
     if (!md || !md_cert_files(*st->store, *md).empty()) return DECLINED;
     auto files = ensure_fallback_files(*st->store, *md, st->fallbacks, std::chrono::system_clock::now());
     if (!files) {
@@ -124,10 +124,11 @@ void sync_mds(server_rec* s, module_state& st) {
 }
 
 /// The status file as the store shows every MD now, before the engine starts (see
-/// store_sync.hpp status_at_start); returns the entries for the engine's status actor.
+/// store/registry.hpp status_at_start); returns the entries for the engine's status actor.
 std::vector<md_snapshot> publish_status_at_start(server_rec* s, const module_state& st) {
   const engine_settings& settings = st.linked.config.settings;
-  status_snapshot snap = status_at_start(*st.store, st.linked.config, std::chrono::system_clock::now());
+  status_snapshot snap =
+    status_at_start(*st.store, st.linked.config, st.specs, std::chrono::system_clock::now());
   const std::string path = status_file_path(settings);
   fsio::atomic_write_options o;
   o.durable = false; // a live view: the engine rewrites it
@@ -154,6 +155,14 @@ int post_config_after_ssl(apr_pool_t*, apr_pool_t*, apr_pool_t*, server_rec* s) 
       }
     }
     sync_mds(s, *st);
+    // `used` is final now, and md.json's sync completed the MDs (renew mode, the CA of the
+    // certificates in use): the specs the status at start is made with.
+    auto specs = make_md_specs(st->linked.config);
+    if (!specs) {
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0100: %s", specs.error().message.c_str());
+      return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    st->specs = std::move(*specs);
     // The store was opened without a sync per write (md.json, fallback files, activation):
     // one sync for all of them here, before the engine starts.
     if (auto f = st->store->flush(); !f) {

@@ -32,14 +32,14 @@
 #include <mod_status.h>
 #include <apr_optional_hooks.h>
 
-#include "actors/status_client.hpp"
 #include "httpd/module.hpp"
 #include "httpd/request_hooks.hpp"
 #include "httpd/request_rules.hpp"
-#include "httpd/store_sync.hpp"
+#include "ipc/status_client.hpp"
 #include "status/md_status.hpp"
 #include "status/server_status.hpp"
 #include "status/snapshot.hpp"
+#include "store/registry.hpp"
 
 APLOG_USE_MODULE(md);
 

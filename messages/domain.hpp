@@ -16,6 +16,8 @@
 #include <caf/meta/type_name.hpp>
 
 #include "acme/client.hpp"
+#include "core/job.hpp"
+#include "core/renewal_run.hpp"
 #include "core/timefmt.hpp"
 
 namespace mda {
@@ -50,13 +52,7 @@ struct account_grant {
   std::string ca_url;   ///< the CA directory URL
 };
 
-/// Where an MD stands, as the engine's observers see it.
-enum class md_outcome : std::uint8_t {
-  complete = 0, ///< certificates in place, nothing due now
-  staged = 1,   ///< a renewed set waits in staging (for activation at a restart)
-  failed = 2,   ///< the last run failed; a retry is planned
-  skipped = 3,  ///< not driven (manual mode, unused, static files)
-};
+/// md_outcome (core/renewal_run.hpp) as text.
 const char* to_string(md_outcome o) noexcept;
 
 /// One observation: the MD and what it reached (with the error text for `failed`). Passed to
@@ -73,14 +69,12 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mda::account_grant)
 
 namespace mda {
 
-/// The answer of an account actor: the grant, or why there is none (with what the domain
-/// actor's retry policy needs to know).
+/// The answer of an account actor: the grant, or why there is none (acme::failure_of the
+/// selection's error and the CA's problem, made where it failed; the domain actor's run
+/// carries it on unchanged).
 struct account_answer {
   std::optional<account_grant> grant;
-  std::string error;           ///< "" when granted
-  bool input_related = false;  ///< acme::classify of the failure
-  sys_time retry_after{};      ///< the epoch when none
-  std::optional<acme::problem> problem; ///< the CA's problem document, when it sent one
+  std::optional<run_failure> failure; ///< set when there is no grant
 };
 
 } // namespace mda

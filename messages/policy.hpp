@@ -19,8 +19,8 @@ struct md_failure {
   std::string md;                   ///< the MD's name
   std::vector<std::string> ca_urls; ///< MDCertificateAuthority URLs in configured order
   std::string ca_url;               ///< the CA the failed run used; "" when none was chosen
-  bool input_related = false;       ///< acme::classify(problem).input_related
-  sys_time retry_after{};           ///< the server's Retry-After; the epoch when none
+  bool input_related = false;       ///< the run_failure's input_related
+  sys_time retry_after{};           ///< its Retry-After; the epoch when none
   /// How many errors the failed run counts: 1, plus one per raised event whose command failed
   /// during it (mod_md's md_job_notify counts those too: a vetoed challenge-setup is 2 errors,
   /// so the retry waits twice MDRetryDelay).

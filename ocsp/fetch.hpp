@@ -11,9 +11,9 @@
 
 #include <string>
 
-#include "acme/http_client.hpp"
 #include "core/error.hpp"
 #include "core/x509.hpp"
+#include "http/http_client.hpp"
 #include "ocsp/request.hpp"
 #include "ocsp/response.hpp"
 

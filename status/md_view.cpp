@@ -1,14 +1,13 @@
 // One MD's status entry (see md_view.hpp).
 #include "status/md_view.hpp"
 
-#include "core/key_spec.hpp"
+#include "core/md_spec.hpp"
 
 namespace mda {
 
 std::vector<std::string> staged_slot_names(const managed_domain& md) {
-  if (md.key_specs.empty()) return {key_spec::default_spec().name()};
   std::vector<std::string> names;
-  for (const auto& spec : md.key_specs) names.push_back(spec.name());
+  for (const auto& spec : effective_key_specs(md)) names.push_back(spec.name());
   return names;
 }
 
@@ -41,8 +40,7 @@ md_snapshot describe_md(const md_view_facts& f) {
   s.watched = is_watched(f.md, f.windows.used);
   s.renewing = f.renewing;
   auto facts = certificate_facts(f.md, f.leaves);
-  auto windows = resolve_windows(f.md, f.windows);
-  auto start = windows ? earliest_window_start(facts, windows->renew_window) : std::nullopt;
+  auto start = earliest_window_start(facts, f.windows.renew_window);
   const bool incomplete = assess_certificates(f.md, facts).state != md_state::complete;
   s.renew_at = (start && !incomplete) ? start->at : f.now;
   if (f.renewal) s.renewal = *f.renewal;

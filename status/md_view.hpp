@@ -8,8 +8,8 @@
 // - staged_certs: one place per key spec (the default spec when none is configured), filled
 //   from `staged` by index; the places are kept even when empty (certificate-status shows
 //   "renewal": {"cert": {}} until something is staged).
-// - renew-at as md_reg_renew_at: where the earliest renew window starts; `now` when a
-//   certificate is missing or the windows cannot be resolved.
+// - renew-at as md_reg_renew_at: where the earliest renew window starts (the windows as the
+//   MD's md_spec resolved them); `now` when a certificate is missing.
 // - "renewal" whenever a staging job exists; "renew" then, while a run is going on, or when
 //   renew-at has come (md_reg_should_renew) — whatever MDRenewMode says, as mod_md's
 //   md-status shows it (a certificate from a file that runs out is "renew": true).
@@ -32,7 +32,7 @@ namespace mda {
 /// What an MD's entry is made of (references: nothing is copied until the entry is made).
 struct md_view_facts {
   const managed_domain& md;
-  const renewal_settings& windows;                        ///< MDRenewWindow defaults, used
+  const renewal_settings& windows;                        ///< resolved: md_spec::renewal
   const std::vector<std::optional<certificate>>& leaves;  ///< per certificate_slots(md)
   const std::vector<std::optional<certificate>>& staged;  ///< per key spec; may be shorter
   const job* renewal = nullptr;  ///< the staging job when there is one (a run started or ended)

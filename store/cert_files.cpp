@@ -4,11 +4,6 @@
 
 namespace mda {
 
-std::vector<key_spec> effective_key_specs(const managed_domain& md) {
-  if (md.key_specs.empty()) return {key_spec::default_spec()};
-  return md.key_specs;
-}
-
 namespace {
 
 std::string path_or_empty(const store& st, const std::string& name, const std::string& aspect) {
@@ -18,7 +13,7 @@ std::string path_or_empty(const store& st, const std::string& name, const std::s
 
 } // namespace
 
-std::vector<cert_file_pair> md_cert_files(const store& st, const managed_domain& md) {
+std::vector<cert_file_pair> md_cert_files(const store& st, const md_spec& md) {
   std::vector<cert_file_pair> out;
   if (!md.cert_files.empty()) {
     for (std::size_t i = 0; i < md.cert_files.size(); ++i) {
@@ -26,7 +21,7 @@ std::vector<cert_file_pair> md_cert_files(const store& st, const managed_domain&
     }
     return out;
   }
-  for (const auto& spec : effective_key_specs(md)) {
+  for (const auto& spec : md.key_specs) {
     const std::string cert = aspect::pubcert(spec);
     const std::string key = aspect::privkey(spec);
     if (!st.exists(store_group::domains, md.name, cert) ||
@@ -49,10 +44,10 @@ expected<private_key> fallback_keys::get(const key_spec& spec) {
   return *key;
 }
 
-expected<std::vector<cert_file_pair>> ensure_fallback_files(store& st, const managed_domain& md,
+expected<std::vector<cert_file_pair>> ensure_fallback_files(store& st, const md_spec& md,
                                                             fallback_keys& keys, sys_time now) {
   std::vector<cert_file_pair> out;
-  for (const auto& spec : effective_key_specs(md)) {
+  for (const auto& spec : md.key_specs) {
     const std::string cert_aspect = aspect::fallback_pubcert(spec);
     const std::string key_aspect = aspect::fallback_privkey(spec);
     const bool have = st.exists(store_group::domains, md.name, cert_aspect) &&

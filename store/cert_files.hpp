@@ -11,6 +11,7 @@
 //   by every MD that needs one (mod_md makes a key per MD: 100 MDs with RSA keys took it 18 s
 //   to start). Nobody trusts a fallback certificate, so sharing its key costs nothing; each
 //   MD still gets its own certificate with its own names, and its own key file.
+// The MD comes as its md_spec (key specs resolved, static files).
 // Not here: deciding whether an MD is complete (renewal.hpp), mod_ssl calls (httpd/).
 #pragma once
 
@@ -19,7 +20,7 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "core/md.hpp"
+#include "core/md_spec.hpp"
 #include "core/pkey.hpp"
 #include "core/timefmt.hpp"
 #include "store/store.hpp"
@@ -34,13 +35,10 @@ struct cert_file_pair {
   }
 };
 
-/// The key specs an MD's certificates are made for: its MDPrivateKeys, or the default spec.
-std::vector<key_spec> effective_key_specs(const managed_domain& md);
-
 /// The files serving the MD's real certificates (see above); empty when there are none.
 /// Static files are returned as configured, even when they do not exist (mod_ssl reports
 /// that with its own message).
-std::vector<cert_file_pair> md_cert_files(const store& st, const managed_domain& md);
+std::vector<cert_file_pair> md_cert_files(const store& st, const md_spec& md);
 
 /// One fallback key per key spec, made on first use.
 class fallback_keys {
@@ -56,7 +54,7 @@ class fallback_keys {
 
 /// The fallback pairs of every key spec, created where missing (see above). The error names
 /// the MD and the file that could not be made.
-expected<std::vector<cert_file_pair>> ensure_fallback_files(store& st, const managed_domain& md,
+expected<std::vector<cert_file_pair>> ensure_fallback_files(store& st, const md_spec& md,
                                                             fallback_keys& keys, sys_time now);
 
 } // namespace mda

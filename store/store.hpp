@@ -10,9 +10,19 @@
 //   none has no names: listing them is store_errc::invalid).
 // - Names and aspects are validated (paths.hpp, check_name/check_aspect): a bad one is
 //   store_errc::bad_name, never a path outside the store.
-// - Writes are atomic: the data goes to "<file>.tmp", is flushed (fsync), and renamed over
-//   the target, and the directory is flushed. A reader sees the old or the new file, never a
-//   half-written one; a write that fails midway leaves the old file as it was.
+// - Writes are atomic: the data goes to "<file>.tmp" and is renamed over the target. A reader
+//   sees the old or the new file, never a half-written one; a write that fails midway leaves
+//   the old file as it was.
+// - Durable (surviving a power loss) is what an implementation says. fs_store fsyncs the file
+//   before the rename and its directory after it, and the directories of a remove, purge,
+//   move or rename, with two exceptions (fs_store.hpp / fs_store.cpp `durable`):
+//   - job.json and order.json in any group and everything in challenges/ are atomic but not
+//     fsynced: progress records rewritten at every step of a run and answers that live for
+//     seconds, where a crash only repeats a step;
+//   - a store opened with sync_writes = false (the Apache parent's startup pass, which writes
+//     many small files per MD) fsyncs nothing one by one: its flush() (one syncfs) makes all
+//     of it durable at once, and the parent calls it at the end of the pass, before the
+//     engine starts.
 // - Concurrency: safe are any number of readers alongside ONE writer per (group, name).
 //   Two writers of the same key at once are not coordinated (the second waits for the first
 //   one's "<file>.tmp" for a while and then takes it over as stale, see fs_store_options).

@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "acme/http_client.hpp"
 #include "core/base64.hpp"
+#include "http/http_client.hpp"
 
 namespace mda::test {
 

@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "acme/directory.hpp"
-#include "acme/http_client.hpp"
 #include "acme/nonce_pool.hpp"
 #include "acme/problem.hpp"
+#include "http/http_client.hpp"
 #include "tests/support/pebble.hpp"
 #include "tests/test_util.hpp"
 

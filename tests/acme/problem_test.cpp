@@ -299,3 +299,37 @@ TEST_CASE("a CA's answer nested too deep is refused before it is parsed", "[acme
   CHECK(p.type.empty());
   CHECK(p.code == acme_errc::invalid);
 }
+
+TEST_CASE("failure_of: one failure value from the CA's problem", "[acme][problem]") {
+  auto res = answer(429, "application/problem+json",
+                    R"({"type":"urn:ietf:params:acme:error:rateLimited","detail":"too many"})");
+  res.headers.emplace("Retry-After", "3600");
+  const auto f = failure_of("order failed", problem_from_response(res, k_now));
+  CHECK(f.detail == "order failed");
+  CHECK(f.last.status == 20013); // APR_BADARG, as mod_md gives rateLimited
+  CHECK(f.last.problem == "urn:ietf:params:acme:error:rateLimited");
+  CHECK(f.last.detail == "too many");
+  CHECK(f.last.activity.empty());
+  CHECK(f.rate_limited);
+  CHECK_FALSE(f.input_related);
+  CHECK(f.retry_after == k_now + 1h);
+
+  problem bad;
+  bad.type = "urn:ietf:params:acme:error:rejectedIdentifier";
+  const auto g = failure_of("rejected", bad);
+  CHECK(g.last.detail == "rejected"); // the CA sent no detail: ours
+  CHECK(g.input_related);
+  CHECK_FALSE(g.retry_after);
+
+  problem refused = problem_from_error(error(acme_errc::connection, "Connection refused"), "https://ca.test/dir");
+  const auto h = failure_of("Connection refused", refused);
+  CHECK(h.last.status == ECONNREFUSED);
+  CHECK(h.last.problem.empty());
+  CHECK(h.last.detail == "Connection refused");
+
+  const auto none = failure_of("no CA configured", std::nullopt);
+  CHECK(none == plain_failure("no CA configured"));
+  CHECK(none.last.status == 20014);
+  CHECK(none.last.detail == "no CA configured");
+  CHECK_FALSE(none.rate_limited);
+}

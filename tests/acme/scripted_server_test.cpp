@@ -157,7 +157,7 @@ TEST_CASE("scripted server: ARI and profiles in the directory", "[acme][scripted
   CHECK(info->next_check == now + std::chrono::seconds(21600));
 }
 
-// --- response heads bounded in size and time (acme/response_stream.hpp) ---------------------
+// --- response heads bounded in size and time (http/response_stream.hpp) ---------------------
 
 namespace {
 

@@ -25,10 +25,10 @@ struct account_fixture : test::actor_fixture {
     account_config cfg{"https://ca.test/dir",
                        [c, f] {
                          ++*c;
-                         if (*f) return account_answer{std::nullopt, "CA down", false, {}, std::nullopt};
+                         if (*f) return account_answer{std::nullopt, plain_failure("CA down")};
                          return account_answer{
                            account_grant{nullptr, {}, "ACME-ca.test-0000", "https://ca.test/dir"},
-                           "", false, {}, std::nullopt};
+                           std::nullopt};
                        },
                        pool, make_test_env(sys, t0)};
     acct = spawn_account(sys, std::move(cfg));
@@ -58,7 +58,8 @@ TEST_CASE_METHOD(account_fixture, "account: a failed selection is answered and t
   *fail = true;
   auto a = ask<account_answer>(acct, account_atom_v);
   CHECK_FALSE(a.grant);
-  CHECK(a.error == "CA down");
+  REQUIRE(a.failure);
+  CHECK(a.failure->detail == "CA down");
   *fail = false;
   auto b = ask<account_answer>(acct, account_atom_v);
   CHECK(b.grant);
@@ -97,4 +98,19 @@ TEST_CASE("account options and actor key of an MD", "[actors][account]") {
   md.proxy_url = "http://localhost:1";
   CHECK(account_key(md, "https://ca.test/dir") ==
         "https://ca.test/dir none mailto:a@a.test mailto:b@a.test via http://localhost:1");
+}
+
+TEST_CASE_METHOD(test::actor_fixture,
+                 "the supervisor refuses an MD whose window does not parse, before it spawns anything",
+                 "[actors][account]") {
+  engine_config ec;
+  managed_domain md;
+  md.name = "a.test";
+  md.domains = {"a.test"};
+  md.ca.urls = {"https://ca.test/dir"};
+  md.warn_window = "later";
+  ec.mds = {engine_md{md, true}};
+  auto a = spawn_engine_actors(sys, ec, supervisor_options{});
+  REQUIRE_FALSE(a);
+  CHECK(error_text(a.error()) == "a.test: MDWarnWindow has unrecognized format");
 }

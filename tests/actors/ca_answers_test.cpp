@@ -95,7 +95,7 @@ struct ca_answers_fixture : test::actor_fixture {
                         "ACME-test-0000", dir_url};
     account = spawn_account(sys, account_config{dir_url,
                                                 [grant] {
-                                                  return account_answer{grant, "", false, {}, std::nullopt};
+                                                  return account_answer{grant, std::nullopt};
                                                 },
                                                 pool, make_test_env(sys, t0)});
     store_backend_options bo;

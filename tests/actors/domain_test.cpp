@@ -122,7 +122,7 @@ struct domain_fixture : test::actor_fixture {
     account_config ac{url,
                       [url] {
                         return account_answer{account_grant{nullptr, {}, "ACME-test-0000", url},
-                                              "", false, {}, std::nullopt};
+                                              std::nullopt};
                       },
                       pool, make_test_env(sys, t0)};
     return accounts[url] = spawn_account(sys, std::move(ac));
@@ -177,7 +177,7 @@ TEST_CASE_METHOD(domain_fixture, "domain: a new MD is ordered, staged, notified,
   s.commands.message_cmd = "/bin/msg";
   start(test_md(), s);
   auto& st = state();
-  CHECK(st.runs == 1);
+  CHECK(st.runs() == 1);
   CHECK(backend->stages == 1);
   CHECK(backend->activations == 1);
   CHECK(backend->ran("renewing"));
@@ -276,7 +276,7 @@ TEST_CASE_METHOD(domain_fixture, "domain: the warn window raises expiring withou
   start(md, s);
   CHECK(backend->ran("expiring"));
   CHECK_FALSE(backend->ran("renewing"));
-  CHECK(state().runs == 0);
+  CHECK(state().runs() == 0);
   CHECK(reports.back().outcome == md_outcome::complete);
 }
 
@@ -378,11 +378,11 @@ TEST_CASE_METHOD(domain_fixture, "domain: an ARI window earlier than the renew w
   backend->ari = ari_hint{t0 + 1h, t0 + 3h, t0 + 2h, t0 + 6h, ""};
   start(md, {});
   CHECK(state().ari_fetches == 1);
-  CHECK(state().runs == 0);
+  CHECK(state().runs() == 0);
   CHECK(state().next_run == t0 + 2h);
   backend->cert_time = t0 + 2h; // the new certificate; the CA's answer stays the old one
   advance(2h, 30min);
-  CHECK(state().runs == 1);
+  CHECK(state().runs() == 1);
   CHECK(backend->stages == 1);
   CHECK(backend->activations == 1);
   CHECK(state().ari_fetches == 2); // anew for the new certificate
@@ -398,7 +398,7 @@ TEST_CASE_METHOD(domain_fixture, "domain: MDRenewViaARI off fetches no renewalIn
   backend->ari = ari_hint{t0 + 1h, t0 + 3h, t0 + 2h, t0 + 6h, ""};
   start(md, {});
   CHECK(state().ari_fetches == 0);
-  CHECK(state().runs == 0);
+  CHECK(state().runs() == 0);
   CHECK(state().next_run > t0 + 6h);
 }
 

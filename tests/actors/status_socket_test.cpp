@@ -1,6 +1,6 @@
-// The status socket: the request parser and renderer (pure), then a real listener beside a
-// status actor on CAF's real scheduler, the client's errors and its timeout.
-#include "actors/status_socket.hpp"
+// The status socket served by the status actor (actors/status.hpp, status_actor_source) on
+// CAF's real scheduler: live queries, the listener ending with the actor, many clients at once.
+#include "ipc/status_socket.hpp"
 
 #include <thread>
 
@@ -17,226 +17,12 @@
 #include "actors/status.hpp"
 #include "actors/worker_pool.hpp"
 #include "status/md_status.hpp"
-#include "tests/support/scripted_socket.hpp"
+#include "tests/ipc/status_socket_fixture.hpp"
 #include "tests/test_util.hpp"
 
 using namespace mda;
+using namespace mda::socket_test;
 using namespace std::chrono_literals;
-
-namespace {
-
-md_snapshot md_named(const std::string& name) {
-  md_snapshot m;
-  m.md.name = name;
-  m.md.domains = {name, "www." + name};
-  m.watched = true;
-  return m;
-}
-
-status_snapshot two_mds() {
-  status_snapshot s;
-  s.published = from_unix(1767225600);
-  s.mds = {md_named("b.example"), md_named("a.example")};
-  return s;
-}
-
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
-
-/// A listening socket that never accepts: connects succeed, answers never come.
-int silent_listener(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(fd, 4) == 0);
-  return fd;
-}
-
-/// The whole "OK" answer with this body.
-std::string ok(const std::string& body) { return "OK " + std::to_string(body.size()) + "\n" + body; }
-
-/// The body through query_status_socket_stream in pieces of `piece_size`, each checked for
-/// its size; the error when the stream fails (`pieces` counts what arrived before).
-struct streamed {
-  std::string body;
-  std::size_t pieces = 0;
-  std::string error;
-};
-streamed stream(const std::string& path, const std::string& request, std::size_t piece_size,
-                std::chrono::milliseconds timeout = 2000ms) {
-  streamed out;
-  auto st = query_status_socket_stream(path, request, timeout, piece_size, [&](status_piece p) {
-    CHECK(p.size > 0);
-    CHECK(p.size <= piece_size);
-    out.body.append(p.data, p.size);
-    std::free(p.data);
-    ++out.pieces;
-    return true;
-  });
-  if (!st) out.error = st.error().message;
-  return out;
-}
-
-} // namespace
-
-TEST_CASE("status socket: answers to request lines", "[actors][status-socket]") {
-  auto snap = two_mds();
-  auto fetch = [&]() -> caf::expected<status_snapshot> { return snap; };
-  auto answer = [&](std::string_view line, const md_status_cache* cache = nullptr) {
-    return answer_status_request(line, fetch, cache).str();
-  };
-  CHECK(answer("GET md-status") == ok(render_json(md_status_all_json(snap))));
-  CHECK(answer("GET md-status\r") == ok(render_json(md_status_all_json(snap))));
-  CHECK(answer("GET md-status www.a.example") == ok(md_status_text(snap, "/www.a.example")));
-  CHECK(answer("GET snapshot") == ok(render_json(to_json(snap))));
-  CHECK(answer("GET md-status ") == "ERR unknown request 'GET md-status '\n");
-  CHECK(answer("PUT x") == "ERR unknown request 'PUT x'\n");
-  auto gone = []() -> caf::expected<status_snapshot> {
-    return make_error(engine_errc::unavailable, "the status actor is gone");
-  };
-  CHECK(answer_status_request("GET snapshot", gone).str() == "ERR the status actor is gone\n");
-
-  // With the actor's fragments "GET md-status" is joined from them, without asking the actor.
-  md_status_cache cache;
-  CHECK(answer_status_request("GET md-status", gone, &cache).str() == ok("{\n  \"version\": \"2.6.10\"\n}"));
-  for (const auto& m : snap.mds) cache.set(m.md.name, md_status_fragment(snap, m));
-  const auto joined = answer_status_request("GET md-status", gone, &cache);
-  CHECK(joined.str() == ok(render_json(md_status_all_json(snap))));
-  CHECK(joined.fragments.size() == 2); // shared with the cache, not copied
-  CHECK(joined.pieces().size() == 6);  // status line, head, a, separator, b, tail
-  CHECK(answer_status_request("GET md-status www.a.example", gone, &cache).str() ==
-        "ERR the status actor is gone\n"); // one MD, with its log: from the actor
-  // With `fetch_one` the actor is asked for that MD only; no such MD: all, from the cache.
-  std::vector<std::string> asked;
-  auto one = [&](const std::string& name) -> caf::expected<status_snapshot> {
-    asked.push_back(name);
-    status_snapshot s = snap;
-    s.mds.clear();
-    const md_snapshot* m = find_md_by_name(snap, name);
-    if (!m) m = find_md_by_domain(snap, name);
-    if (m) s.mds.push_back(*m);
-    return s;
-  };
-  CHECK(answer_status_request("GET md-status WWW.a.example", gone, &cache, one).str() ==
-        ok(md_status_text(snap, "/WWW.a.example")));
-  CHECK(answer_status_request("GET md-status x/b.example", gone, &cache, one).str() ==
-        ok(md_status_text(snap, "/x/b.example")));
-  CHECK(answer_status_request("GET md-status nothing.example", gone, &cache, one).str() ==
-        ok(render_json(md_status_all_json(snap))));
-  CHECK(answer_status_request("GET md-status x/", gone, &cache, one).str() ==
-        ok(render_json(md_status_all_json(snap))));
-  CHECK(asked == std::vector<std::string>{"WWW.a.example", "b.example", "nothing.example"});
-  CHECK(answer_status_request("GET md-status b.example", fetch, &cache, [](const std::string&) {
-          return caf::expected<status_snapshot>(make_error(engine_errc::unavailable, "late"));
-        }).str() == "ERR late\n");
-  cache.erase("a.example");
-  cache.erase("unknown.example");
-  CHECK(cache.size() == 1);
-  auto only_b = snap;
-  only_b.mds.pop_back(); // a.example
-  CHECK(answer_status_request("GET md-status", gone, &cache).str() ==
-        ok(render_json(md_status_all_json(only_b))));
-  cache.close(); // the actor ended
-  CHECK(answer_status_request("GET md-status", fetch, &cache).str() == "ERR the status actor is gone\n");
-}
-
-TEST_CASE("status socket: client errors", "[actors][status-socket]") {
-  test::temp_dir dir;
-  auto path = dir / "none.sock";
-  auto r = query_status_socket(path, "GET md-status", 200ms);
-  REQUIRE(!r.ok());
-  CHECK(r.error().message == "connect('" + path + "') failed: No such file or directory");
-
-  auto silent = dir / "silent.sock";
-  int fd = silent_listener(silent);
-  auto t = query_status_socket(silent, "GET md-status", 100ms);
-  REQUIRE(!t.ok());
-  CHECK(t.error().message == "no answer from '" + silent + "' within 100 ms");
-  ::close(fd);
-
-  // the listener is gone, its file stays: a stale socket, replaced by bind()
-  auto srv = status_socket_server::bind(silent, 0600);
-  REQUIRE(srv.ok());
-  auto busy = status_socket_server::bind(silent, 0600);
-  REQUIRE(!busy.ok());
-  CHECK(busy.error().message == "'" + silent + "' is in use by another server");
-  (*srv)->stop();
-  CHECK(!exists(silent));
-
-  test::write_file(dir / "plain", "x");
-  auto plain = status_socket_server::bind(dir / "plain", 0600);
-  REQUIRE(!plain.ok());
-  CHECK(plain.error().message == "'" + (dir / "plain") + "' exists and is not a socket");
-}
-
-TEST_CASE("status socket: the client checks the answer's framing", "[actors][status-socket]") {
-  test::temp_dir dir;
-  auto path = dir / "fake.sock";
-  const std::string body(3000, 'x');
-  { // whole, arriving with the status line: as one string and in pieces of 1,000 bytes
-    test::scripted_socket srv(path, ok(body));
-    auto r = query_status_socket(path, "GET md-status", 2000ms);
-    REQUIRE(r.ok());
-    CHECK(*r == body);
-  }
-  {
-    test::scripted_socket srv(path, ok(body));
-    auto s = stream(path, "GET md-status", 1000);
-    CHECK(s.error == "");
-    CHECK(s.pieces == 3);
-    CHECK(s.body == body);
-  }
-  { // bytes after the announced length are not part of the answer
-    test::scripted_socket srv(path, ok(body) + "garbage");
-    auto r = query_status_socket(path, "GET md-status", 2000ms);
-    REQUIRE(r.ok());
-    CHECK(*r == body);
-  }
-  { // an empty body
-    test::scripted_socket srv(path, "OK 0\n");
-    auto s = stream(path, "GET md-status", 1000);
-    CHECK(s.error == "");
-    CHECK(s.pieces == 0);
-  }
-  // the engine gone mid-answer: the stream ends early, which is an error, not a short answer
-  const std::string broken = "the answer of '" + path + "' broke off after 2500 of 3000 bytes";
-  {
-    test::scripted_socket srv(path, "OK 3000\n" + body.substr(0, 2500));
-    auto r = query_status_socket(path, "GET md-status", 2000ms);
-    REQUIRE(!r.ok());
-    CHECK(r.error().message == broken);
-    CHECK(r.error().code == std::make_error_code(std::errc::connection_aborted));
-  }
-  {
-    test::scripted_socket srv(path, "OK 3000\n" + body.substr(0, 2500));
-    auto s = stream(path, "GET md-status", 1000);
-    CHECK(s.error == broken);
-    CHECK(s.pieces == 2); // the first 2,000 bytes went out before the break
-    CHECK(s.body == body.substr(0, 2000));
-  }
-  const std::string malformed = "malformed answer from '" + path + "'";
-  for (const std::string answer : {"OK\nold framing", "OK x12\n", "OK 12x\n", "OK \n", "HELLO\n", "OK 12",
-                                   "OK 99999999999999999999999\n",
-                                   "OK 2000000000\n", ""}) {
-    test::scripted_socket srv(path, answer);
-    auto r = query_status_socket(path, "GET md-status", 2000ms);
-    REQUIRE(!r.ok());
-    CHECK(r.error().message == malformed);
-  }
-  {
-    test::scripted_socket srv(path, "ERR no snapshot yet\n");
-    CHECK(stream(path, "GET md-status", 1000).error == "no snapshot yet");
-  }
-  {
-    test::scripted_socket srv(path, "ERR without line end");
-    CHECK(stream(path, "GET md-status", 1000).error == "without line end");
-  }
-  { // a status line that never ends
-    test::scripted_socket srv(path, "OK " + std::string(5000, '1'));
-    CHECK(stream(path, "GET md-status", 1000).error == malformed);
-  }
-}
 
 TEST_CASE("status socket: live queries to a status actor", "[actors][status-socket]") {
   test::temp_dir dir;
@@ -422,7 +208,7 @@ TEST_CASE("status socket: one MD's snapshot for certificate-status", "[actors][s
              },
              [](caf::error&) { FAIL("no snapshot"); });
   // the pure answer: without a function for one MD nor the MD in a cache, no such request
-  auto whole = []() -> caf::expected<status_snapshot> { return two_mds(); };
+  auto whole = []() -> expected<status_snapshot> { return two_mds(); };
   CHECK(answer_status_request("GET snapshot a.example", whole).str() ==
         "ERR 'GET snapshot <name>' is not served here\n");
   md_status_cache cache;

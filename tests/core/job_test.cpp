@@ -357,3 +357,59 @@ TEST_CASE("account.json: the activated example, legacy forms, required members",
     CHECK(missing.error().code == json_errc::missing);
   }
 }
+
+TEST_CASE("job: the changes of a renewal run", "[core][job]") {
+  const sys_time t = at("Thu, 01 Jan 2026 00:00:00 GMT");
+  job j;
+  j.name = "a.test";
+  j.finished = true;
+  j.notified = true;
+  j.notified_renewed = true;
+  j.valid_from = t - std::chrono::hours(1);
+  j.errors = 2;
+  CHECK(j.start_run(t));
+  CHECK_FALSE(j.finished);
+  CHECK_FALSE(j.notified);
+  CHECK_FALSE(j.notified_renewed);
+  CHECK(j.valid_from == sys_time{});
+  CHECK(j.last_run == t);
+  CHECK(j.errors == 2);
+  CHECK_FALSE(j.start_run(t)); // not finished: nothing to start over
+  REQUIRE(j.log.size() == 2);
+  CHECK(j.log[0].type == "starting");
+
+  result veto;
+  veto.status = 1;
+  veto.detail = "the handler's result";
+  j.last = veto;
+  result r;
+  r.status = 20014;
+  r.detail = "vetoed";
+  j.fail_run(r, t, true);
+  CHECK(j.last == veto);
+  CHECK(j.log[0] == log_entry{t, "renewal-error", "", "vetoed"});
+  j.fail_run(r, t);
+  CHECK(j.last == r);
+
+  j.plan_retry(3, t + std::chrono::minutes(5));
+  CHECK(j.errors == 3);
+  CHECK(j.next_run == t + std::chrono::minutes(5));
+
+  j.finish_run(t + std::chrono::hours(1), t);
+  CHECK(j.finished);
+  CHECK(j.errors == 0);
+  CHECK(j.next_run == sys_time{});
+  CHECK(j.valid_from == t + std::chrono::hours(1));
+  REQUIRE(j.last);
+  CHECK(j.last->detail == "The certificate for the managed domain has been renewed successfully and "
+                          "can be used from Thu, 01 Jan 2026 01:00:00 GMT on.");
+  CHECK(j.last->valid_from == t + std::chrono::hours(1));
+  CHECK(j.log[0].type == "finished");
+  j.staging_failed();
+  CHECK_FALSE(j.finished);
+
+  j.reset_after_activation();
+  job fresh;
+  fresh.name = "a.test";
+  CHECK(j == fresh);
+}

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "actors/status_socket.hpp"
+#include "ipc/status_socket.hpp"
 #include "tests/support/apache.hpp"
 #include "tests/support/pebble.hpp"
 #include "tests/test_util.hpp"

@@ -16,12 +16,12 @@
 #include <unistd.h>
 
 #include "acme/store_challenges.hpp"
-#include "actors/status_socket.hpp"
+#include "ipc/status_socket.hpp"
 #include "status/md_status.hpp"
 #include "status/server_status.hpp"
 #include "status/snapshot.hpp"
-#include "httpd/store_sync.hpp"
 #include "store/fs_store.hpp"
+#include "store/registry.hpp"
 
 #include "tests/support/apache.hpp"
 #include "tests/support/pebble.hpp"
@@ -288,7 +288,7 @@ TEST_CASE("md-status, certificate-status and server-status from the published st
   REQUIRE(a_in_file.renewal);
   REQUIRE(st->save_json(mda::store_group::staging, "a.example.test", mda::aspect::job, mda::to_json(*a_in_file.renewal)));
   mda::md_snapshot a_now = a_in_file;
-  mda::httpd::refresh_from_staging(*st, a_now);
+  mda::refresh_from_staging(*st, a_now);
   const response all = get("localhost", "/md-status");
   CHECK(all.status == "200");
   CHECK(all.has_header("Content-Type: application/json"));

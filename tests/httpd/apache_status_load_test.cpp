@@ -22,11 +22,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "actors/status_client.hpp"
-#include "httpd/store_sync.hpp"
+#include "ipc/status_client.hpp"
 #include "status/md_status.hpp"
 #include "status/snapshot.hpp"
 #include "store/fs_store.hpp"
+#include "store/registry.hpp"
 
 #include "tests/support/apache.hpp"
 #include "tests/support/pebble.hpp"
@@ -164,7 +164,7 @@ TEST_CASE("1,000 MDs: certificate-status under load and slow socket clients leav
     const mda::md_snapshot* m = mda::find_md_by_name(*whole, md_name(i));
     REQUIRE(m);
     mda::md_snapshot fresh = *m;
-    mda::httpd::refresh_from_staging(*st, fresh);
+    mda::refresh_from_staging(*st, fresh);
     expected[i] = mda::render_json(mda::certificate_status_json(*whole, fresh));
   }
   const auto log_before = a.log();

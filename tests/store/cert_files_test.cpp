@@ -20,6 +20,8 @@ managed_domain make_md(std::vector<key_spec> specs) {
   return md;
 }
 
+md_spec spec_of(const managed_domain& md) { return *make_md_spec(md, engine_settings{}, true); }
+
 } // namespace
 
 TEST_CASE("fallback files per key spec, one key per spec shared", "[store][fallback]") {
@@ -29,7 +31,7 @@ TEST_CASE("fallback files per key spec, one key per spec shared", "[store][fallb
   const sys_time now = from_unix(1767225600);
   fallback_keys keys;
   auto md = make_md({key_spec::ec("P-256"), key_spec::ec("secp384r1")});
-  auto files = ensure_fallback_files(*st, md, keys, now);
+  auto files = ensure_fallback_files(*st, spec_of(md), keys, now);
   REQUIRE(files);
   REQUIRE(files->size() == 2);
   CHECK(files->at(0).cert_file == tmp.path() + "/domains/example.org/fallback-pubcert.p-256.pem");
@@ -47,7 +49,7 @@ TEST_CASE("fallback files per key spec, one key per spec shared", "[store][fallb
   managed_domain other = make_md({key_spec::ec("P-256")});
   other.name = "other.org";
   other.domains = {"other.org"};
-  auto files2 = ensure_fallback_files(*st, other, keys, now);
+  auto files2 = ensure_fallback_files(*st, spec_of(other), keys, now);
   REQUIRE(files2);
   CHECK(keys.generated() == 2);
   CHECK(test::read_file(files2->at(0).key_file) == test::read_file(files->at(0).key_file));
@@ -58,7 +60,7 @@ TEST_CASE("fallback files per key spec, one key per spec shared", "[store][fallb
   // Present files are kept as they are (mod_md checks existence only).
   const std::string before = test::read_file(files->at(0).cert_file);
   fallback_keys fresh;
-  REQUIRE(ensure_fallback_files(*st, md, fresh, now + std::chrono::hours(24 * 30)));
+  REQUIRE(ensure_fallback_files(*st, spec_of(md), fresh, now + std::chrono::hours(24 * 30)));
   CHECK(fresh.generated() == 0);
   CHECK(test::read_file(files->at(0).cert_file) == before);
 }
@@ -68,7 +70,7 @@ TEST_CASE("real certificate files: static, per spec, missing specs skipped", "[s
   auto st = fs_store::open(tmp.path());
   REQUIRE(st);
   auto md = make_md({key_spec::rsa(2048), key_spec::ec("P-256")});
-  CHECK(md_cert_files(*st, md).empty());
+  CHECK(md_cert_files(*st, spec_of(md)).empty());
 
   auto key = private_key::generate(key_spec::ec("P-256"));
   REQUIRE(key);
@@ -77,12 +79,12 @@ TEST_CASE("real certificate files: static, per spec, missing specs skipped", "[s
   REQUIRE(st->save_key(store_group::domains, md.name, aspect::privkey(key_spec::ec("P-256")), *key));
   REQUIRE(st->save_text(store_group::domains, md.name, aspect::pubcert(key_spec::ec("P-256")),
                         *cert->to_pem()));
-  auto files = md_cert_files(*st, md);
+  auto files = md_cert_files(*st, spec_of(md));
   REQUIRE(files.size() == 1);
   CHECK(files[0] == cert_file_pair{tmp.path() + "/domains/example.org/pubcert.p-256.pem",
                                    tmp.path() + "/domains/example.org/privkey.p-256.pem"});
 
   md.cert_files = {"/etc/ssl/a.pem"};
   md.pkey_files = {"/etc/ssl/a.key"};
-  CHECK(md_cert_files(*st, md) == std::vector<cert_file_pair>{{"/etc/ssl/a.pem", "/etc/ssl/a.key"}});
+  CHECK(md_cert_files(*st, spec_of(md)) == std::vector<cert_file_pair>{{"/etc/ssl/a.pem", "/etc/ssl/a.key"}});
 }

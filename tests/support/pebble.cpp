@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "acme/http_client.hpp"
+#include "http/http_client.hpp"
 #include "tests/support/child_process.hpp"
 
 namespace mda::test {

@@ -7,7 +7,7 @@
 #include <system_error>
 
 #include "core/json_util.hpp"
-#include "store/cert_files.hpp"
+#include "core/md_spec.hpp"
 #include "store/fs_io.hpp"
 #include "store/paths.hpp"
 #include "tools/replay/timeline.hpp"
@@ -142,19 +142,15 @@ explanation explain(const explain_input& in, const engine_settings& settings, sy
   e.job_finished = in.job.finished;
   e.job_next_run = in.job.next_run;
   e.regular = next_check_time(now, settings.check_interval, 128);
-  renewal_settings defaults;
-  defaults.renew_window = settings.renew_window;
-  defaults.warn_window = settings.warn_window;
-  defaults.used = in.used;
-  auto windows = resolve_windows(in.md, defaults);
-  if (!windows) {
-    e.settings = defaults;
-    e.error = windows.error().message;
+  auto spec = make_md_spec(in.md, settings, in.used);
+  if (!spec) {
+    e.settings = renewal_settings{settings.renew_window, settings.warn_window, in.used};
+    e.error = spec.error().message;
     e.next_look = e.regular;
     return e;
   }
-  e.settings = *windows;
-  const renewal_input ri{in.md, e.certs, in.job, *windows, std::nullopt};
+  e.settings = spec->renewal;
+  const renewal_input ri{in.md, e.certs, in.job, spec->renewal, std::nullopt};
   e.decision = decide_renewal(ri, now);
   e.next_look = next_look(e.decision, e.regular);
   return e;

@@ -10,7 +10,7 @@
 // - The job: staging/<md>/job.json; absent -> a fresh job; unreadable -> a fresh job too
 //   (the engine starts over), with the reason shown.
 // - Settings: MDRenewWindow / MDWarnWindow / MDCheckInterval from engine_settings (defaults,
-//   or --config), resolved per MD (resolve_windows). No ARI answer is known (as in the engine).
+//   or --config), resolved per MD (make_md_spec). No ARI answer is known (as in the engine).
 // - The regular check is shown without jitter (random byte 128); the engine adds -50..+49.6 %.
 // Not here: timelines (timeline.hpp), changing anything in the store.
 #pragma once
@@ -52,7 +52,7 @@ struct explanation {
   std::string md;
   std::string md_origin;
   sys_time now{};
-  std::string error;          ///< resolve_windows failed: nothing was decided
+  std::string error;          ///< make_md_spec failed (a bad window): nothing was decided
   renewal_settings settings;
   std::vector<cert_facts> certs;
   std::vector<std::string> cert_notes;

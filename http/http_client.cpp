@@ -1,9 +1,9 @@
-#include "acme/http_client.hpp"
+#include "http/http_client.hpp"
 
 #include "core/config_files.hpp"
-#include "acme/connect_tunnel.hpp"
-#include "acme/response_stream.hpp"
 #include "core/redact.hpp"
+#include "http/connect_tunnel.hpp"
+#include "http/response_stream.hpp"
 
 #include <httplib.h>
 

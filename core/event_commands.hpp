@@ -1,10 +1,11 @@
-// Delivering one event (core/events.hpp) from an actor: the blocking part that runs the
-// commands of an event plan (MDNotifyCmd, then MDMessageCmd) with the command timeout, and
-// what the outcome leaves in the job log (reference §5.6; mod_md notify() in src/mod_md.c).
-// Shared by the domain actor (the MD's renewal job) and the OCSP responder actors (the
-// owner's OCSP job: ocsp-renewed / ocsp-errored, rate limited against ocsp/<owner>/job.json).
+// Delivering one event (core/events.hpp): the blocking part that runs the commands of an
+// event plan (MDNotifyCmd, then MDMessageCmd) with the command timeout, and what the outcome
+// leaves in the job log (reference §5.6; mod_md notify() in src/mod_md.c). No CAF: the
+// domain actor (the MD's renewal job) and the OCSP responder actors (the owner's OCSP job:
+// ocsp-renewed / ocsp-errored, rate limited against ocsp/<owner>/job.json) call it on a
+// worker, and the parent calls it for the "installed" event (store/registry.hpp).
 // Not here: the plan and rate limits (core/events.hpp), which pool runs the commands and when
-// the job is saved (the actors).
+// the job is saved (the callers).
 #pragma once
 
 #include <chrono>

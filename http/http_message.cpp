@@ -1,6 +1,6 @@
 // URL parsing and resolution, Link header parsing and the response helpers declared in
-// acme/http_client.hpp. No I/O here: the transport lives in http_client.cpp.
-#include "acme/http_client.hpp"
+// http/http_client.hpp. No I/O here: the transport lives in http_client.cpp.
+#include "http/http_client.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,5 +1,5 @@
 // Unix-domain socket helpers (see unix_socket_io.hpp).
-#include "actors/unix_socket_io.hpp"
+#include "ipc/unix_socket_io.hpp"
 
 #include <algorithm>
 #include <cerrno>

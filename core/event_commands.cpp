@@ -1,5 +1,5 @@
-// Delivering events from actors (see events.hpp).
-#include "actors/events.hpp"
+// Running an event's commands and recording the outcome (see event_commands.hpp).
+#include "core/event_commands.hpp"
 
 namespace mda {
 

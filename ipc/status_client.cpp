@@ -1,5 +1,5 @@
 // The status socket's client (see status_client.hpp).
-#include "actors/status_client.hpp"
+#include "ipc/status_client.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "actors/unix_socket_io.hpp"
+#include "ipc/unix_socket_io.hpp"
 
 namespace mda {
 

@@ -1,6 +1,8 @@
-// Live status queries over a unix-domain socket: the listener beside the status actor, and
-// the client the httpd workers (and tools) use, with a short timeout and the status file as
-// their fallback (DESIGN.md, process model).
+// Live status queries over a unix-domain socket: the listener the engine runs beside its
+// status actor, and the client the httpd workers (and tools) use, with a short timeout and the
+// status file as their fallback (DESIGN.md, process model). No CAF: the listener asks a
+// snapshot_source for what the md_status_cache does not hold; the engine's source asks the
+// status actor (actors/status.cpp, status_actor_source).
 //
 // Protocol, one query per connection: the client sends one line (at most 1024 bytes, "\n"
 // ends it); the server answers and closes.
@@ -18,14 +20,15 @@
 // Answer: "OK <length>\n" followed by a body of exactly <length> bytes, or "ERR <message>\n";
 // then the server closes. The length lets a client tell a whole answer from one broken off
 // (the engine gone mid-answer closes the stream just as the end of an answer does).
-// The listener serves many clients at once, outside the actors, holding only a weak
-// reference to the status actor:
+// The listener serves many clients at once, outside the actors (the engine's source holds
+// only a weak reference to the status actor):
 // - one loop thread polls the listening socket and every connection, all non-blocking: it
 //   reads request lines, answers "GET md-status" and "GET snapshot <name>" from the actor's
 //   per-MD texts (md_status_cache) itself when it can, and writes every answer as far as
 //   each reader takes it, so a slow client delays nobody else;
-// - k_status_answer_threads answer threads take the other requests from a queue, ask the
-//   status actor (with `ask_timeout`) and render the JSON;
+// - k_status_answer_threads answer threads take the other requests from a queue, ask their
+//   snapshot_source (the engine's asks the status actor, with its ask timeout) and render
+//   the JSON;
 // - a client must send its whole request line within k_status_request_deadline of being
 //   accepted (not per byte), else it gets "ERR the request line did not come within 1000 ms"
 //   and is dropped; a client that takes no byte of its answer for k_status_write_stall is
@@ -34,7 +37,8 @@
 //   to the status file instead of waiting in the backlog). When no descriptor is left
 //   (EMFILE), accepting pauses for 100 ms.
 // The client (query_status_socket) is declared in status_client.hpp, free of CAF headers.
-// Not here: the status file (status.hpp), HTTP, access control beyond the socket's mode.
+// Not here: the status actor and asking it (actors/status.hpp), the status file, HTTP, access
+// control beyond the socket's mode.
 #pragma once
 
 #include <atomic>
@@ -52,14 +56,9 @@
 
 #include <sys/types.h>
 
-#include <caf/actor_addr.hpp>
-#include <caf/expected.hpp>
-#include <caf/fwd.hpp>
-#include <caf/timespan.hpp>
-
-#include "actors/actors.hpp"
-#include "actors/status_client.hpp"
 #include "core/error.hpp"
+#include "ipc/status_client.hpp"
+#include "status/snapshot.hpp"
 
 namespace mda {
 
@@ -71,7 +70,7 @@ constexpr std::chrono::milliseconds k_status_request_deadline{1000};
 constexpr std::chrono::milliseconds k_status_write_stall{1000};
 /// Connections served at once (the 50 slow clients of a test and a busy Apache's workers fit).
 constexpr std::size_t k_status_max_clients = 256;
-/// Threads that ask the status actor and render answers other than "GET md-status".
+/// Threads that ask the snapshot source and render answers other than "GET md-status".
 constexpr std::size_t k_status_answer_threads = 2;
 
 /// One MD's part of the status file's text (status/snapshot.hpp): its entry
@@ -135,16 +134,26 @@ status_answer ok_answer(std::string head, std::vector<std::shared_ptr<const std:
 /// "ERR <message>" (line breaks in `message` become blanks: the message is one line).
 status_answer error_answer(std::string message);
 
-using snapshot_fetch = std::function<caf::expected<status_snapshot>()>;
+using snapshot_fetch = std::function<expected<status_snapshot>()>;
 /// Gets the snapshot of the one MD named so, else listing it as a domain (no MD: none).
-using md_snapshot_fetch = std::function<caf::expected<status_snapshot>(const std::string&)>;
+using md_snapshot_fetch = std::function<expected<status_snapshot>(const std::string&)>;
+
+/// Where an answer thread gets the snapshots the cache does not hold: all MDs, and one MD.
+/// An error's message is the answer ("ERR <message>").
+struct snapshot_source {
+  snapshot_fetch all;
+  md_snapshot_fetch one;
+};
+/// Makes one answer thread's source, called on that thread as it starts (a source may hold
+/// what belongs to one thread, as the engine's scoped actor); the source ends with the thread.
+using snapshot_source_maker = std::function<snapshot_source()>;
 
 /// The answer to a request line that `cache` answers alone: "GET md-status", and "GET
 /// snapshot <name>" for an MD of exactly that name; nullopt for anything else.
 std::optional<status_answer> answer_from_cache(std::string_view line, const md_status_cache& cache);
 
-/// The answer to one request line; `fetch` gets the whole snapshot (the listener asks the
-/// actor). What answer_from_cache answers comes from `cache` when one is given, else
+/// The answer to one request line; `fetch` gets the whole snapshot (the listener asks its
+/// source). What answer_from_cache answers comes from `cache` when one is given, else
 /// "GET md-status" is rendered from the snapshot; "GET md-status <name>" asks `fetch_one` when
 /// given (falling back to all MDs when no MD matches), else looks in the whole snapshot;
 /// "GET snapshot <name>" not in the cache needs `fetch_one` (without it: an error answer).
@@ -165,15 +174,15 @@ class status_socket_server {
   static expected<std::unique_ptr<status_socket_server>> bind(const std::string& path,
                                                               mode_t mode);
 
-  /// Starts the loop thread and the answer threads asking `status` (held weakly). Once only.
-  void start(caf::actor_system& sys, const status_actor& status, caf::timespan ask_timeout,
-             std::shared_ptr<const md_status_cache> cache = nullptr);
+  /// Starts the loop thread and the answer threads, each asking the source `make_source`
+  /// makes for it. Once only.
+  void start(snapshot_source_maker make_source, std::shared_ptr<const md_status_cache> cache = nullptr);
 
   /// Wakes and joins the threads, removes the socket file; the socket closes when the last
   /// thread is gone (connections still open are closed unanswered). Idempotent; not for
-  /// concurrent calls. Called on an answer thread (it held the last reference to the status
-  /// actor, whose end stops this server) that thread is detached instead: it ends after the
-  /// answer it is making.
+  /// concurrent calls. Called on an answer thread (in the engine: it held the last reference
+  /// to the status actor, whose end stops this server) that thread is detached instead: it
+  /// ends after the answer it is making.
   void stop();
 
   const std::string& path() const { return path_; }

@@ -1,5 +1,5 @@
-// The bounded response stream of acme/response_stream.hpp.
-#include "acme/response_stream.hpp"
+// The bounded response stream of http/response_stream.hpp.
+#include "http/response_stream.hpp"
 
 #include <algorithm>
 #include <cerrno>

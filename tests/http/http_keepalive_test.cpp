@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "acme/http_client.hpp"
+#include "http/http_client.hpp"
 #include "tests/support/pebble.hpp"
 #include "tests/test_util.hpp"
 

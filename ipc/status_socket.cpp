@@ -1,5 +1,5 @@
 // The status socket: listener thread and client (see status_socket.hpp).
-#include "actors/status_socket.hpp"
+#include "ipc/status_socket.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -16,12 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <caf/actor_cast.hpp>
-#include <caf/scoped_actor.hpp>
-#include <caf/sec.hpp>
-
-#include "actors/unix_socket_io.hpp"
 #include "core/timefmt.hpp"
+#include "ipc/unix_socket_io.hpp"
 #include "status/md_status.hpp"
 #include "store/fs_io.hpp"
 
@@ -186,7 +182,7 @@ std::optional<status_answer> one_md(const std::string& name, const md_snapshot_f
     return std::nullopt;
   auto snap = fetch_one(segment);
   if (!snap)
-    return error_answer(error_text(snap.error()));
+    return error_answer(snap.error().message);
   if (snap->mds.empty())
     return std::nullopt;
   return ok_answer(render_json(md_status_json(*snap, snap->mds.front(), true)));
@@ -231,7 +227,7 @@ status_answer answer_status_request(std::string_view line, const snapshot_fetch&
       return error_answer("'GET snapshot <name>' is not served here");
     auto snap = fetch_one(req.substr(snapshot_prefix.size()));
     if (!snap)
-      return error_answer(error_text(snap.error()));
+      return error_answer(snap.error().message);
     return ok_answer(render_json(to_json(*snap)));
   } else {
     if (req.size() > 100)
@@ -247,7 +243,7 @@ status_answer answer_status_request(std::string_view line, const snapshot_fetch&
     return md_status_from_cache(*cache);
   auto snap = fetch();
   if (!snap)
-    return error_answer(error_text(snap.error()));
+    return error_answer(snap.error().message);
   switch (k) {
     case kind::all: return ok_answer(render_json(md_status_all_json(*snap)));
     case kind::one: return ok_answer(md_status_text(*snap, "/" + name));
@@ -357,31 +353,11 @@ struct client {
   }
 };
 
-/// The answer threads: each takes request lines from the queue and answers them, asking the
-/// status actor (held weakly) with its own scoped actor.
-void run_answers(std::shared_ptr<status_socket_core> core, caf::actor_system* sys,
-                 caf::actor_addr status_addr, caf::timespan ask_timeout,
+/// The answer threads: each takes request lines from the queue and answers them, asking its
+/// own snapshot source.
+void run_answers(std::shared_ptr<status_socket_core> core, snapshot_source_maker make_source,
                  std::shared_ptr<const md_status_cache> cache) {
-  caf::scoped_actor self{*sys, true};
-  auto ask = [&](auto... request) -> caf::expected<status_snapshot> {
-    auto hdl = caf::actor_cast<status_actor>(status_addr);
-    if (!hdl)
-      return make_error(engine_errc::unavailable, "the status actor is gone");
-    caf::expected<status_snapshot> out = make_error(engine_errc::unavailable, "no answer");
-    self->request(hdl, ask_timeout, request...)
-      .receive([&](status_snapshot& s) { out = std::move(s); },
-               [&](caf::error& e) {
-                 out = make_error(engine_errc::unavailable,
-                                  e == caf::sec::request_timeout
-                                    ? "the status actor did not answer in time"
-                                    : "the status actor is gone");
-               });
-    return out;
-  };
-  snapshot_fetch fetch = [&] { return ask(get_atom::value, snapshot_atom_v); };
-  md_snapshot_fetch fetch_one = [&](const std::string& name) {
-    return ask(get_atom::value, snapshot_atom_v, name);
-  };
+  const snapshot_source source = make_source();
   for (;;) {
     std::pair<std::uint64_t, std::string> req;
     {
@@ -392,7 +368,7 @@ void run_answers(std::shared_ptr<status_socket_core> core, caf::actor_system* sy
       req = std::move(core->requests.front());
       core->requests.pop_front();
     }
-    auto answer = answer_status_request(req.second, fetch, cache.get(), fetch_one);
+    auto answer = answer_status_request(req.second, source.all, cache.get(), source.one);
     {
       std::lock_guard<std::mutex> lock(core->mu);
       core->answers.emplace_back(req.first, std::move(answer));
@@ -637,12 +613,10 @@ expected<std::unique_ptr<status_socket_server>> status_socket_server::bind(const
   return std::unique_ptr<status_socket_server>(new status_socket_server(path, std::move(fds)));
 }
 
-void status_socket_server::start(caf::actor_system& sys, const status_actor& status,
-                                 caf::timespan ask_timeout,
+void status_socket_server::start(snapshot_source_maker make_source,
                                  std::shared_ptr<const md_status_cache> cache) {
-  auto addr = caf::actor_cast<caf::actor_addr>(status);
   for (std::size_t i = 0; i < k_status_answer_threads; ++i)
-    threads_.emplace_back(run_answers, core_, &sys, addr, ask_timeout, cache);
+    threads_.emplace_back(run_answers, core_, make_source, cache);
   threads_.emplace_back([core = core_, cache] { socket_loop(core, cache).run(); });
 }
 

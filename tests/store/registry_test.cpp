@@ -1,4 +1,4 @@
-// The module's store work at startup, without Apache: httpd.json, md.json sync, activation.
+// mod_md's registry work on the store, without Apache: httpd.json, md.json sync, activation.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -8,15 +8,14 @@
 #include <unistd.h>
 
 #include "core/job.hpp"
-#include "httpd/store_sync.hpp"
 #include "store/fs_store.hpp"
+#include "store/registry.hpp"
 #include "store/store_lock.hpp"
 
 #include "tests/store/staging_test_util.hpp"
 #include "tests/test_util.hpp"
 
 using namespace mda;
-using namespace mda::httpd;
 using mda::test::read_file;
 using mda::test::temp_dir;
 using mda::test::write_file;
@@ -41,7 +40,7 @@ managed_domain configured_md(const std::string& name) {
 
 } // namespace
 
-TEST_CASE("httpd.json is written only when the reachability differs", "[httpd][store-sync]") {
+TEST_CASE("httpd.json is written only when the reachability differs", "[store][registry]") {
   temp_dir dir;
   auto st = fs_store::open(dir.path());
   REQUIRE(st);
@@ -83,7 +82,7 @@ TEST_CASE("httpd.json is written only when the reachability differs", "[httpd][s
   }
 }
 
-TEST_CASE("md.json is synced from the configuration", "[httpd][store-sync]") {
+TEST_CASE("md.json is synced from the configuration", "[store][registry]") {
   temp_dir dir;
   auto st = fs_store::open(dir.path());
   REQUIRE(st);
@@ -146,7 +145,7 @@ TEST_CASE("md.json is synced from the configuration", "[httpd][store-sync]") {
   }
 }
 
-TEST_CASE("staged sets are activated, under the store lock when configured", "[httpd][store-sync]") {
+TEST_CASE("staged sets are activated, under the store lock when configured", "[store][registry]") {
   temp_dir dir;
   auto st = fs_store::open(dir.path());
   REQUIRE(st);
@@ -182,7 +181,7 @@ TEST_CASE("staged sets are activated, under the store lock when configured", "[h
   }
 }
 
-TEST_CASE("a refused staged set is reported by path, the other MDs are activated", "[httpd][store-sync]") {
+TEST_CASE("a refused staged set is reported by path, the other MDs are activated", "[store][registry]") {
   temp_dir dir;
   auto st = fs_store::open(dir.path());
   REQUIRE(st);
@@ -210,7 +209,7 @@ TEST_CASE("a refused staged set is reported by path, the other MDs are activated
 }
 
 TEST_CASE("installed: MDMessageCmd gets 'installed <md>' once a day, the job records it",
-          "[httpd][store-sync]") {
+          "[store][registry]") {
   temp_dir dir;
   auto st = fs_store::open(dir.path()).value();
   std::vector<std::vector<std::string>> ran;
@@ -252,7 +251,7 @@ TEST_CASE("installed: MDMessageCmd gets 'installed <md>' once a day, the job rec
   CHECK(jb.log[0].status == "installed");
 }
 
-TEST_CASE("installed: a damaged job.json is reported and started anew", "[httpd][store-sync]") {
+TEST_CASE("installed: a damaged job.json is reported and started anew", "[store][registry]") {
   temp_dir dir;
   auto st = fs_store::open(dir.path()).value();
   REQUIRE(st.save_text(store_group::domains, "a.example.test", "job.json", "{not json"));
@@ -274,7 +273,7 @@ TEST_CASE("installed: a damaged job.json is reported and started anew", "[httpd]
   CHECK(jb.log[0].type == "message-installed");
 }
 
-TEST_CASE("a renamed MD takes over the stored MD with its domains", "[httpd][store-sync]") {
+TEST_CASE("a renamed MD takes over the stored MD with its domains", "[store][registry]") {
   temp_dir dir;
   auto st = fs_store::open(dir.path()).value();
   auto stored = [&](const std::string& name, std::vector<std::string> domains) {
@@ -313,7 +312,7 @@ TEST_CASE("a renamed MD takes over the stored MD with its domains", "[httpd][sto
 }
 
 TEST_CASE("challenge data of names that are no configured MD is removed at start",
-          "[httpd][store-sync]") {
+          "[store][registry]") {
   // mod_md's suite, 910_01: challenges/<md> stays, every other name under challenges/ goes.
   temp_dir dir;
   auto st = fs_store::open(dir.path()).value();
@@ -327,7 +326,7 @@ TEST_CASE("challenge data of names that are no configured MD is removed at start
 }
 
 TEST_CASE("the status at start lists every configured MD as the store shows it",
-          "[httpd][store-sync]") {
+          "[store][registry]") {
   // mod_md's suite asks md-status right after a restart (e.g. 730_001, 702_040): every MD must
   // be there before the engine has looked at it
   temp_dir dir;
@@ -346,7 +345,7 @@ TEST_CASE("the status at start lists every configured MD as the store shows it",
   cfg.settings.cert_check_name = "crt.sh";
   cfg.mds = {engine_md{a, true}, engine_md{b, false}};
 
-  const status_snapshot s = status_at_start(st, cfg, now);
+  const status_snapshot s = status_at_start(st, cfg, make_md_specs(cfg).value(), now);
   CHECK(s.published == now);
   CHECK(s.cert_check_name == "crt.sh");
   REQUIRE(s.mds.size() == 2);
@@ -374,7 +373,7 @@ TEST_CASE("the status at start lists every configured MD as the store shows it",
   CHECK(sb.renew_at > now);
 }
 
-TEST_CASE("one MD's entry is brought up to what staging/ holds now", "[httpd][store-sync]") {
+TEST_CASE("one MD's entry is brought up to what staging/ holds now", "[store][registry]") {
   // mod_md's suite, 901_001 (the job appears before the next status file) and 920_002 (a
   // certificate copied into staging/ shows at once in certificate-status)
   temp_dir dir;

@@ -1,5 +1,8 @@
-// The store work of the module's post_config in the parent (reference §2.1, §2.5, §2.6, §5.1,
-// §5.2; mod_md src/md_reg.c md_reg_set_props, md_reg_sync_finish, md_reg_load_stagings):
+// mod_md's registry work on the store (reference §2.1, §2.5, §2.6, §5.1, §5.2; mod_md
+// src/md_reg.c md_reg_set_props, md_reg_sync_finish, md_reg_load_stagings): what the
+// Apache parent does to the store in post_config (httpd/mod_mdactor.cpp, httpd/ssl_hooks.cpp)
+// and what its workers redo per request (refresh_from_staging), as plain functions of the
+// store and the configuration, tested without Apache:
 //
 // - sync_httpd_json: httpd.json = {"proto":{"http":bool,"https":bool}}, written only when
 //   the reachability differs from what the file holds (an absent file counts as both true,
@@ -35,7 +38,8 @@
 //   as the status file before the engine starts and handed to the engine as its status
 //   actor's first entries, so md-status knows every MD from the first request on (mod_md's
 //   workers read the store per request; ours read what the engine publishes).
-// Not here: httpd.
+// Not here: Apache and its structures (httpd/ calls these and logs what they report), the
+// actors (the engine never calls these), the store's file layout (fs_store.hpp).
 #pragma once
 
 #include <chrono>
@@ -43,16 +47,17 @@
 #include <string>
 #include <vector>
 
-#include "actors/events.hpp"
+#include "core/event_commands.hpp"
 
 #include "core/config_values.hpp"
 #include "core/engine_config.hpp"
 #include "core/error.hpp"
 #include "core/md.hpp"
+#include "core/md_spec.hpp"
 #include "status/snapshot.hpp"
 #include "store/store.hpp"
 
-namespace mda::httpd {
+namespace mda {
 
 /// What sync_httpd_json did.
 struct httpd_json_sync {
@@ -95,8 +100,10 @@ std::vector<md_rename> rename_moved_mds(store& st, const std::vector<engine_md>&
 /// See above. Returns one error per name that could not be removed (or the listing's).
 std::vector<error> purge_unused_challenges(store& st, const std::vector<engine_md>& mds);
 
-/// See above. A damaged staging job.json is left out (the engine reports and replaces it).
-status_snapshot status_at_start(const store& st, const engine_config& cfg, sys_time now);
+/// See above. `specs` are make_md_specs(cfg). A damaged staging job.json is left out (the
+/// engine reports and replaces it).
+status_snapshot status_at_start(const store& st, const engine_config& cfg,
+                                const std::vector<md_spec>& specs, sys_time now);
 
 /// One MD's entry brought up to what staging/ holds now: its job.json ("renewal", present or
 /// gone) and its certificates, and "renew" with them. Workers do this per request for one MD
@@ -113,4 +120,4 @@ struct md_json_sync {
 /// See above. `md` is completed in place (kept contacts / ca.url / ca.account, state).
 expected<md_json_sync> sync_md_json(store& st, managed_domain& md);
 
-} // namespace mda::httpd
+} // namespace mda

@@ -1,4 +1,5 @@
-#include "httpd/store_sync.hpp"
+// mod_md's registry work on the store (see registry.hpp).
+#include "store/registry.hpp"
 
 #include <algorithm>
 
@@ -8,7 +9,7 @@
 #include "store/staging.hpp"
 #include "store/store_lock.hpp"
 
-namespace mda::httpd {
+namespace mda {
 
 namespace {
 
@@ -152,19 +153,20 @@ unassigned_md* best_match(std::vector<unassigned_md>& pool, const managed_domain
 
 } // namespace
 
-status_snapshot status_at_start(const store& st, const engine_config& cfg, sys_time now) {
+status_snapshot status_at_start(const store& st, const engine_config& cfg,
+                                const std::vector<md_spec>& specs, sys_time now) {
   status_snapshot snap;
   snap.published = now;
   snap.cert_check_name = cfg.settings.cert_check_name;
   snap.cert_check_url = cfg.settings.cert_check_url;
   snap.mds.reserve(cfg.mds.size());
-  for (const auto& em : cfg.mds) {
-    const auto leaves = load_domain_leaves(st, em.md);
-    const auto staged = load_staged_leaves(st, em.md);
-    renewal_settings windows{cfg.settings.renew_window, cfg.settings.warn_window, em.used};
+  for (std::size_t i = 0; i < cfg.mds.size() && i < specs.size(); ++i) {
+    const managed_domain& md = cfg.mds[i].md;
+    const auto leaves = load_domain_leaves(st, md);
+    const auto staged = load_staged_leaves(st, md);
     std::optional<job> renewal;
-    if (auto j = load_staging_job(st, em.md)) renewal = std::move(*j);
-    snap.mds.push_back(describe_md({em.md, windows, leaves, staged, renewal ? &*renewal : nullptr,
+    if (auto j = load_staging_job(st, md)) renewal = std::move(*j);
+    snap.mds.push_back(describe_md({md, specs[i].renewal, leaves, staged, renewal ? &*renewal : nullptr,
                                     false, std::string(), sys_time{}, now}));
   }
   return snap;
@@ -244,7 +246,7 @@ expected<md_json_sync> sync_md_json(store& st, managed_domain& md) {
     if (md.ca.account.empty()) md.ca.account = old->ca.account;
   }
   // mod_md's state_init: certificates from files are not renewed unless MDRenewMode always
-  if (!md.cert_files.empty() && md.renew_mode == md_renew_mode::automatic) md.renew_mode = md_renew_mode::manual;
+  md.renew_mode = effective_renew_mode(md);
   if (md.state != md_state::error) {
     const auto assessed = assess_certificates(md, certificate_facts(md, load_domain_leaves(st, md)));
     md.state = assessed.state;
@@ -257,4 +259,4 @@ expected<md_json_sync> sync_md_json(store& st, managed_domain& md) {
   return out;
 }
 
-} // namespace mda::httpd
+} // namespace mda

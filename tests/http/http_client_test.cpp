@@ -11,9 +11,9 @@
 #include <unistd.h>
 #include <vector>
 
-#include "acme/connect_tunnel.hpp"
-#include "acme/http_client.hpp"
-#include "acme/response_stream.hpp"
+#include "http/connect_tunnel.hpp"
+#include "http/http_client.hpp"
+#include "http/response_stream.hpp"
 #include "tests/support/pebble.hpp"
 #include "tests/test_util.hpp"
 

@@ -1,8 +1,10 @@
-// The HTTP(S) transport of the ACME client: one blocking request at a time per call, over
-// cpp-httplib 0.11.4 with OpenSSL.
+// The HTTP(S) transport shared by the ACME client (acme/) and OCSP fetching (ocsp/fetch.hpp):
+// one blocking request at a time per call, over cpp-httplib 0.11.4 with OpenSSL.
 //
-// - `http_transport` is the interface the ACME code talks to; tests and the engine inject
-//   fakes. `httplib_transport` is the real one.
+// - `http_transport` is the interface the ACME and OCSP code talks to; tests and the engine
+//   inject fakes. `httplib_transport` is the real one.
+// - Namespace mda::acme, where it grew up: moving it to its own namespace would touch every
+//   ACME, OCSP and actor file for no change in behaviour.
 // - Trust: a CA file (MDCACertificateFile) or OpenSSL's default paths (the system store).
 // - An HTTP proxy (MDHttpProxy): plain http:// only. cpp-httplib 0.11.4 speaks plain TCP to
 //   the proxy (CONNECT for https targets), so a TLS connection *to* the proxy, and with it
@@ -11,7 +13,7 @@
 // - Limits as mod_md sets them for ACME (reference §6): connect 30 s, body 1 MiB, overall
 //   10 min; a read stalling longer than the read timeout (30 s) fails. Beyond mod_md, the
 //   response head is bounded in size (64 KiB, 100 lines) and time (complete 60 s after the
-//   request went out), and the body on the wire too (see acme/response_stream.hpp).
+//   request went out), and the body on the wire too (see http/response_stream.hpp).
 // - Errors are mda::error with an acme_errc code and a message naming the URL.
 //
 // - Connections are kept alive and reused (RFC 9112 §9.3), as mod_md's curl does: a pool per
@@ -35,8 +37,8 @@
 #include <string_view>
 #include <vector>
 
-#include "acme/errors.hpp"
 #include "core/error.hpp"
+#include "http/errors.hpp"
 
 namespace mda::acme {
 

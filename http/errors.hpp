@@ -1,6 +1,9 @@
-// The error codes of the ACME client library (acme/): what went wrong talking to an ACME
-// server, as one small enum with its std::error_category. The message of an mda::error
-// names the URL and the step; an ACME problem document travels beside it (acme/problem.hpp).
+// The error codes of talking to a CA: what went wrong in an HTTP exchange (the transport,
+// http/http_client.hpp, reports bad_url through bad_response) or in ACME work on top of it
+// (acme/, the rest), as one small enum with its std::error_category. OCSP fetching keeps the
+// transport's codes (ocsp/errors.hpp). The message of an mda::error names the URL and the
+// step; an ACME problem document travels beside it (acme/problem.hpp). Kept as acme_errc in
+// namespace mda::acme: the values are stable and reach logs and the engine's error mapping.
 //
 // Not here: deciding what is retryable (acme/problem.hpp `classify`), CAF error mapping (the
 // engine registers this category at its boundary).

@@ -1,4 +1,4 @@
-#include "acme/errors.hpp"
+#include "http/errors.hpp"
 
 #include <string>
 

@@ -1,5 +1,5 @@
 // A CONNECT tunnel through an http:// proxy (see connect_tunnel.hpp).
-#include "acme/connect_tunnel.hpp"
+#include "http/connect_tunnel.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -17,8 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "acme/errors.hpp"
 #include "core/base64.hpp"
+#include "http/errors.hpp"
 
 namespace mda::acme {
 
