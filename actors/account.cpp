@@ -4,6 +4,8 @@
 #include <chrono>
 #include <utility>
 
+#include "actors/worker_pool.hpp"
+
 namespace mda {
 
 namespace {
@@ -32,25 +34,23 @@ void select(account_pointer self) {
   st.selecting = true;
   ++st.selections;
   auto source = st.cfg.source;
-  self->request(st.cfg.pool, caf::infinite, run_atom_v,
-                make_job("account " + st.cfg.ca_url, [source] { return source(); }))
-    .then(
-      [self](job_result& r) {
+  run_blocking(
+      self, st.cfg.pool, "account " + st.cfg.ca_url, [source] { return source(); },
+      [self](account_answer a) {
         auto& st = self->state;
         st.selecting = false;
-        auto* a = r.get<account_answer>();
-        if (a && a->grant) {
-          st.grant = a->grant;
+        if (a.grant) {
+          st.grant = a.grant;
           flush(self);
           return;
         }
-        account_answer fail = a ? *a : account_answer{};
+        account_answer fail = std::move(a);
         if (!fail.failure) fail.failure = plain_failure("account selection returned nothing");
         auto waiting = std::move(st.waiting);
         st.waiting.clear();
         for (auto& p : waiting) p.deliver(fail);
       },
-      [self](caf::error& e) {
+      [self](const caf::error& e) {
         auto& st = self->state;
         st.selecting = false;
         auto waiting = std::move(st.waiting);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -20,16 +21,17 @@ namespace mda {
 /// The WORKER actor interface: one detached actor per blocking job, spawned by the worker
 /// pool; it runs the job, answers, and quits.
 using worker_actor = caf::typed_actor<
-  // Runs the job on this actor's own thread; replies with its value, or with
-  // engine_errc::job_failed when it threw.
-  caf::replies_to<run_atom, blocking_job>::with<job_result>>;
+  // Runs the job on this actor's own thread (it fills its caller's slot); replies when it
+  // returned, or with engine_errc::job_failed when it threw.
+  caf::replies_to<run_atom, blocking_job>::with<job_done>>;
 
 /// The WORKER POOL actor interface: runs blocking jobs (HTTP calls, fsync, external commands)
 /// off the event-based actors, at most `max_in_flight` at a time; any actor may send.
 using worker_pool_actor = caf::typed_actor<
   // Runs the job when a slot is free, else queues it (first come, first served); replies
-  // with its value, or an engine error when the job threw or its worker died.
-  caf::replies_to<run_atom, blocking_job>::with<job_result>,
+  // when it returned (its value is in the caller's slot, see make_job), or with an engine
+  // error when the job threw or its worker died.
+  caf::replies_to<run_atom, blocking_job>::with<job_done>,
   // The pool's counters.
   caf::replies_to<get_atom, stats_atom>::with<pool_stats>>;
 
@@ -103,5 +105,45 @@ using domain_actor = caf::typed_actor<
   caf::reacts_to<publish_atom>,
   // INTERNAL: a timer ran out (its generation; older generations are ignored).
   caf::reacts_to<wake_atom, std::uint64_t>>;
+
+/// The OCSP LISTENER actor interface: who hears what an OCSP responder actor found (the
+/// stapling actor; a test's recorder).
+using ocsp_listener_actor = caf::typed_actor<
+  // A certificate of an owner (MD name or "other") was answered "revoked": owner, SHA-256
+  // fingerprint of the leaf (lowercase hex).
+  caf::reacts_to<revoked_atom, std::string, std::string>,
+  // An event of an owner ("ocsp-renewed", "ocsp-errored"), told before its rate limit:
+  // owner, reason.
+  caf::reacts_to<ocsp_event_atom, std::string, std::string>>;
+
+/// The OCSP RESPONDER actor interface: one per responder URL, spawned and linked by the
+/// stapling actor, which registers certificates; anyone may ask for the stapling entries.
+using ocsp_responder_actor = caf::typed_actor<
+  // Registers certificates of an owner (MD name or "other"), see ocsp_registration.
+  caf::reacts_to<staple_atom, ocsp_registration>,
+  // Fetch every due certificate now.
+  caf::reacts_to<check_atom>,
+  // The stapling entries of every registered certificate.
+  caf::replies_to<get_atom>::with<std::vector<stapling_info>>,
+  // INTERNAL: the timer ran out (its generation).
+  caf::reacts_to<wake_atom, std::uint64_t>>;
+
+/// The OCSP STAPLING actor interface: one per engine, spawned by the supervisor, which hands
+/// it the domain actors; a domain actor asks it to look at its MD again after an in-process
+/// activation; its responder actors tell it of revocations (as its listener).
+using ocsp_stapling_actor = ocsp_listener_actor::extend<
+  // The domain actor of an MD (told of revocations): added, or replaced after a restart.
+  caf::reacts_to<put_atom, std::string, domain_actor>,
+  // Starts (once; later ones are ignored): cleanup, then every registration.
+  caf::reacts_to<check_atom>,
+  // Reads the certificates of one MD again and registers them when they changed.
+  caf::reacts_to<staple_atom, std::string>>;
+
+/// The SUPERVISOR actor interface: spawns the domain and account actors, monitors them and
+/// the shared actors, restarts a leaf that died abnormally (see actors/supervisor_actor.hpp).
+using supervisor_actor = caf::typed_actor<
+  // The current domain actor of an MD (a new handle after a restart); an engine_errc::unknown_md
+  // error for an MD nobody knows.
+  caf::replies_to<get_atom, std::string>::with<domain_actor>>;
 
 } // namespace mda

@@ -172,6 +172,8 @@ void activate(domain_pointer self) {
   run_job<status>(self, st.cfg.io_pool, "activate " + md.name,
                   [backend, md] { return backend->activate(md); },
                   [self](status s) {
+                    auto& cfg = self->state.cfg;
+                    if (s && cfg.stapling) self->send(cfg.stapling, staple_atom_v, cfg.md.name);
                     drive(self, on_activated(self->state.run, step_failure(s, "activation"),
                                              now(self)));
                   });

@@ -54,6 +54,7 @@ struct domain_config {
   worker_pool_actor order_pool;                 ///< orders: bounded by orders in flight (required)
   ca_policy_actor policy;                       ///< required
   status_actor status;                          ///< optional
+  ocsp_stapling_actor stapling;                 ///< optional: told (staple_atom, name) after activate
   std::map<std::string, account_actor> accounts; ///< by CA URL, one for each of md.ca.urls
   actor_env env;
   bool activate = false;                        ///< activate staged sets here (no Apache)

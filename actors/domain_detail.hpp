@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "actors/domain.hpp"
+#include "actors/worker_pool.hpp"
 #include "acme/problem.hpp"
 
 namespace mda::domain_detail {
@@ -18,17 +19,12 @@ namespace mda::domain_detail {
 /// the pool's failure as an error value.
 template <class T, class F, class K>
 void run_job(domain_pointer self, const worker_pool_actor& pool, std::string name, F fn, K k) {
-  self->request(pool, caf::infinite, run_atom_v, make_job(name, std::move(fn)))
-    .then(
-      [k, name](job_result& r) mutable {
-        if (auto* v = r.get<T>())
-          k(std::move(*v));
-        else
-          k(T(error(std::make_error_code(std::errc::io_error), "job '" + name + "': no value")));
-      },
-      [k](caf::error& e) mutable {
-        k(T(error(std::make_error_code(std::errc::io_error), error_text(e))));
-      });
+  run_blocking(
+    self, pool, std::move(name), [f = std::move(fn)]() mutable { return T(f()); },
+    [k](T&& v) mutable { k(std::move(v)); },
+    [k](const caf::error& e) mutable {
+      k(T(error(std::make_error_code(std::errc::io_error), error_text(e))));
+    });
 }
 
 sys_time now(domain_pointer self);

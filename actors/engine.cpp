@@ -14,8 +14,11 @@
 #include <malloc.h>
 #endif
 
+#include <caf/abstract_actor.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "store/fs_io.hpp"
@@ -160,6 +163,7 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
     so.activate = opts.activate;
     so.log = log;
     so.warn = opts.warn ? opts.warn : log;
+    so.error = opts.gave_up ? opts.gave_up : log;
     so.status_seed = opts.status_seed;
     auto user = opts.observer;
     so.observer = [seen, user, log](const md_report& r) {
@@ -172,9 +176,17 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
       fail("engine: " + error_text(actors.error()));
       return 2;
     }
+    // The supervisor ends on its own only when it gives up (it logged why); stop_engine_actors
+    // below ends it with user_shutdown.
+    auto gave_up = std::make_shared<std::atomic<bool>>(false);
+    caf::actor_cast<caf::abstract_actor*>(actors->supervisor)
+      ->attach_functor([gave_up](const caf::error& reason) {
+        if (reason != caf::exit_reason::user_shutdown) *gave_up = true;
+      });
     auto next_trim = std::chrono::steady_clock::now() + k_trim_interval;
     while (!(opts.stop && opts.stop())) {
       if (opts.once && seen->all(cfg.mds.size())) break;
+      if (*gave_up) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (std::chrono::steady_clock::now() >= next_trim) {
         trim_heap();
@@ -190,7 +202,7 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
     log_order_stats(sys, *actors, log);
     final_status(sys, *actors, status_file_path(cfg.settings), log);
     stop_engine_actors(*actors);
-    rc = seen->any_failed() ? 1 : 0;
+    rc = *gave_up ? 3 : seen->any_failed() ? 1 : 0;
   } // ~actor_system on this thread: waits for every actor
   return rc;
 }

@@ -5,9 +5,10 @@
 // deadlocks when ~actor_system runs on another thread than its constructor). No globals: it
 // may be called again (the Apache module's engine process, tests).
 // Stopping: `stop()` is polled every 100 ms; with `once`, the engine also stops when every MD
-// has reported an outcome (complete, staged, failed or skipped). stop_on_signals() makes a
-// stop condition for SIGTERM and SIGINT (blocked in the calling thread, so every thread the
-// system starts inherits the mask, and taken with sigtimedwait).
+// has reported an outcome (complete, staged, failed or skipped); it stops by itself when its
+// supervisor gives up (exit code 3). stop_on_signals() makes a stop condition for SIGTERM and
+// SIGINT (blocked in the calling thread, so every thread the system starts inherits the mask,
+// and taken with sigtimedwait).
 // Memory: run_engine limits glibc's malloc to two arenas with a fixed mmap threshold and trims
 // the heap every 10 s while it waits (process-wide settings: the engine owns its process).
 // Not here: the store's md.json sync and the embedded responders (mdctl run), forking.
@@ -33,6 +34,9 @@ struct engine_options {
   engine_log log;                       ///< empty = stderr
   engine_log warn;                      ///< degraded optional parts (status socket); empty = log
   engine_log error;                     ///< why the engine could not start; empty = log
+  /// Why a running engine stops on its own (the supervisor's restart limit, at error level);
+  /// empty = log.
+  engine_log gave_up;
   md_observer observer;                 ///< also told of every outcome (optional)
   std::size_t scheduler_threads = 0;    ///< 0 = CAF's default
   /// Every MD's status entry as the store showed it at start (the Apache parent makes it):
@@ -44,7 +48,9 @@ struct engine_options {
 };
 
 /// Runs the engine on the calling thread. 0 when it stopped with no MD failed (as last
-/// reported), 1 when one failed, 2 when it could not start (the message went to the log).
+/// reported), 1 when one failed, 2 when it could not start (the message went to the log), 3
+/// when its supervisor gave up (an actor died too often, or a shared one died: see
+/// supervisor_actor.hpp), so that the Apache parent starts a new engine.
 int run_engine(const engine_config& cfg, const engine_options& opts);
 
 /// Blocks SIGTERM and SIGINT in the calling thread and returns a stop condition that is true

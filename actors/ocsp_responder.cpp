@@ -6,6 +6,7 @@
 
 #include <caf/send.hpp>
 
+#include "actors/worker_pool.hpp"
 #include "core/events.hpp"
 #include "ocsp/fetch.hpp"
 
@@ -55,15 +56,11 @@ void save_job(ocsp_responder_pointer self, const std::string& owner) {
     if (!failure.empty()) log_line(self, "saving the OCSP job of " + owner + ": " + failure);
     if (s.job_dirty.erase(owner) > 0) save_job(self, owner);
   };
-  self->request(st.cfg.io_pool, caf::infinite, run_atom_v,
-                make_job("save ocsp job " + owner,
-                         [store, owner, j] { return ocsp::save_ocsp_job(*store, owner, j); }))
-    .then(
-      [done](job_result& r) {
-        auto* s = r.get<mda::status>();
-        done(!s ? std::string("no result") : s->ok() ? std::string() : s->error().message);
-      },
-      [done](caf::error& err) { done(error_text(err)); });
+  run_blocking(
+    self, st.cfg.io_pool, "save ocsp job " + owner,
+    [store, owner, j] { return ocsp::save_ocsp_job(*store, owner, j); },
+    [done](const mda::status& s) { done(s.ok() ? std::string() : s.error().message); },
+    [done](const caf::error& err) { done(error_text(err)); });
 }
 
 /// The outcome of an event's commands: logged in the owner's job, which is saved and re-sent.
@@ -78,7 +75,7 @@ void event_done(ocsp_responder_pointer self, const std::string& owner, const std
 /// Delivers "ocsp-renewed" / "ocsp-errored" of `owner` (see the header).
 void deliver_event(ocsp_responder_pointer self, const std::string& owner, const std::string& reason) {
   auto& st = self->state;
-  if (st.cfg.on_event) st.cfg.on_event(owner, reason);
+  if (st.cfg.listener) self->send(st.cfg.listener, ocsp_event_atom_v, owner, reason);
   auto plan = plan_event(st.cfg.commands, reason, owner, st.jobs[owner], now_of(self));
   if (plan.rate_limited) return;
   if (plan.notify_argv.empty() && plan.message_argv.empty()) {
@@ -88,22 +85,14 @@ void deliver_event(ocsp_responder_pointer self, const std::string& owner, const 
   auto run = st.cfg.run_command ? st.cfg.run_command : process_command_runner();
   auto cmds = st.cfg.commands;
   auto timeout = st.cfg.command_timeout;
-  auto job = make_job("event " + reason + " " + owner, [run, cmds, plan, timeout] {
-    return run_event_commands(run, cmds, plan, timeout);
-  });
-  self->request(st.cfg.io_pool, caf::infinite, run_atom_v, std::move(job))
-    .then(
-      [self, owner, reason](job_result& r) {
-        if (auto* v = r.get<event_outcome>())
-          event_done(self, owner, reason, *v);
-        else
-          event_done(self, owner, reason,
-                     error(std::make_error_code(std::errc::io_error), "no event result"));
-      },
-      [self, owner, reason](caf::error& err) {
-        event_done(self, owner, reason,
-                   error(std::make_error_code(std::errc::io_error), error_text(err)));
-      });
+  run_blocking(
+    self, st.cfg.io_pool, "event " + reason + " " + owner,
+    [run, cmds, plan, timeout] { return run_event_commands(run, cmds, plan, timeout); },
+    [self, owner, reason](const event_outcome& o) { event_done(self, owner, reason, o); },
+    [self, owner, reason](const caf::error& err) {
+      event_done(self, owner, reason,
+                 error(std::make_error_code(std::errc::io_error), error_text(err)));
+    });
 }
 
 void arm(ocsp_responder_pointer self) {
@@ -138,7 +127,7 @@ void start_fetch(ocsp_responder_pointer self, ocsp_entry& e) {
   auto key = e.key;
   auto loaded = e.loaded;
   auto previous = e.current;
-  auto job = make_job("ocsp " + key, [=]() mutable {
+  auto job = [=]() mutable {
     fetch_result r;
     if (!loaded) {
       auto s = ocsp::load_stored(*store, owner, key);
@@ -149,20 +138,15 @@ void start_fetch(ocsp_responder_pointer self, ocsp_entry& e) {
     auto fetched = ocsp::fetch(*http, p);
     r.outcome = ocsp::apply_fetch(*store, owner, key, fetched, p.responder_url, previous, p.now);
     return r;
-  });
-  self->request(st.cfg.io_pool, caf::infinite, run_atom_v, std::move(job))
-    .then(
-      [self, key](job_result& jr) {
-        fetch_result r;
-        if (auto* v = jr.get<fetch_result>()) r = std::move(*v);
-        else r.outcome.failure = error(std::make_error_code(std::errc::io_error), "no result");
-        finish(self, key, std::move(r));
-      },
-      [self, key](caf::error& err) {
-        fetch_result r;
-        r.outcome.failure = error(std::make_error_code(std::errc::io_error), error_text(err));
-        finish(self, key, std::move(r));
-      });
+  };
+  run_blocking(
+    self, st.cfg.io_pool, "ocsp " + key, std::move(job),
+    [self, key](fetch_result&& r) { finish(self, key, std::move(r)); },
+    [self, key](const caf::error& err) {
+      fetch_result r;
+      r.outcome.failure = error(std::make_error_code(std::errc::io_error), error_text(err));
+      finish(self, key, std::move(r));
+    });
 }
 
 void run_due(ocsp_responder_pointer self) {
@@ -210,8 +194,8 @@ void finish(ocsp_responder_pointer self, const std::string& key, fetch_result r)
     j.last = result{};
     e.next_run = ocsp::refresh_at(e.current->valid, st.cfg.renew_window);
     if (e.next_run <= t) e.next_run = t + std::chrono::minutes(1); // never spin on a short one
-    if (e.current->status == ocsp::cert_status::revoked && st.cfg.on_revoked)
-      st.cfg.on_revoked(e.owner, e.cert.leaf.fingerprint_sha256());
+    if (e.current->status == ocsp::cert_status::revoked && st.cfg.listener)
+      self->send(st.cfg.listener, revoked_atom_v, e.owner, e.cert.leaf.fingerprint_sha256());
   }
   j.next_run = e.next_run;
   auto owner = e.owner; // `e` and `j` may not outlive the calls below

@@ -1,7 +1,8 @@
 // The OCSP responder actor: one per responder URL (the first AIA OCSP URL of the certificates
 // it serves), keeping the stapled responses of every certificate registered with it fresh.
 //
-// Who sends what: the supervisor registers the current certificates of each stapling MD
+// Who sends what (interface: ocsp_responder_actor in actors/actors.hpp): the stapling actor
+// registers the current certificates of each stapling MD
 // (staple_atom, ocsp_registration{md, certs, replace=true}) at start and after activation;
 // the httpd glue may add MDStapleOthers certificates (owner "other", replace=false). Anyone
 // may ask (get_atom) for the stapling entries.
@@ -15,13 +16,14 @@
 //   next_retry (MDRetryDelay doubling, jitter), logging "ocsp-error" in the owner's job;
 // - every result goes to the status actor (put_atom, stapling_info); the owner's job.json
 //   is saved (ocsp/<owner>/job.json).
-// - `revoked` answers are reported through cfg.on_revoked(owner, sha256 fingerprint).
+// - `revoked` answers are told to cfg.listener (revoked_atom, owner, sha256 fingerprint).
 // - events: "ocsp-renewed" after every good/revoked answer, "ocsp-errored" after a failure
 //   (mod_md hollers them from its OCSP watchdog), delivered as the domain actor's events
 //   (actors/events.hpp): rate limited against the OWNER'S OCSP job (ocsp-renewed 1 d,
 //   ocsp-errored 1 h), MDMessageCmd run on the io pool as "<cmd> <reason> <owner>" (owner
 //   "other" for certificates of no MD, as mod_md), "message-<reason>" or "message-error"
-//   logged in that job. cfg.on_event hears of every event before the rate limit.
+//   logged in that job. cfg.listener hears of every event before the rate limit
+//   (ocsp_event_atom, owner, reason).
 // - job.json writes of one owner are coalesced and in order; every status entry of an owner
 //   carries its job (stapling_info::renewal) and is re-sent when the job changes.
 // Not here: startup cleanup (ocsp::remove_old_responses) and loading certificates (the
@@ -59,17 +61,6 @@
 
 namespace mda {
 
-/// The OCSP RESPONDER actor interface (one per responder URL).
-using ocsp_responder_actor = caf::typed_actor<
-  // Registers certificates of an owner (MD name or "other"), see ocsp_registration.
-  caf::reacts_to<staple_atom, ocsp_registration>,
-  // Fetch every due certificate now.
-  caf::reacts_to<check_atom>,
-  // The stapling entries of every registered certificate.
-  caf::replies_to<get_atom>::with<std::vector<stapling_info>>,
-  // INTERNAL: the timer ran out (its generation).
-  caf::reacts_to<wake_atom, std::uint64_t>>;
-
 struct ocsp_responder_config {
   std::string url;                                 ///< the responder
   std::shared_ptr<store> st;                       ///< required
@@ -80,11 +71,9 @@ struct ocsp_responder_config {
   timeslice renew_window = default_stapling_renew_window(); ///< MDStaplingRenewWindow
   retry_policy retry;                              ///< MDRetryDelay for failures
   std::size_t max_parallel = 6;                    ///< fetches in flight (mod_md: 6)
-  /// Called on the actor's thread: a certificate was answered "revoked".
-  std::function<void(const std::string& owner, const std::string& sha256)> on_revoked;
-  /// Called on the actor's thread: "ocsp-renewed" / "ocsp-errored" for an owner (before the
-  /// rate limit; delivery is the actor's own, see above).
-  std::function<void(const std::string& owner, const std::string& reason)> on_event;
+  /// Told of "revoked" answers and of every event before its rate limit (the stapling actor;
+  /// delivery of events is this actor's own, see above). Optional.
+  ocsp_listener_actor listener;
   event_commands commands;                         ///< MDNotifyCmd (unused here), MDMessageCmd
   milliseconds command_timeout{60'000};            ///< MDCommandTimeout
   command_runner run_command;                      ///< empty = process_command_runner()

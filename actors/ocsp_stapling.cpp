@@ -7,6 +7,7 @@
 #include <caf/send.hpp>
 #include <openssl/x509v3.h>
 
+#include "actors/worker_pool.hpp"
 #include "ocsp/persist.hpp"
 #include "ocsp/request.hpp"
 #include "store/cert_files.hpp"
@@ -106,10 +107,7 @@ ocsp_responder_actor responder_for(ocsp_stapling_pointer self, const std::string
   rc.command_timeout = st.cfg.command_timeout;
   rc.run_command = st.cfg.run_command;
   rc.log = st.cfg.log;
-  auto me = caf::actor_cast<ocsp_stapling_actor>(self);
-  rc.on_revoked = [me](const std::string& owner, const std::string& sha256) {
-    caf::anon_send(me, revoked_atom_v, owner, sha256);
-  };
+  rc.listener = caf::actor_cast<ocsp_stapling_actor>(self);
   auto r = spawn_ocsp_responder(self->system(), std::move(rc));
   self->link_to(r); // ends with this actor
   st.responders.emplace(url, r);
@@ -144,7 +142,7 @@ void register_set(ocsp_stapling_pointer self, loaded_set& l) {
 /// Loads a set on the io pool (with its transports) and registers it.
 void load(ocsp_stapling_pointer self, std::function<staple_set()> reader) {
   auto transports = self->state.cfg.transports;
-  auto job = make_job("ocsp certificates", [reader, transports] {
+  auto job = [reader, transports] {
     loaded_set l;
     l.set = reader();
     for (const auto& [url, certs] : l.set.by_url) {
@@ -153,14 +151,11 @@ void load(ocsp_stapling_pointer self, std::function<staple_set()> reader) {
       else l.set.problems.push_back("no transport to '" + url + "': " + t.error().message);
     }
     return l;
-  });
-  self->request(self->state.cfg.io_pool, caf::infinite, run_atom_v, std::move(job))
-    .then(
-      [self](job_result& r) {
-        if (auto* l = r.get<loaded_set>()) register_set(self, *l);
-        else log_line(self, "loading certificates: no result");
-      },
-      [self](caf::error& e) { log_line(self, "loading certificates: " + error_text(e)); });
+  };
+  run_blocking(
+    self, self->state.cfg.io_pool, "ocsp certificates", std::move(job),
+    [self](loaded_set&& l) { register_set(self, l); },
+    [self](const caf::error& e) { log_line(self, "loading certificates: " + error_text(e)); });
 }
 
 void load_md(ocsp_stapling_pointer self, const managed_domain& md) {
@@ -174,9 +169,7 @@ void start(ocsp_stapling_pointer self) {
   auto store = st.cfg.st;
   auto keep = st.cfg.keep_response;
   auto now = st.cfg.env.clock->now();
-  auto job = make_job("ocsp cleanup", [store, keep, now] {
-    return ocsp::remove_old_responses(*store, keep, now);
-  });
+  auto job = [store, keep, now] { return ocsp::remove_old_responses(*store, keep, now); };
   auto go = [self] {
     for (const auto& md : self->state.cfg.mds) load_md(self, md);
     if (!self->state.cfg.other_files.empty()) {
@@ -185,17 +178,16 @@ void start(ocsp_stapling_pointer self) {
       load(self, [st, files] { return load_other_staple_set(*st, files); });
     }
   };
-  self->request(st.cfg.io_pool, caf::infinite, run_atom_v, std::move(job))
-    .then(
-      [self, go](job_result& r) {
-        auto* s = r.get<mda::status>();
-        if (s && !s->ok()) log_line(self, "removing old responses: " + s->error().message);
-        go();
-      },
-      [self, go](caf::error& e) {
-        log_line(self, "removing old responses: " + error_text(e));
-        go();
-      });
+  run_blocking(
+    self, st.cfg.io_pool, "ocsp cleanup", std::move(job),
+    [self, go](const mda::status& s) {
+      if (!s.ok()) log_line(self, "removing old responses: " + s.error().message);
+      go();
+    },
+    [self, go](const caf::error& e) {
+      log_line(self, "removing old responses: " + error_text(e));
+      go();
+    });
 }
 
 } // namespace
@@ -204,8 +196,10 @@ ocsp_stapling_actor::behavior_type ocsp_stapling_behavior(ocsp_stapling_pointer 
                                                           ocsp_stapling_config cfg) {
   self->state.cfg = std::move(cfg);
   return {
-    [self](put_atom, ocsp_domains& d) {
-      self->state.domains = std::move(d.by_name);
+    [self](put_atom, const std::string& name, domain_actor& d) {
+      self->state.domains[name] = std::move(d);
+    },
+    [self](check_atom) {
       if (self->state.started) return;
       self->state.started = true;
       start(self);
@@ -221,7 +215,10 @@ ocsp_stapling_actor::behavior_type ocsp_stapling_behavior(ocsp_stapling_pointer 
         log_line(self, owner + ": certificate " + sha256 + " is revoked (no MD to renew)");
         return;
       }
-      caf::anon_send(i->second, revoked_atom_v, sha256);
+      self->send(i->second, revoked_atom_v, sha256);
+    },
+    [](ocsp_event_atom, const std::string&, const std::string&) {
+      // the responder delivers its events itself
     },
   };
 }

@@ -1,12 +1,13 @@
 // The stapling actor: decides which certificates are stapled and which responder actor
 // (actors/ocsp_responder.hpp) asks for each, one responder actor per OCSP URL.
 //
-// Who sends what: the supervisor spawns it for the MDs with stapling on (MDStapling, in use by
-// a vhost) and the MDStapleOthers files, then hands it the domain actors (put_atom,
-// ocsp_domains), which starts it; after an in-process activation (the domain reports
-// `complete`) the supervisor asks it to look at that MD again (staple_atom, name). Responder
-// actors report revocations (revoked_atom, owner, sha256): forwarded to the owner's domain
-// actor, which renews at once (reference §7).
+// Who sends what (interface: ocsp_stapling_actor in actors/actors.hpp): the supervisor spawns
+// it for the MDs with stapling on (MDStapling, in use by a vhost) and the MDStapleOthers
+// files, hands it each domain actor (put_atom, name, handle; again after a restart), then
+// starts it (check_atom); after an in-process activation the MD's domain actor asks it to
+// look at that MD again (staple_atom, name). Responder actors report
+// revocations (revoked_atom, owner, sha256): forwarded to the owner's domain actor, which
+// renews at once (reference §7); their events (ocsp_event_atom) need nothing here.
 // What it does: on start, ocsp::remove_old_responses (MDStaplingKeepResponse) on the io pool;
 // then per MD (and once for "other") the certificate files are read on the io pool
 // (load_md_staple_set / load_other_staple_set), grouped by their first AIA OCSP URL, and
@@ -39,15 +40,6 @@
 #include "store/store.hpp"
 
 namespace mda {
-
-/// The STAPLING actor interface (one per engine).
-using ocsp_stapling_actor = caf::typed_actor<
-  // Starts: the domain actors by MD name (for revocations); cleanup, then every registration.
-  caf::reacts_to<put_atom, ocsp_domains>,
-  // Reads the certificates of one MD again and registers them when they changed.
-  caf::reacts_to<staple_atom, std::string>,
-  // A responder found a certificate of `owner` revoked (its SHA-256 fingerprint).
-  caf::reacts_to<revoked_atom, std::string, std::string>>;
 
 /// The responder URL -> transport to it (blocking; called on a worker).
 using ocsp_transport_factory =
@@ -91,7 +83,7 @@ staple_set load_other_staple_set(const store& st, const std::vector<std::string>
 struct ocsp_stapling_state {
   static inline const char* name = "ocsp-stapling";
   ocsp_stapling_config cfg;
-  std::map<std::string, caf::actor> domains;                   ///< by MD name
+  std::map<std::string, domain_actor> domains;                 ///< by MD name
   std::map<std::string, ocsp_responder_actor> responders;      ///< by URL
   std::map<std::string, std::vector<std::string>> registered;  ///< owner -> keys registered
   std::map<std::string, std::vector<std::string>> owner_urls;  ///< owner -> URLs used

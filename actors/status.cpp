@@ -11,6 +11,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
 
+#include "actors/worker_pool.hpp"
 #include "ipc/status_socket.hpp"
 #include "status/md_status.hpp"
 #include "store/fs_io.hpp"
@@ -120,7 +121,7 @@ void publish_now(status_pointer self) {
   // The job's own time (join + write), measured on the pool thread: time spent queued behind
   // other jobs is not the write's cost. Read after the answer, which orders it.
   auto took = std::make_shared<caf::timespan>(0);
-  auto job = make_job("write '" + path + "'", [path, pieces, mode, took] {
+  auto job = [path, pieces, mode, took] {
     const auto start = mono_clock::now();
     const std::string text = pieces->text();
     fsio::atomic_write_options o;
@@ -128,7 +129,7 @@ void publish_now(status_pointer self) {
     auto res = fsio::write_file_atomic(path, text, mode, o);
     *took = mono_clock::now() - start;
     return res;
-  });
+  };
   auto done = [self, took](const std::string& failure) {
     auto& s = self->state;
     s.writing = false;
@@ -142,16 +143,10 @@ void publish_now(status_pointer self) {
     }
     schedule_publish(self);
   };
-  self->request(st.cfg.pool, caf::infinite, run_atom_v, std::move(job))
-    .then(
-      [done](job_result& r) {
-        auto* res = r.get<mda::status>();
-        if (res == nullptr)
-          done("write job returned no status");
-        else
-          done(res->ok() ? std::string() : res->error().message);
-      },
-      [done](caf::error& e) { done(error_text(e)); });
+  run_blocking(
+    self, st.cfg.pool, "write '" + path + "'", std::move(job),
+    [done](const mda::status& res) { done(res.ok() ? std::string() : res.error().message); },
+    [done](const caf::error& e) { done(error_text(e)); });
 }
 
 /// Writes now when the last write began at least min_interval ago, else arms the timer once.

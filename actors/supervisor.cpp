@@ -153,15 +153,6 @@ ocsp_stapling_actor spawn_stapling(caf::actor_system& sys, const engine_config& 
   return spawn_ocsp_stapling(sys, std::move(c));
 }
 
-/// The observer of a stapling MD's domain actor with `activate`: a `complete` report may
-/// follow an activation, so the stapling actor looks at the MD's certificates again.
-md_observer restaple_on_complete(md_observer user, ocsp_stapling_actor stapling) {
-  return [user, stapling](const md_report& r) {
-    if (user) user(r);
-    if (r.outcome == md_outcome::complete) caf::anon_send(stapling, staple_atom_v, r.md);
-  };
-}
-
 domain_settings settings_for(const engine_settings& s) {
   domain_settings d;
   d.check_interval = s.check_interval;
@@ -179,10 +170,17 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   const auto& s = cfg.settings;
   auto specs = make_md_specs(cfg);
   if (!specs) return make_error(engine_errc::bad_request, specs.error().message);
+  supervisor_config sup;
+  sup.max_restarts = opts.max_restarts;
+  sup.restart_window = opts.restart_window;
+  sup.env = opts.env;
+  sup.log = opts.log;
+  sup.error = opts.error;
+  if (auto err = validate(sup)) return err;
   engine_actors a;
-  a.io_pool = spawn_worker_pool(sys, {opts.io_jobs, true});
+  a.io_pool = spawn_worker_pool(sys, {opts.io_jobs, opts.detached_pools});
   a.order_pool = spawn_worker_pool(
-    sys, {static_cast<std::size_t>(std::max(1, s.orders_in_flight)), true});
+    sys, {static_cast<std::size_t>(std::max(1, s.orders_in_flight)), opts.detached_pools});
   ca_policy_config pc{retry_policy{s.retry_delay, k_max_retry_delay, s.retry_failover}, opts.env};
   if (auto err = validate(pc)) return err;
   a.policy = spawn_ca_policy(sys, pc);
@@ -217,10 +215,10 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   std::set<std::string> stapled;
   for (const auto& md : stapling_mds(cfg)) stapled.insert(md.name);
 
-  std::map<std::string, account_actor> by_key;
   for (std::size_t n = 0; n < cfg.mds.size(); ++n) {
     const engine_md& em = cfg.mds[n];
-    domain_config dc;
+    supervised_domain sd;
+    domain_config& dc = sd.config;
     dc.md = em.md;
     dc.spec = (*specs)[n];
     dc.settings = settings_for(s);
@@ -232,35 +230,33 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     dc.env = opts.env;
     dc.activate = opts.activate;
     dc.observer = opts.observer;
-    if (a.stapling && opts.activate && stapled.count(em.md.name))
-      dc.observer = restaple_on_complete(opts.observer, a.stapling);
+    if (opts.activate && stapled.count(em.md.name)) dc.stapling = a.stapling;
     dc.log = opts.log;
     for (const auto& url : dc.spec.ca_urls) {
       auto key = account_key(em.md, url);
-      auto i = by_key.find(key);
-      if (i == by_key.end()) {
+      if (!sup.accounts.count(key)) {
         auto transports = own_transports ? opts.transports : default_transports(s, &em.md);
-        account_config ac{url, make_source(opts, transports, em.md, url), a.io_pool, opts.env};
-        i = by_key.emplace(key, spawn_account(sys, std::move(ac))).first;
-        a.accounts.push_back(i->second);
+        sup.accounts[key] =
+          account_config{url, make_source(opts, transports, em.md, url), a.io_pool, opts.env};
       }
-      dc.accounts[url] = i->second;
+      sd.account_keys[url] = key;
     }
-    a.domains[em.md.name] = spawn_domain(sys, std::move(dc));
+    sup.domains.push_back(std::move(sd));
   }
-  if (a.stapling) {
-    ocsp_domains d;
-    for (const auto& [name, h] : a.domains) d.by_name[name] = caf::actor_cast<caf::actor>(h);
-    caf::anon_send(a.stapling, caf::put_atom_v, std::move(d));
-  }
+  sup.shared = {{"io pool", caf::actor_cast<caf::actor>(a.io_pool)},
+                {"order pool", caf::actor_cast<caf::actor>(a.order_pool)},
+                {"ca policy", caf::actor_cast<caf::actor>(a.policy)},
+                {"status", caf::actor_cast<caf::actor>(a.status)}};
+  if (a.stapling) sup.shared["ocsp stapling"] = caf::actor_cast<caf::actor>(a.stapling);
+  sup.stapling = a.stapling;
+  a.supervisor = spawn_supervisor(sys, std::move(sup));
   return a;
 }
 
 void stop_engine_actors(const engine_actors& a) {
   auto reason = caf::exit_reason::user_shutdown;
+  if (a.supervisor) caf::anon_send_exit(a.supervisor, reason); // it ends the accounts, domains
   if (a.stapling) caf::anon_send_exit(a.stapling, reason); // its responders are linked
-  for (const auto& [name, d] : a.domains) caf::anon_send_exit(d, reason);
-  for (const auto& acct : a.accounts) caf::anon_send_exit(acct, reason);
   if (a.status) caf::anon_send_exit(a.status, reason);
   if (a.policy) caf::anon_send_exit(a.policy, reason);
   if (a.order_pool) caf::anon_send_exit(a.order_pool, reason);

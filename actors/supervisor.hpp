@@ -6,7 +6,9 @@
 // account actor per (CA URL, EAB kid, contacts) and one domain actor per MD; with stapling
 // (MDs with stapling on that a vhost uses, or MDStapleOthers files), the stapling actor
 // (ocsp_stapling.hpp), which spawns one OCSP responder actor per responder URL, and, with
-// `activate`, re-reads an MD's certificates whenever its domain actor reports `complete`.
+// `activate`, re-reads an MD's certificates whenever its domain actor has activated new ones.
+// The accounts and domains are spawned by the supervisor actor (supervisor_actor.hpp), which
+// monitors every actor here and restarts a domain or account actor that died abnormally.
 // Accounts: selected or registered in the store on first use (acme/account_store.hpp), with
 // an acme::client per account (shared by that account's orders: one nonce pool).
 // Not here: the actor_system and its thread (engine.hpp), md.json sync, responders (mdctl).
@@ -26,6 +28,7 @@
 #include "actors/domain.hpp"
 #include "actors/ocsp_stapling.hpp"
 #include "actors/status.hpp"
+#include "actors/supervisor_actor.hpp"
 #include "actors/worker_pool.hpp"
 #include "core/engine_config.hpp"
 #include "http/http_client.hpp"
@@ -54,6 +57,12 @@ struct supervisor_options {
   /// connect/read timeouts 10 s, 30 s in all (a hanging responder holds an io worker no longer).
   ocsp_transport_factory ocsp_transports;
   command_runner run_command;           ///< OCSP events; empty = process_command_runner()
+  engine_log error;                     ///< the supervisor's escalation; empty = log
+  std::size_t max_restarts = k_default_max_restarts;     ///< of one actor within the window
+  milliseconds restart_window = k_default_restart_window;
+  /// false: the pools run jobs on scheduled actors (only for tests under the test_coordinator,
+  /// whose jobs must not block).
+  bool detached_pools = true;
 };
 
 /// The handles of everything spawned.
@@ -62,9 +71,8 @@ struct engine_actors {
   worker_pool_actor order_pool;
   ca_policy_actor policy;
   status_actor status;
-  std::vector<account_actor> accounts;
-  std::map<std::string, domain_actor> domains; ///< by MD name
   ocsp_stapling_actor stapling;                ///< invalid when nothing is stapled
+  supervisor_actor supervisor;                 ///< holds the account and domain actors
 };
 
 /// The MDs the stapling actor staples: stapling on (the merged MDStapling) and used by a vhost.
@@ -84,7 +92,8 @@ std::string account_key(const managed_domain& md, const std::string& ca_url);
 caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const engine_config& cfg,
                                                  supervisor_options opts);
 
-/// Sends an exit to every actor (the system's destructor then waits for them).
+/// Sends an exit to every actor, the supervisor first (it ends the accounts and domains; the
+/// system's destructor then waits for them).
 void stop_engine_actors(const engine_actors& a);
 
 } // namespace mda

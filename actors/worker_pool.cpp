@@ -20,10 +20,10 @@ caf::error validate(const worker_pool_config& cfg) {
 
 worker_actor::behavior_type worker(worker_actor::pointer) {
   return {
-    [](run_atom, blocking_job& job) -> caf::result<job_result> {
+    [](run_atom, blocking_job& job) -> caf::result<job_done> {
       try {
-        auto value = job.run();
-        return job_result{job.name, std::move(value)};
+        job.run();
+        return job_done{job.name};
       } catch (const std::exception& e) {
         return make_error(engine_errc::job_failed,
                           "job '" + job.name + "' failed: " + e.what());
@@ -68,7 +68,7 @@ void start(worker_pool_pointer self, worker_pool_state::waiting w) {
   auto promise = w.promise;
   self->request(wk, caf::infinite, run_atom_v, std::move(w.job))
     .then(
-      [self, promise, wk](job_result& r) mutable {
+      [self, promise, wk](job_done& r) mutable {
         ++self->state.stats.finished;
         promise.deliver(std::move(r));
         --self->state.stats.in_flight;
@@ -112,8 +112,8 @@ worker_pool_actor::behavior_type worker_pool(worker_pool_pointer self, worker_po
       caf::anon_send_exit(wk, caf::exit_reason::user_shutdown);
   });
   return {
-    [self](run_atom, blocking_job& job) -> caf::typed_response_promise<job_result> {
-      auto promise = self->make_response_promise<job_result>();
+    [self](run_atom, blocking_job& job) -> caf::typed_response_promise<job_done> {
+      auto promise = self->make_response_promise<job_done>();
       self->state.queue.push_back({std::move(job), promise});
       start_next(self);
       return promise;

@@ -1,8 +1,9 @@
 // The worker pool: runs blocking jobs (ACME HTTP calls, fsync, external commands) off the
 // event-based actors, with a configured bound on jobs in flight.
 //
-// Who sends what: any actor sends (run_atom, blocking_job) as a request and gets the
-// job_result back (or an engine error); anyone may ask (get_atom, stats_atom).
+// Who sends what: any actor sends (run_atom, blocking_job) as a request and gets job_done
+// back (or an engine error), usually through run_blocking, which hands the job's typed value
+// to a continuation; anyone may ask (get_atom, stats_atom).
 // How: a job starts when fewer than `max_in_flight` run, else it waits in a FIFO queue. A
 // started job goes to an idle worker actor, or to a new one while fewer than `max_in_flight`
 // exist (detached: each its own thread, kept for the next jobs — no thread per job), asked
@@ -19,6 +20,8 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -52,7 +55,7 @@ struct worker_pool_state {
 
   struct waiting {
     blocking_job job;
-    caf::typed_response_promise<job_result> promise;
+    caf::typed_response_promise<job_done> promise;
   };
 
   worker_pool_config cfg;
@@ -73,5 +76,23 @@ worker_pool_actor spawn_worker_pool(caf::actor_system& sys, worker_pool_config c
 
 /// The worker's behaviour: runs each job it is sent, one at a time.
 worker_actor::behavior_type worker(worker_actor::pointer self);
+
+/// Runs `fn` (returning a T) on `pool` for the actor `self`: `on_value(T&&)` gets what it
+/// returned, `on_error(caf::error)` the pool's failure (engine_errc::job_failed when it threw,
+/// job_crashed when its worker died). Both run on `self`'s thread.
+template <class Self, class F, class OnValue, class OnError>
+void run_blocking(Self self, const worker_pool_actor& pool, std::string name, F fn,
+                  OnValue on_value, OnError on_error) {
+  auto tj = make_job(std::move(name), std::move(fn));
+  self->request(pool, caf::infinite, run_atom_v, std::move(tj.job))
+    .then(
+      [slot = tj.value, on_value, on_error](job_done& done) mutable {
+        if (*slot)
+          on_value(std::move(**slot));
+        else // a worker answers only after the job returned: never seen
+          on_error(make_error(engine_errc::job_failed, "job '" + done.name + "': no value"));
+      },
+      [on_error](caf::error& err) mutable { on_error(std::move(err)); });
+}
 
 } // namespace mda

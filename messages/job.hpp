@@ -1,16 +1,21 @@
-// Messages of the worker pool: a blocking job, its result, the pool's counters.
+// Messages of the worker pool: a blocking job, its completion, the pool's counters.
 //
-// A job is a function run once on a thread outside the event-based actors; its value travels
-// back type-erased (std::any), so any blocking call (an ACME request, an fsync, a command)
-// fits without a message type per call. Jobs report their own failures inside that value
-// (e.g. an mda::expected<T>); the pool adds only its own: an exception, a dead worker.
+// A job is a function run once on a thread outside the event-based actors. Its value never
+// travels through the pool: make_job gives the caller a typed slot (shared with the job) that
+// the job fills on its worker; the pool answers job_done, and the caller's continuation reads
+// the slot (the answer arrives after the write, so no lock). Any blocking call (an ACME
+// request, an fsync, a command) fits without a message type per call, and nothing is cast.
+// Jobs report their own failures inside their value (e.g. an mda::expected<T>); the pool adds
+// only its own as an error: an exception, a dead worker.
 // Local only: a job holds a std::function, it never crosses a process.
 #pragma once
 
-#include <any>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -20,26 +25,30 @@ namespace mda {
 
 /// One blocking unit of work.
 struct blocking_job {
-  std::string name;             ///< for logs and errors, e.g. "new-order example.org"
-  std::function<std::any()> run; ///< called once on a worker thread; may block
+  std::string name;          ///< for logs and errors, e.g. "new-order example.org"
+  std::function<void()> run; ///< called once on a worker thread; may block; fills its slot
 };
 
-/// What a job returned.
-struct job_result {
+/// The pool's answer: the job ran to its end (its value is in the caller's slot).
+struct job_done {
   std::string name; ///< the job's name
-  std::any value;   ///< what `run` returned
-
-  /// The value as T, or nullptr when it holds something else.
-  template <class T>
-  T* get() { return std::any_cast<T>(&value); }
-  template <class T>
-  const T* get() const { return std::any_cast<T>(&value); }
 };
 
-/// A job from a function returning any copyable T.
+/// A job that computes a T, and the slot it fills: the caller sends `job` and reads `*value`
+/// once the pool answered job_done (set then, unless the job threw).
+template <class T>
+struct typed_job {
+  blocking_job job;
+  std::shared_ptr<std::optional<T>> value;
+};
+
+/// A job from a function returning any movable T (not void).
 template <class F>
-blocking_job make_job(std::string name, F fn) {
-  return blocking_job{std::move(name), [f = std::move(fn)]() mutable { return std::any(f()); }};
+auto make_job(std::string name, F fn) -> typed_job<std::decay_t<std::invoke_result_t<F&>>> {
+  using value_type = std::decay_t<std::invoke_result_t<F&>>;
+  auto slot = std::make_shared<std::optional<value_type>>();
+  auto run = [slot, f = std::move(fn)]() mutable { slot->emplace(f()); };
+  return {blocking_job{std::move(name), std::move(run)}, slot};
 }
 
 /// The counters of a worker pool.
@@ -62,4 +71,4 @@ typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
 } // namespace mda
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mda::blocking_job)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mda::job_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mda::job_done)

@@ -5,12 +5,10 @@
 // (status/snapshot.hpp stapling_info).
 #pragma once
 
-#include <map>
 #include <string>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/actor.hpp>
 #include <caf/atom.hpp>
 
 #include "core/x509.hpp"
@@ -21,6 +19,9 @@ namespace mda {
 /// Registers certificates with a responder actor.
 using staple_atom = caf::atom_constant<caf::atom("staple")>;
 constexpr staple_atom staple_atom_v{};
+/// An OCSP event of an owner ("ocsp-renewed", "ocsp-errored"), told to the responder's listener.
+using ocsp_event_atom = caf::atom_constant<caf::atom("ocsp_event")>;
+constexpr ocsp_event_atom ocsp_event_atom_v{};
 
 /// One certificate to staple: the leaf and the certificate that issued it.
 struct ocsp_cert {
@@ -37,15 +38,8 @@ struct ocsp_registration {
   bool replace = true;
 };
 
-/// The domain actors the stapling actor tells of revocations, by MD name. The handle type is
-/// left open here (messages/ holds no actor interfaces): see actors/ocsp_stapling.hpp.
-struct ocsp_domains {
-  std::map<std::string, caf::actor> by_name;
-};
-
 } // namespace mda
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mda::ocsp_domains)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mda::ocsp_registration)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mda::stapling_info)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<mda::stapling_info>)

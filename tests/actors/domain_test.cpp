@@ -105,6 +105,7 @@ struct domain_fixture : test::actor_fixture {
   ca_policy_actor policy;
   std::map<std::string, account_actor> accounts;
   std::vector<md_report> reports;
+  ocsp_stapling_actor stapling;
   domain_actor dom;
 
   domain_fixture() {
@@ -139,6 +140,7 @@ struct domain_fixture : test::actor_fixture {
     dc.order_pool = pool;
     dc.policy = policy;
     dc.accounts = accounts;
+    dc.stapling = stapling;
     dc.env = make_test_env(sys, t0);
     dc.activate = activate;
     dc.observer = [this](const md_report& r) { reports.push_back(r); };
@@ -508,4 +510,30 @@ TEST_CASE("domain backend: tls-alpn-01 is set up as mod_md does", "[actors][doma
         "Not attempting challenge type tls-alpn-01.");
   CHECK(tls_alpn01_refusal({"a.test"}, "a.test").empty());
   CHECK(tls_alpn01_refusal({"a.test"}, "other.a.test").empty());
+}
+
+namespace {
+
+/// Records the MDs it is asked to staple again.
+ocsp_stapling_actor::behavior_type staple_recorder(ocsp_stapling_actor::pointer,
+                                                   std::vector<std::string>* asked) {
+  return {
+    [](revoked_atom, const std::string&, const std::string&) {},
+    [](ocsp_event_atom, const std::string&, const std::string&) {},
+    [](put_atom, const std::string&, domain_actor&) {},
+    [](check_atom) {},
+    [asked](staple_atom, const std::string& md) { asked->push_back(md); },
+  };
+}
+
+} // namespace
+
+TEST_CASE_METHOD(domain_fixture, "domain: after an activation the stapling actor looks at the MD again",
+                 "[actors][domain]") {
+  std::vector<std::string> asked;
+  stapling = sys.spawn(staple_recorder, &asked);
+  start(test_md(), domain_settings{});
+  CHECK(backend->activations == 1);
+  CHECK(asked == std::vector<std::string>{"a.test"});
+  stop(stapling);
 }

@@ -29,6 +29,18 @@ struct fake_transport final : acme::http_transport {
 
 const char k_url[] = "http://127.0.0.1:9/ocsp";
 
+using owner_and_text = std::pair<std::string, std::string>;
+
+/// Records what a responder tells its listener.
+ocsp_listener_actor::behavior_type recorder(ocsp_listener_actor::pointer,
+                                            std::vector<owner_and_text>* events,
+                                            std::vector<owner_and_text>* revoked) {
+  return {
+    [revoked](revoked_atom, const std::string& o, const std::string& f) { revoked->emplace_back(o, f); },
+    [events](ocsp_event_atom, const std::string& o, const std::string& r) { events->emplace_back(o, r); },
+  };
+}
+
 struct responder_fixture : test::actor_fixture {
   sys_time t0 = std::chrono::time_point_cast<std::chrono::seconds>(sys_clock::now());
   test::temp_dir dir;
@@ -39,6 +51,7 @@ struct responder_fixture : test::actor_fixture {
   ocsp::cert_id id = *ocsp::cert_id::make(pki.leaf.cert, pki.inter.cert);
   std::string key = *ocsp::cert_key(pki.leaf.cert);
   std::vector<std::pair<std::string, std::string>> events, revoked;
+  ocsp_listener_actor listener = sys.spawn(recorder, &events, &revoked);
   ocsp_responder_actor resp;
 
   responder_fixture() {
@@ -46,7 +59,7 @@ struct responder_fixture : test::actor_fixture {
     REQUIRE(opened.ok());
     st = std::make_shared<fs_store>(std::move(*opened));
   }
-  ~responder_fixture() { stop(resp, pool); }
+  ~responder_fixture() { stop(resp, listener, pool); }
 
   void answer_with(int cert_status, std::chrono::hours lifetime) {
     http->answer = [this, cert_status, lifetime](const acme::http_request&)
@@ -78,8 +91,7 @@ struct responder_fixture : test::actor_fixture {
     c.transport = http;
     c.io_pool = pool;
     c.env = make_test_env(sys, t0);
-    c.on_event = [this](const std::string& o, const std::string& r) { events.emplace_back(o, r); };
-    c.on_revoked = [this](const std::string& o, const std::string& f) { revoked.emplace_back(o, f); };
+    c.listener = listener;
     resp = spawn_ocsp_responder(sys, std::move(c));
     caf::anon_send(resp, staple_atom_v,
                    ocsp_registration{"a.test", {ocsp_cert{pki.leaf.cert, pki.inter.cert}}, true});

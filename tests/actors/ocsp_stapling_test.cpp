@@ -140,9 +140,8 @@ struct stapling_fixture : test::actor_fixture {
     c.log = [this](const std::string& l) { lines.push_back(l); };
     stapling = spawn_ocsp_stapling(sys, std::move(c));
     domain = sys.spawn(fake_domain, &revoked);
-    ocsp_domains d;
-    d.by_name["a.test"] = caf::actor_cast<caf::actor>(domain);
-    caf::anon_send(stapling, caf::put_atom_v, std::move(d));
+    caf::anon_send(stapling, caf::put_atom_v, std::string("a.test"), domain);
+    caf::anon_send(stapling, check_atom_v);
     sched.run();
   }
   ocsp_stapling_state& state() { return state_of<ocsp_stapling_state>(stapling); }

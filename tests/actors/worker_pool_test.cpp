@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <caf/event_based_actor.hpp>
@@ -30,13 +33,13 @@ struct client_log {
 caf::behavior client(caf::event_based_actor* self, worker_pool_actor pool, int n,
                      std::shared_ptr<std::vector<int>> ran, std::shared_ptr<client_log> log) {
   for (int i = 1; i <= n; ++i) {
-    auto job = make_job("job " + std::to_string(i), [i, ran] {
+    auto job = [i, ran] {
       ran->push_back(i);
       return i;
-    });
-    self->request(pool, caf::infinite, run_atom_v, std::move(job))
-      .then([log](job_result& r) { log->values.push_back(*r.get<int>()); },
-            [log](caf::error& e) { log->errors.push_back(error_text(e)); });
+    };
+    run_blocking(self, pool, "job " + std::to_string(i), std::move(job),
+                 [log](int v) { log->values.push_back(v); },
+                 [log](const caf::error& e) { log->errors.push_back(error_text(e)); });
   }
   return {[](int) {}};
 }
@@ -91,14 +94,17 @@ TEST_CASE("worker pool: a throwing job is reported and frees its slot", "[actors
   test::actor_fixture fx;
   auto aut = spawn_worker_pool(fx.sys, {1, false});
   auto boom = make_job("boom", []() -> int { throw std::runtime_error("disk on fire"); });
-  auto err = fx.ask_error<job_result>(aut, run_atom_v, boom);
+  auto err = fx.ask_error<job_done>(aut, run_atom_v, boom.job);
   CHECK(is_engine_error(err, engine_errc::job_failed));
   CHECK(error_text(err) == "job 'boom' failed: disk on fire");
-  auto r = fx.ask<job_result>(aut, run_atom_v, make_job("next", [] { return std::string("ok"); }));
+  CHECK_FALSE(boom.value->has_value());
+  auto next = make_job("next", [] { return std::string("ok"); });
+  auto r = fx.ask<job_done>(aut, run_atom_v, next.job);
   CHECK(r.name == "next");
-  REQUIRE(r.get<std::string>() != nullptr);
-  CHECK(*r.get<std::string>() == "ok");
-  CHECK(r.get<int>() == nullptr);
+  REQUIRE(next.value->has_value());
+  CHECK(**next.value == "ok");
+  // the value's type is the job's own: nothing else can be read from it
+  static_assert(std::is_same_v<decltype(next.value), std::shared_ptr<std::optional<std::string>>>);
   auto stats = fx.ask<pool_stats>(aut, get_atom::value, stats_atom_v);
   CHECK(stats.failed == 1);
   CHECK(stats.finished == 1);
@@ -192,8 +198,12 @@ TEST_CASE("worker pool: detached workers on the real scheduler", "[actors][pool]
   auto g = std::make_shared<gates>(9);
   {
     caf::scoped_actor self{sys};
-    for (int i = 1; i <= 9; ++i)
-      self->send(aut, run_atom_v, make_job("gated " + std::to_string(i), [g, i] { return g->run(i); }));
+    std::map<std::string, std::shared_ptr<std::optional<int>>> slots;
+    for (int i = 1; i <= 9; ++i) {
+      auto job = make_job("gated " + std::to_string(i), [g, i] { return g->run(i); });
+      slots[job.job.name] = job.value;
+      self->send(aut, run_atom_v, std::move(job.job));
+    }
     // answers to send() arrive as ordinary messages
     REQUIRE(g->wait_started(8));
     std::this_thread::sleep_for(100ms);
@@ -204,13 +214,13 @@ TEST_CASE("worker pool: detached workers on the real scheduler", "[actors][pool]
       g->release(i);
     std::vector<int> values;
     for (int i = 0; i < 9; ++i)
-      self->receive([&](job_result& r) { values.push_back(*r.get<int>()); },
+      self->receive([&](job_done& r) { values.push_back(**slots.at(r.name)); },
                     caf::after(5s) >> [] { FAIL("no answer"); });
     std::sort(values.begin(), values.end());
     CHECK(values == std::vector<int>{10, 20, 30, 40, 50, 60, 70, 80, 90});
     self->request(aut, 5s, run_atom_v,
-                             make_job("throws", []() -> int { throw std::logic_error("bad"); }))
-                 .receive([](job_result&) { FAIL("no error"); },
+                             make_job("throws", []() -> int { throw std::logic_error("bad"); }).job)
+                 .receive([](job_done&) { FAIL("no error"); },
                           [](caf::error& e) { CHECK(error_text(e) == "job 'throws' failed: bad"); });
     pool_stats stats;
     self->request(aut, 5s, get_atom::value, stats_atom_v)
