@@ -189,6 +189,13 @@ int child_run() {
     std::lock_guard<std::mutex> lock(*mu);
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0186: engine could not start: %s", line.c_str());
   };
+  opts.gave_up = [mu, s](const std::string& line) {
+    // the supervisor's restart limit, or a shared actor lost: this engine ends (exit 3) and
+    // the parent forks a new one
+    std::lock_guard<std::mutex> lock(*mu);
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0151: engine gives up, a new one starts: %s",
+                 line.c_str());
+  };
   if (backoff(stop, g_engine->quick_deaths)) return 0;
   ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MDA0144: engine process %ld started for %d MD(s)",
                static_cast<long>(getpid()), static_cast<int>(g_engine->cfg.mds.size()));

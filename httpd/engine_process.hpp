@@ -23,7 +23,9 @@
 //   (<store>/mdactor/status.json and status.sock, unless set). The socket path is also
 //   written back into the module state, so the workers find it.
 // - Re-forked when it dies (apr other-child DEATH/LOST), unless it exited with 2 ("could not
-//   start": the same configuration would fail again; logged). After deaths in a row within
+//   start": the same configuration would fail again; logged). An engine whose supervisor gave
+//   up (actors/supervisor_actor.hpp: restart limit, a shared actor lost) exits with 3, logged
+//   at error (MDA0151), and is re-forked like one that died. After deaths in a row within
 //   10 s of the fork the new child waits 2, 4, ... 60 s before it starts the engine. Stopped
 //   when pconf is cleared (graceful, restart, stop): SIGTERM, up to 3 s for a clean end, then
 //   SIGKILL (APR's APR_KILL_AFTER_TIMEOUT): a restart waits at most that long (an idle engine
