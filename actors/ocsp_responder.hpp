@@ -19,7 +19,7 @@
 // - `revoked` answers are told to cfg.listener (revoked_atom, owner, sha256 fingerprint).
 // - events: "ocsp-renewed" after every good/revoked answer, "ocsp-errored" after a failure
 //   (mod_md hollers them from its OCSP watchdog), delivered as the domain actor's events
-//   (actors/events.hpp): rate limited against the OWNER'S OCSP job (ocsp-renewed 1 d,
+//   (core/event_commands.hpp): rate limited against the OWNER'S OCSP job (ocsp-renewed 1 d,
 //   ocsp-errored 1 h), MDMessageCmd run on the io pool as "<cmd> <reason> <owner>" (owner
 //   "other" for certificates of no MD, as mod_md), "message-<reason>" or "message-error"
 //   logged in that job. cfg.listener hears of every event before the rate limit
