@@ -20,6 +20,8 @@ std::string status_file_path(const engine_settings& s) {
   return s.status_file.empty() ? engine_dir(s) + "/status.json" : s.status_file;
 }
 
+std::string live_file_path(const engine_settings& s) { return engine_dir(s) + "/live.json"; }
+
 std::string default_status_socket(const engine_settings& s) { return engine_dir(s) + "/status.sock"; }
 
 ojson to_json(const engine_settings& s) {
@@ -41,6 +43,7 @@ ojson to_json(const engine_settings& s) {
   j["proxy-ca-certs"] = s.proxy_ca_certs;
   j["port-map"] = ojson{{"http", s.ports.http}, {"https", s.ports.https}};
   j["renew-via-ari"] = s.renew_via_ari;
+  j["live-activation"] = s.live_activation;
   j["stapling"] = s.stapling;
   j["staple-others"] = s.staple_others;
   j["staple-other-files"] = json_string_array(s.staple_other_files);
@@ -121,6 +124,7 @@ expected<engine_settings> engine_settings_from_json(const ojson& j, const std::s
   pm.get("http", s.ports.http);
   pm.get("https", s.ports.https);
   f.get("renew-via-ari", s.renew_via_ari);
+  f.get("live-activation", s.live_activation);
   f.get("stapling", s.stapling);
   f.get("staple-others", s.staple_others);
   f.get("staple-other-files", s.staple_other_files);

@@ -63,6 +63,9 @@ struct engine_settings {
   milliseconds command_timeout{60'000};          ///< MDCommandTimeout: events, dns-01 program
   std::string status_file;                       ///< published snapshot ("" = status_file_path)
   std::string status_socket;                     ///< live queries ("" = none)
+  /// MDActivation: true (live, the default) serves a renewed set from staging/ at once
+  /// (store/live.hpp); false (restart) leaves it for the next restart, as mod_md does.
+  bool live_activation = true;
   /// Embedded challenge responders (mdctl run, no Apache): 0 = off. With Apache the module
   /// answers challenges from the store's challenges/ group instead.
   int http01_port = 0;
@@ -96,6 +99,8 @@ std::string engine_dir(const engine_settings& s);
 /// MDActorStatusFile, else <engine_dir>/status.json.
 std::string status_file_path(const engine_settings& s);
 /// The status socket when none is configured: <engine_dir>/status.sock.
+/// Where the engine announces the sets served live: <engine_dir>/live.json (store/live.hpp).
+std::string live_file_path(const engine_settings& s);
 std::string default_status_socket(const engine_settings& s);
 
 nlohmann::ordered_json to_json(const engine_settings& s);

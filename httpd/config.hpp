@@ -105,6 +105,7 @@ struct module_conf {
   // --- mdactor extensions ---
   int orders_in_flight = 8;                    ///< MDRenewParallel
   milliseconds command_timeout{60'000};        ///< MDCommandTimeout
+  bool live_activation = true;                 ///< MDActivation live|restart
   // --- the MDs, in definition order ---
   std::vector<md_section> mds;
 };

@@ -1,5 +1,6 @@
 #include "httpd/directives.hpp"
 
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -225,6 +226,16 @@ expected<milliseconds> parse_command_timeout(std::string_view v) {
   return d;
 }
 
+/// MDActivation: "live" (the default: a renewed set is served at once, store/live.hpp) or
+/// "restart" (mod_md's way: at the next restart); case-insensitive.
+expected<bool> parse_activation(std::string_view v) {
+  std::string lower(v);
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (lower == "live") return true;
+  if (lower == "restart") return false;
+  return error(config_errc::unknown_value, "'" + std::string(v) + "' is not 'live' or 'restart'");
+}
+
 using cmd_fn = cmd_func;
 
 /// command_rec's func member is declared without parameters in C++ (no designated initializers).
@@ -333,6 +344,8 @@ const command_rec k_directives[] = {
     cmd("MDCommandTimeout", fn(set_global<milliseconds, &M::command_timeout, parse_command_timeout,
                                           scope::not_md>), TAKE1,
         "mdactor: time limit of MDMessageCmd, MDNotifyCmd and MDChallengeDns01 programs (default 60s)"),
+    cmd("MDActivation", fn(set_global<bool, &M::live_activation, parse_activation, scope::not_md>),
+        TAKE1, "mdactor: live (default) serves a renewed certificate at once, restart at the next restart"),
     command_rec{},
 };
 
