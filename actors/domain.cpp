@@ -108,6 +108,8 @@ void load(domain_pointer self) {
         caf::anon_send(st.cfg.policy, caf::put_atom_v,
                        md_policy_state{st.cfg.md.name, st.run.renewal.errors, st.ca_url});
       }
+      // a staged set served live is the current one: decisions, ARI and md-status use it
+      if (served_live(st)) st.leaves = st.staged;
       drive(self, on_checked(st.run, std::nullopt, ari_due(st, now(self)), now(self)));
     });
 }
@@ -155,6 +157,7 @@ void decide(domain_pointer self) {
                                      l->fingerprint_sha256()) != st.revoked.end());
   auto facts = certificate_facts(md, st.leaves, revoked);
   renewal_input in{md, facts, st.run.renewal, st.cfg.spec.renewal, st.ari};
+  in.live = st.run.live;
   auto d = decide_renewal(in, t);
   // renewalInfo is fetched by the check (fetch_ari), at st.ari_next
   if (st.cfg.spec.ari_renewals && st.ari && st.ari_next > t)
@@ -177,6 +180,29 @@ void activate(domain_pointer self) {
                     drive(self, on_activated(self->state.run, step_failure(s, "activation"),
                                              now(self)));
                   });
+}
+
+/// MDActivation live: the staged set is checked as the workers will check it (keys, names,
+/// validity) before the status actor announces it (store/live.hpp); the OCSP stapling
+/// follows the new certificates at once.
+void go_live(domain_pointer self) {
+  auto& st = self->state;
+  auto backend = st.cfg.backend;
+  live_expectation want{st.cfg.md.name, st.cfg.md.domains, st.cfg.spec.key_specs};
+  run_job<expected<std::vector<std::string>>>(
+    self, st.cfg.io_pool, "live check " + want.md, [backend, want] { return backend->check_live(want); },
+    [self](expected<std::vector<std::string>> fps) {
+      auto& st = self->state;
+      std::optional<run_failure> f;
+      if (!fps) {
+        f = plain_failure("serving the renewed certificates without a restart failed: " +
+                          fps.error().message + " (the previous certificates stay in use)");
+      }
+      drive(self, on_went_live(st.run, std::move(f), now(self)));
+      // the stapling actor reads job.json to see the set is live: once it is written
+      if (fps && st.cfg.stapling)
+        st.writes.when_saved([self] { self->send(self->state.cfg.stapling, staple_atom_v, self->state.cfg.md.name); });
+    });
 }
 
 /// The failure goes to the retry policy; its plan (or its silence) back into the run.
@@ -225,6 +251,7 @@ void drive(domain_pointer self, run_effects effects) {
         [self](run::order& o) { order(self, o.index); },
         [self](run::stage&) { stage(self); },
         [&st, self](run::activate&) { st.writes.when_saved([self] { activate(self); }); },
+        [&st, self](run::go_live&) { st.writes.when_saved([self] { go_live(self); }); },
         [self](run::ask_policy& a) { ask_policy(self, a); },
         [&st](run::limit_account& l) {
           auto a = st.cfg.accounts.find(st.ca_url);
@@ -296,12 +323,30 @@ bool has_staging_job(const domain_state& st) {
 
 } // namespace
 
+bool served_live(const domain_state& st) {
+  const job& j = st.run.renewal;
+  return st.run.live && j.finished && j.notified_renewed && j.live_since != sys_time{} &&
+         !st.staged.empty() &&
+         std::all_of(st.staged.begin(), st.staged.end(), [](const auto& c) { return c.has_value(); });
+}
+
 md_snapshot make_snapshot(const domain_state& st) {
   // next_run: the next check; renew-at is where the renew window starts
-  return describe_md({st.cfg.md, st.cfg.spec.renewal, st.leaves, st.staged,
-                      has_staging_job(st) ? &st.run.renewal : nullptr,
-                      is_renewing(st.run.state), st.ca_url, st.next_run,
-                      st.cfg.env.clock ? st.cfg.env.clock->now() : sys_time{}});
+  // served live: "cert" shows the staged set (now current); the renewal stays shown as mod_md
+  // shows it until the restart moves the set into domains/
+  const bool live = served_live(st);
+  md_snapshot s = describe_md({st.cfg.md, st.cfg.spec.renewal, st.leaves, st.staged,
+                               has_staging_job(st) ? &st.run.renewal : nullptr,
+                               is_renewing(st.run.state), st.ca_url, st.next_run,
+                               st.cfg.env.clock ? st.cfg.env.clock->now() : sys_time{}});
+  if (live) {
+    s.served_from = served_source::staging;
+    s.served_since = st.run.renewal.live_since;
+  } else if (std::any_of(st.leaves.begin(), st.leaves.end(), [](const auto& l) { return l.has_value(); })) {
+    s.served_from = st.cfg.md.cert_files.empty() ? served_source::domains : served_source::files;
+    s.served_since = st.cfg.served_since;
+  }
+  return s;
 }
 
 domain_actor::behavior_type domain_behavior(domain_pointer self, domain_config cfg) {
@@ -309,6 +354,7 @@ domain_actor::behavior_type domain_behavior(domain_pointer self, domain_config c
   st.cfg = std::move(cfg);
   st.run.md = st.cfg.md.name;
   st.run.activate = st.cfg.activate;
+  st.run.live = st.cfg.live && !st.cfg.activate;
   st.run.renewal.name = st.cfg.md.name;
   if (st.cfg.spec.name != st.cfg.md.name || st.cfg.spec.key_specs.empty()) {
     // a programming error (the supervisor makes the spec): say so rather than order nothing

@@ -58,6 +58,12 @@ struct domain_config {
   std::map<std::string, account_actor> accounts; ///< by CA URL, one for each of md.ca.urls
   actor_env env;
   bool activate = false;                        ///< activate staged sets here (no Apache)
+  /// MDActivation live (under Apache): a notified staged set is checked and announced to the
+  /// workers (store/live.hpp), and from then on is the MD's current set.
+  bool live = false;
+  /// Since when the certificates of domains/ (or the MD's files) are served: the start of the
+  /// server generation whose parent loaded them (md-status "served").
+  sys_time served_since{};
   md_observer observer;
   engine_log log;
 };
@@ -130,5 +136,9 @@ domain_actor spawn_domain(caf::actor_system& sys, domain_config cfg);
 
 /// The snapshot of the MD for the status actor.
 md_snapshot make_snapshot(const domain_state& st);
+
+/// The MD's staged set is served live (MDActivation live, announced and checked): its staged
+/// certificates are the current ones.
+bool served_live(const domain_state& st);
 
 } // namespace mda

@@ -151,6 +151,12 @@ class store_backend final : public domain_backend {
     return {};
   }
 
+  expected<std::vector<std::string>> check_live(const live_expectation& want) override {
+    auto set = load_live_set(*st_, want, {}, std::chrono::system_clock::now());
+    if (!set) return set.error();
+    return live_fingerprints(*set);
+  }
+
   status reset_staging(const std::string& md_name) override {
     return st_->purge(store_group::staging, md_name);
   }

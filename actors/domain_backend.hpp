@@ -15,6 +15,7 @@
 //   `mdctl run`, the embedded responders, via `challenge_factory`).
 // - stage: write_staging (encrypted keys, pubcert files, md.json, job.json, account).
 // - activate: activate_staging (staging -> domains, old set archived).
+// - check_live: load_live_set of staging/<md> (keys decrypted, matched, names, validity).
 // - run_command: core/process.hpp with the timeout.
 // - fetch_ari: GET renewalInfo per leaf (acme/ari.hpp), a random point of each window.
 // Not here: decisions (core/renewal.hpp), timers, retries (the actors).
@@ -36,6 +37,7 @@
 #include "core/renewal.hpp"
 #include "core/x509.hpp"
 #include "messages/domain.hpp"
+#include "store/live.hpp"
 #include "store/store.hpp"
 
 namespace mda {
@@ -87,6 +89,9 @@ class domain_backend {
   virtual acme::acme_result<acme::obtained_cert> obtain(const order_request& r) = 0;
   virtual status stage(const staged_result& r) = 0;
   virtual status activate(const managed_domain& md) = 0;
+  /// The live check of staging/<md> (store/live.hpp load_live_set, at the time of the call):
+  /// the fingerprints of the staged leaves to announce, or why the set may not be served.
+  virtual expected<std::vector<std::string>> check_live(const live_expectation& want) = 0;
   /// Removes staging/<md> (after a CA switch or a failed stage).
   virtual status reset_staging(const std::string& md_name) = 0;
   virtual expected<process_result> run_command(const std::vector<std::string>& argv,

@@ -11,6 +11,7 @@
 #include "ocsp/persist.hpp"
 #include "ocsp/request.hpp"
 #include "store/cert_files.hpp"
+#include "store/live.hpp"
 #include "store/fs_io.hpp"
 
 namespace mda {
@@ -54,18 +55,20 @@ void add_chain_file(const store& st, staple_set& out, const std::string& path) {
   add_chain_text(out, st.read_outside(path), path);
 }
 
-staple_set load_md_staple_set(const store& st, const managed_domain& md) {
+staple_set load_md_staple_set(const store& st, const managed_domain& md, bool live) {
   staple_set out;
   out.owner = md.name;
   if (!md.cert_files.empty()) {
     for (const auto& file : md.cert_files) add_chain_file(st, out, file);
     return out;
   }
+  const store_group g = live && staged_set_live(st, md) ? store_group::staging : store_group::domains;
   for (const auto& spec : effective_key_specs(md)) {
     const std::string a = aspect::pubcert(spec);
-    if (!st.exists(store_group::domains, md.name, a)) continue;
-    auto path = st.file_path(store_group::domains, md.name, a);
-    add_chain_text(out, st.load_text(store_group::domains, md.name, a), path ? *path : "domains/" + md.name + "/" + a);
+    if (!st.exists(g, md.name, a)) continue;
+    auto path = st.file_path(g, md.name, a);
+    add_chain_text(out, st.load_text(g, md.name, a),
+                   path ? *path : std::string(group_name(g)) + "/" + md.name + "/" + a);
   }
   return out;
 }
@@ -160,7 +163,8 @@ void load(ocsp_stapling_pointer self, std::function<staple_set()> reader) {
 
 void load_md(ocsp_stapling_pointer self, const managed_domain& md) {
   auto store = self->state.cfg.st;
-  load(self, [store, md] { return load_md_staple_set(*store, md); });
+  const bool live = self->state.cfg.live;
+  load(self, [store, md, live] { return load_md_staple_set(*store, md, live); });
 }
 
 /// Cleanup first (it must not remove what registration reads), then every set.

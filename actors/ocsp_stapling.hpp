@@ -60,6 +60,9 @@ struct ocsp_stapling_config {
   milliseconds command_timeout{60'000};
   command_runner run_command;               ///< empty = process_command_runner()
   std::function<void(const std::string&)> log;
+  /// MDActivation live: an MD whose staged set is served (staged_set_live) staples the
+  /// certificates of staging/<md>, not those of domains/.
+  bool live = false;
 };
 
 /// The certificates of one owner to staple, by responder URL.
@@ -76,7 +79,9 @@ struct staple_set {
 void add_chain_file(const store& st, staple_set& out, const std::string& path);
 /// The MD's certificates: its static MDCertificateFile files, or domains/<md>/pubcert*.pem
 /// (read through the store; the unprivileged engine cannot open domains/); owner = md.name.
-staple_set load_md_staple_set(const store& st, const managed_domain& md);
+/// `live`: when the MD's staged set is served live (store/live.hpp staged_set_live), the
+/// certificates of staging/<md> instead.
+staple_set load_md_staple_set(const store& st, const managed_domain& md, bool live = false);
 /// The MDStapleOthers files; owner "other".
 staple_set load_other_staple_set(const store& st, const std::vector<std::string>& files);
 

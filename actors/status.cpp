@@ -21,7 +21,7 @@ namespace mda {
 caf::error validate(const status_config& cfg) {
   if (!cfg.env.clock)
     return make_error(engine_errc::bad_request, "status: no clock");
-  if (!cfg.file.empty() && !cfg.pool)
+  if ((!cfg.file.empty() || !cfg.live_file.empty()) && !cfg.pool)
     return make_error(engine_errc::bad_request, "status: a status file needs a worker pool");
   if (cfg.min_interval < caf::timespan{0})
     return make_error(engine_errc::bad_request, "status: the write interval must not be negative");
@@ -149,6 +149,59 @@ void publish_now(status_pointer self) {
     [done](const caf::error& e) { done(error_text(e)); });
 }
 
+/// Writes the live announcement when it changed and no write is in flight.
+void write_live(status_pointer self) {
+  auto& st = self->state;
+  if (!st.live_dirty || st.live_writing || st.cfg.live_file.empty()) return;
+  st.live_dirty = false;
+  st.live_writing = true;
+  auto path = st.cfg.live_file;
+  auto text = std::make_shared<const std::string>(render_live_file(st.live));
+  auto done = [self](const std::string& failure) {
+    auto& s = self->state;
+    s.live_writing = false;
+    if (!failure.empty()) {
+      ++s.stats.write_errors;
+      s.stats.last_error = failure;
+      s.live_dirty = true;
+      // a full disk or the like: try again in a second, not in a loop
+      self->delayed_send(self, std::chrono::seconds(1), publish_atom_v);
+      return;
+    }
+    write_live(self);
+  };
+  run_blocking(
+    self, st.cfg.pool, "write '" + path + "'",
+    [path, text] {
+      fsio::atomic_write_options o;
+      o.durable = false; // the set itself is durable in staging/; this only points at it
+      return fsio::write_file_atomic(path, *text, 0600, o);
+    },
+    [done](const mda::status& res) { done(res.ok() ? std::string() : res.error().message); },
+    [done](const caf::error& e) { done(error_text(e)); });
+}
+
+/// The MD's entry in the live announcement follows its snapshot (see status.hpp).
+void note_live(status_pointer self, const md_snapshot& m) {
+  auto& st = self->state;
+  if (st.cfg.live_file.empty() || m.served_from != served_source::staging) return;
+  live_md e{m.md.name, m.served_since, {}};
+  for (const auto& slot : m.certs)
+    if (slot.cert) e.fingerprints.push_back(slot.cert->sha256_fingerprint);
+  auto& mds = st.live.mds;
+  auto it = std::lower_bound(mds.begin(), mds.end(), e.name,
+                             [](const live_md& a, const std::string& n) { return a.name < n; });
+  if (it != mds.end() && it->name == e.name) {
+    if (*it == e) return;
+    *it = std::move(e);
+  } else {
+    mds.insert(it, std::move(e));
+  }
+  ++st.live.generation;
+  st.live_dirty = true;
+  write_live(self);
+}
+
 /// Writes now when the last write began at least min_interval ago, else arms the timer once.
 void schedule_publish(status_pointer self) {
   auto& st = self->state;
@@ -228,6 +281,7 @@ status_actor::behavior_type status_behavior(status_pointer self, status_config c
         return;
       render_file_md(self->state, entry->second);
       render_fragment(self->state, name);
+      note_live(self, entry->second);
       self->state.dirty = true;
       schedule_publish(self);
     },
@@ -261,6 +315,7 @@ status_actor::behavior_type status_behavior(status_pointer self, status_config c
     [self](publish_atom) {
       self->state.timer_armed = false;
       schedule_publish(self);
+      write_live(self);
     },
   };
 }

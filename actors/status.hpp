@@ -29,6 +29,12 @@
 //   the handler of an update that changes the MD or its staplings. Without a socket no
 //   md-status fragment is rendered. A socket that cannot be bound (its directory missing,
 //   no permission) is reported through `warn` and left out; the actor runs on.
+// - with a `live_file` (MDActivation live), keeps the announcement of the sets served live
+//   (store/live.hpp): an MD whose snapshot says it is served from staging/ is listed with the
+//   fingerprints of its certificates and since when; each change (an MD added, its
+//   certificates changed) raises the generation and rewrites the file (a small file: at
+//   once, one write in flight, changes meanwhile written after it). An MD that stops being
+//   served from staging (a new run started) stays listed: the workers keep serving it.
 // Not here: how md-status is rendered (status/md_status.hpp), gathering MD state (domain
 // actors).
 #pragma once
@@ -52,6 +58,7 @@
 #include "actors/actors.hpp"
 #include "actors/clock.hpp"
 #include "ipc/status_socket.hpp"
+#include "store/live.hpp"
 
 namespace mda {
 
@@ -87,6 +94,7 @@ struct status_config {
   /// the store at start): the first snapshot already lists every MD. A domain actor's put
   /// replaces its MD's entry.
   std::vector<md_snapshot> seed;
+  std::string live_file;       ///< the live announcement (store/live.hpp); "" = none
 };
 
 /// The warning for a status socket that could not be bound: the path, why, what serves the
@@ -117,6 +125,9 @@ struct status_state {
   /// Every MD's md-status fragment, shared with the socket listener; filled only when a
   /// socket is configured, kept in step with `mds` and `staplings` by the handlers.
   std::shared_ptr<md_status_cache> md_status = std::make_shared<md_status_cache>();
+  live_table live;                     ///< what live_file announces (or is about to)
+  bool live_dirty = false;             ///< changed since the last write began
+  bool live_writing = false;           ///< a write of live_file is in flight
 
   /// The snapshot of all MDs, "published" = `now`.
   status_snapshot current(sys_time now) const;

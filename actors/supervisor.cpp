@@ -150,6 +150,7 @@ ocsp_stapling_actor spawn_stapling(caf::actor_system& sys, const engine_config& 
   c.command_timeout = s.command_timeout;
   c.run_command = opts.run_command;
   c.log = opts.log;
+  c.live = s.live_activation && !opts.activate;
   return spawn_ocsp_stapling(sys, std::move(c));
 }
 
@@ -184,6 +185,7 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   ca_policy_config pc{retry_policy{s.retry_delay, k_max_retry_delay, s.retry_failover}, opts.env};
   if (auto err = validate(pc)) return err;
   a.policy = spawn_ca_policy(sys, pc);
+  const sys_time started = std::chrono::time_point_cast<std::chrono::seconds>(opts.env.clock->now());
   status_config sc;
   sc.file = status_file_path(s);
   sc.socket_path = s.status_socket;
@@ -193,6 +195,9 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   sc.cert_check_url = s.cert_check_url;
   sc.pool = a.io_pool;
   sc.env = opts.env;
+  // live activation under Apache only: mdctl run activates in-process, nobody serves
+  const bool live = s.live_activation && !opts.activate;
+  if (live) sc.live_file = live_file_path(s);
   auto status = spawn_status(sys, sc);
   if (!status) return status.error();
   a.status = *status;
@@ -229,8 +234,10 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     dc.status = a.status;
     dc.env = opts.env;
     dc.activate = opts.activate;
+    dc.live = live;
+    dc.served_since = started;
     dc.observer = opts.observer;
-    if (opts.activate && stapled.count(em.md.name)) dc.stapling = a.stapling;
+    if ((opts.activate || live) && stapled.count(em.md.name)) dc.stapling = a.stapling;
     dc.log = opts.log;
     for (const auto& url : dc.spec.ca_urls) {
       auto key = account_key(em.md, url);

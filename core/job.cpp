@@ -156,9 +156,9 @@ bool log_entry::operator==(const log_entry& o) const {
 
 bool job::operator==(const job& o) const {
   return std::tie(name, finished, notified, notified_renewed, next_run, last_run, valid_from,
-                  errors, last, log) ==
+                  live_since, errors, last, log) ==
          std::tie(o.name, o.finished, o.notified, o.notified_renewed, o.next_run, o.last_run,
-                  o.valid_from, o.errors, o.last, o.log);
+                  o.valid_from, o.live_since, o.errors, o.last, o.log);
 }
 
 void job::log_append(sys_time now, std::string type, std::string status, std::string detail) {
@@ -194,6 +194,7 @@ bool job::start_run(sys_time now) {
   const bool was_finished = finished;
   if (finished) {
     finished = false;
+    live_since = sys_time{};
     notified = false;
     notified_renewed = false;
     valid_from = sys_time{};
@@ -205,6 +206,7 @@ bool job::start_run(sys_time now) {
 
 void job::finish_run(sys_time ready_at, sys_time now) {
   finished = true;
+  live_since = sys_time{};
   notified = false;
   notified_renewed = false;
   valid_from = ready_at;
@@ -225,6 +227,12 @@ void job::fail_run(const result& r, sys_time now, bool keep_last) {
 void job::plan_retry(int errors_now, sys_time at) {
   errors = errors_now;
   next_run = at;
+}
+
+void job::went_live(sys_time now) {
+  live_since = now;
+  errors = 0;
+  next_run = sys_time{};
 }
 
 void job::reset_after_activation() {
@@ -254,6 +262,7 @@ ojson to_json(const job& jb) {
   json_set_time_if(j, "next-run", jb.next_run);
   json_set_time_if(j, "last-run", jb.last_run);
   json_set_time_if(j, "valid-from", jb.valid_from);
+  json_set_time_if(j, "mdactor-live-since", jb.live_since);
   j["errors"] = jb.errors;
   if (jb.last) j["last"] = to_json(*jb.last);
   if (!jb.log.empty()) {
@@ -275,6 +284,7 @@ expected<job> job_from_json(const ojson& j, const std::string& source) {
   f.get_time("next-run", jb.next_run);
   f.get_time("last-run", jb.last_run);
   f.get_time("valid-from", jb.valid_from);
+  f.get_time("mdactor-live-since", jb.live_since);
   f.get("errors", jb.errors);
   if (f.find("last")) {
     jb.last.emplace();

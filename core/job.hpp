@@ -95,6 +95,9 @@ struct job {
   sys_time next_run{};               ///< the epoch = not scheduled (omitted)
   sys_time last_run{};
   sys_time valid_from{};             ///< when the staged certificate becomes usable
+  /// mdactor: when the staged set went live (MDActivation live, store/live.hpp), served from
+  /// staging/ since then; the epoch = not live. job.json "mdactor-live-since".
+  sys_time live_since{};
   int errors = 0;                    ///< failed runs in a row
   std::optional<result> last;        ///< the result of the last run
   std::vector<log_entry> log;        ///< newest first; absent in JSON when empty
@@ -135,6 +138,10 @@ struct job {
   void plan_retry(int errors_now, sys_time at);
   /// The staged set was activated: a fresh job of the same MD.
   void reset_after_activation();
+  /// The staged set is served without a restart from `now` on: live_since, errors cleared
+  /// (a failed earlier attempt), nothing scheduled. The job stays finished and notified: the
+  /// parent still moves the set into domains/ at the next restart.
+  void went_live(sys_time now);
 
   bool operator==(const job& o) const;
 };

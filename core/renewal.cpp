@@ -190,6 +190,7 @@ const char* to_string(renewal_action a) noexcept {
     case renewal_action::wait: return "wait";
     case renewal_action::renew: return "renew";
     case renewal_action::notify_renewed: return "notify-renewed";
+    case renewal_action::activate_live: return "activate-live";
   }
   return "none";
 }
@@ -207,7 +208,14 @@ renewal_decision decide_renewal(const renewal_input& in, sys_time now) {
   if (!is_watched(md, in.settings.used)) {
     return decided(renewal_action::none, {}, "MDRenewMode is auto and no virtual host uses the managed domain");
   }
-  if (in.job.finished) return finished_job(in.job, now);
+  if (in.job.finished) {
+    if (!in.live || !in.job.notified_renewed) return finished_job(in.job, now);
+    if (in.job.live_since == sys_time{}) {
+      return decided(renewal_action::activate_live, now,
+                     "the renewed certificate is announced: serve it without a restart (MDActivation live)");
+    }
+    // served from staging since live_since: the current certificates, looked at as any
+  }
 
   const md_assessment state = assess_certificates(md, in.certs);
   const bool complete = state.state == md_state::complete;

@@ -118,6 +118,10 @@ struct renewal_input {
   renewal_settings settings;            ///< resolved: the MD's md_spec::renewal
   std::optional<ari_hint> ari;          ///< the last renewalInfo answer (the earliest over
                                         ///< the certificates), when known
+  /// MDActivation live: a staged set that was announced ("renewed" delivered) is served at
+  /// once (activate_live); once served (job.live_since) it is the MD's current set and
+  /// `certs` are its certificates: decided on like a complete MD's.
+  bool live = false;
 };
 
 enum class renewal_action {
@@ -125,6 +129,7 @@ enum class renewal_action {
   wait,           ///< look again at `at`
   renew,          ///< run (or continue) the renewal now
   notify_renewed, ///< the staged certificate is ready: raise "renewed"
+  activate_live,  ///< the announced staged set is to be served without a restart
 };
 const char* to_string(renewal_action a) noexcept;
 

@@ -67,6 +67,7 @@ std::string describe(const run_effect& e) {
       [](const run::order& o) { return "order " + std::to_string(o.index); },
       [](const run::stage&) -> std::string { return "stage"; },
       [](const run::activate&) -> std::string { return "activate"; },
+      [](const run::go_live&) -> std::string { return "go_live"; },
       [](const run::ask_policy& p) {
         return std::string(p.notification ? "ask_policy notification" : "ask_policy") +
                " counts " + std::to_string(p.counts) + ": " + p.failure.detail;
@@ -134,6 +135,8 @@ run_effects on_decision(renewal_run& r, const renewal_decision& d, sys_time regu
   const bool after_run = d.expiring && d.action == renewal_action::renew;
   if (d.expiring && !after_run) out.push_back(run::deliver{event_reason::expiring});
   job& j = r.renewal;
+  // a staged set waits for activation, unless it is served live already
+  const bool staged = j.finished && j.live_since == sys_time{};
   switch (d.action) {
     case renewal_action::renew:
       r.state = run::renewing{run::renewing::step::vetting, 0, 0, after_run};
@@ -148,12 +151,17 @@ run_effects on_decision(renewal_run& r, const renewal_decision& d, sys_time regu
       r.activity = "notifying";
       out.push_back(run::deliver{event_reason::renewed});
       break;
+    case renewal_action::activate_live:
+      r.state = run::activating{};
+      r.activity = "activating";
+      out.push_back(run::go_live{});
+      break;
     case renewal_action::wait:
       r.state = run::idle{};
       out.push_back(run::arm{next_look(d, regular)});
       if (j.errors > 0)
         out.push_back(run::report{md_outcome::failed, j.last ? j.last->detail : ""});
-      else if (!j.finished)
+      else if (!staged)
         out.push_back(run::report{md_outcome::complete, ""});
       break;
     case renewal_action::none:
@@ -162,7 +170,7 @@ run_effects on_decision(renewal_run& r, const renewal_decision& d, sys_time regu
       if (!driven)
         out.push_back(run::report{md_outcome::skipped, d.reason});
       else
-        out.push_back(run::report{j.finished ? md_outcome::staged : md_outcome::complete, ""});
+        out.push_back(run::report{staged ? md_outcome::staged : md_outcome::complete, ""});
       break;
   }
   return out;
@@ -196,6 +204,10 @@ run_effects on_delivered(renewal_run& r, const std::string& reason, bool ok,
       r.state = run::activating{};
       r.activity = "activating";
       out.push_back(run::activate{}); // after the job.json writes: activation purges staging
+    } else if (r.live) {
+      r.state = run::activating{};
+      r.activity = "activating";
+      out.push_back(run::go_live{});
     } else {
       r.state = run::idle{};
       out.push_back(run::report{md_outcome::staged, ""});
@@ -255,6 +267,15 @@ run_effects on_activated(renewal_run& r, std::optional<run_failure> failure, sys
   r.renewal.reset_after_activation();
   r.state = run::checking{};
   return {run::log{"activated the staged certificates"}, run::forget_ari{}, run::load{}};
+}
+
+run_effects on_went_live(renewal_run& r, std::optional<run_failure> failure, sys_time now) {
+  if (!std::holds_alternative<run::activating>(r.state)) return {};
+  if (failure) return fail(r, std::move(*failure), now);
+  r.renewal.went_live(now);
+  r.state = run::checking{};
+  return {run::save_job{}, run::log{"serving the renewed certificates without a restart"},
+          run::forget_ari{}, run::load{}};
 }
 
 run_effects on_failed(renewal_run& r, run_failure f, sys_time now) {

@@ -7,7 +7,8 @@
 // The cycle (mod_md's drive job): idle -> checking (load, renewalInfo) -> decision: wait (idle,
 // a timer), renew (renewing: vetting by the "renewing" event -> account -> ordering one
 // certificate per key spec -> staging), or the staged set is ready (notifying "renewed" ->
-// activating, with in-process activation). A failed step is failing: planning (the retry
+// activating, with in-process activation or, under Apache with MDActivation live, the check
+// of the staged set before it is announced to the workers: store/live.hpp). A failed step is failing: planning (the retry
 // policy's plan) -> erroring (the "errored" event) -> idle with the retry time; a failed
 // "renewed" notification waits for a plan too, without failing the run.
 //
@@ -58,7 +59,8 @@ struct notifying {
   bool retrying = false;
   std::string detail;      ///< retrying: why it failed
 };
-/// The staged set is being activated (in-process activation only).
+/// The staged set is being activated: in-process (mdctl run), or checked before it is served
+/// live (MDActivation live).
 struct activating {};
 /// A step failed: planning (asked the policy), then erroring (the "errored" event is out).
 struct failing {
@@ -85,6 +87,7 @@ struct order {           ///< order the certificate of key spec `index` (-> on_o
 };
 struct stage {};         ///< write the obtained set and the job to staging (-> on_staged)
 struct activate {};      ///< once job.json writes are over, activate (-> on_activated)
+struct go_live {};       ///< check the staged set and announce it to the workers (-> on_went_live)
 struct ask_policy {      ///< report the failure, ask for the retry plan (-> on_plan)
   run_failure failure;
   int counts = 1;            ///< errors the failure counts
@@ -122,7 +125,7 @@ using run_state = std::variant<run::idle, run::checking, run::renewing, run::not
 
 using run_effect =
   std::variant<run::load, run::fetch_ari, run::decide, run::deliver, run::ask_account, run::order,
-               run::stage, run::activate, run::ask_policy, run::limit_account, run::use_ca,
+               run::stage, run::activate, run::go_live, run::ask_policy, run::limit_account, run::use_ca,
                run::drop_staged, run::keep_staged, run::policy_ok, run::release, run::forget_ari,
                run::save_job, run::report, run::arm, run::arm_regular, run::log>;
 using run_effects = std::vector<run_effect>;
@@ -138,6 +141,7 @@ std::vector<std::string> describe(const run_effects& es);
 struct renewal_run {
   std::string md;            ///< the MD's name (event texts)
   bool activate = false;     ///< activate staged sets in-process (no Apache)
+  bool live = false;         ///< MDActivation live: serve a notified staged set at once
   run_state state = run::idle{};
   job renewal;               ///< job.json as the actor keeps it
   std::string activity;      ///< the step running now: the activity of a failure
@@ -171,6 +175,10 @@ run_effects on_ordered(renewal_run& r, std::optional<run_failure> failure, std::
                        sys_time ready_at, sys_time now);
 run_effects on_staged(renewal_run& r, std::optional<run_failure> failure, sys_time now);
 run_effects on_activated(renewal_run& r, std::optional<run_failure> failure, sys_time now);
+/// The live check of the staged set answered: served from now on (the job notes when; the
+/// MD is looked at again, its staged certificates now the current ones), or a failure of the
+/// activation (the set stays staged and is not served; the policy plans the next try).
+run_effects on_went_live(renewal_run& r, std::optional<run_failure> failure, sys_time now);
 /// A step failed before it could start (no CA configured, no account actor).
 run_effects on_failed(renewal_run& r, run_failure f, sys_time now);
 

@@ -32,6 +32,7 @@
 #include "httpd/module.hpp"
 #include "httpd/ocsp_hooks.hpp"
 #include "store/fs_io.hpp"
+#include "store/live.hpp"
 #include "store/registry.hpp"
 
 APLOG_USE_MODULE(md);
@@ -136,6 +137,13 @@ std::vector<md_snapshot> publish_status_at_start(server_rec* s, const module_sta
   if (geteuid() == 0) o.owner = std::make_pair(ap_unixd_config.user_id, ap_unixd_config.group_id);
   if (auto w = fsio::write_file_atomic(path, render_snapshot_file(snap), 0600, o); !w) {
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MDA0138: writing the status file: %s",
+                 w.error().message.c_str());
+  }
+  // Nothing is served live in the new generation yet: the sets announced before this start
+  // were moved into domains/ by the activation above (store/live.hpp). The engine announces
+  // again what it serves from staging/.
+  if (auto w = fsio::write_file_atomic(live_file_path(settings), render_live_file(live_table{}), 0600, o); !w) {
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MDA0138: writing %s: %s", live_file_path(settings).c_str(),
                  w.error().message.c_str());
   }
   return std::move(snap.mds);

@@ -65,6 +65,7 @@ ojson md_entry_json(const md_snapshot& m) {
   json_set_if(j, "ca-in-use", redact_url(m.ca_in_use));
   json_set_time_if(j, "next-run", m.next_run);
   if (m.error != 0) j["error"] = m.error;
+  if (m.served_from != served_source::none) j["served"] = served_json(m);
   return j;
 }
 
@@ -160,6 +161,16 @@ md_snapshot read_md_entry(json_fields f, const std::string& where) {
   f.get("ca-in-use", m.ca_in_use);
   f.get_time("next-run", m.next_run);
   f.get("error", m.error);
+  if (const ojson* sv = raw_object(f, "served")) {
+    json_fields sf(*sv, where + ".served");
+    std::string from;
+    sf.get("from", from);
+    if (from == "domains") m.served_from = served_source::domains;
+    else if (from == "files") m.served_from = served_source::files;
+    else if (from == "staging") m.served_from = served_source::staging;
+    sf.get_time("since", m.served_since);
+    if (auto r = sf.result(); !r) fail_nested(f, r.error());
+  }
   return m;
 }
 
@@ -189,11 +200,29 @@ const job* ocsp_job_of(const status_snapshot& s, std::string_view owner) {
   return newest;
 }
 
+ojson served_json(const md_snapshot& m) {
+  ojson j = ojson::object();
+  j["from"] = to_string(m.served_from);
+  json_set_time_if(j, "since", m.served_since);
+  return j;
+}
+
+const char* to_string(served_source s) noexcept {
+  switch (s) {
+    case served_source::none: return "none";
+    case served_source::domains: return "domains";
+    case served_source::files: return "files";
+    case served_source::staging: return "staging";
+  }
+  return "none";
+}
+
 bool md_snapshot::operator==(const md_snapshot& o) const {
   return std::tie(md, certs, renew_at, watched, renew, renewing, renewal, staged_certs,
-                  ocsp_renewal, ca_in_use, next_run, error) ==
+                  ocsp_renewal, ca_in_use, next_run, error, served_from, served_since) ==
          std::tie(o.md, o.certs, o.renew_at, o.watched, o.renew, o.renewing, o.renewal,
-                  o.staged_certs, o.ocsp_renewal, o.ca_in_use, o.next_run, o.error);
+                  o.staged_certs, o.ocsp_renewal, o.ca_in_use, o.next_run, o.error, o.served_from,
+                  o.served_since);
 }
 
 bool status_snapshot::operator==(const status_snapshot& o) const {

@@ -88,6 +88,12 @@ struct stapling_info {
   bool operator==(const stapling_info& o) const;
 };
 
+/// Where the certificates an MD's virtual host serves come from (mdactor's md-status
+/// "served"): none yet (a fallback), domains/<md> (loaded at the server's start), the MD's
+/// MDCertificateFile files, or staging/<md> served live (store/live.hpp).
+enum class served_source { none, domains, files, staging };
+const char* to_string(served_source s) noexcept;
+
 /// Everything shown about one MD.
 struct md_snapshot {
   managed_domain md;                   ///< as in domains/<md>/md.json (effective CA in ca.url)
@@ -102,8 +108,14 @@ struct md_snapshot {
   std::string ca_in_use;               ///< the CA URL the current renewal talks to; "" = none
   sys_time next_run{};                 ///< when the engine looks at this MD next; epoch = unknown
   int error = 0;                       ///< APR status when gathering the MD failed; 0 = none
+  served_source served_from = served_source::none; ///< where `certs` are served from
+  sys_time served_since{};             ///< since when; the epoch = unknown
   bool operator==(const md_snapshot& o) const;
 };
+
+/// md-status's "served" of an MD: {"from": "staging", "since": <RFC 822>} ("since" left out
+/// when unknown); md_snapshot::served_from none shows nothing.
+nlohmann::ordered_json served_json(const md_snapshot& m);
 
 /// What the engine publishes.
 struct status_snapshot {

@@ -117,6 +117,13 @@ status check_live_set(const staged_set& set, const live_expectation& want,
   return {};
 }
 
+bool staged_set_live(const store& st, const managed_domain& md) {
+  auto j = load_staging_job(st, md);
+  if (!j || !*j) return false;
+  const job& jb = **j;
+  return jb.finished && jb.notified_renewed && jb.live_since != sys_time{};
+}
+
 expected<staged_set> load_live_set(const store& st, const live_expectation& want,
                                    const std::vector<std::string>& announced, sys_time now) {
   auto loaded = load_staging(st, want.md);

@@ -80,4 +80,8 @@ expected<staged_set> load_live_set(const store& st, const live_expectation& want
 /// The fingerprints of a set's leaves, key spec order (what the engine announces).
 std::vector<std::string> live_fingerprints(const staged_set& set);
 
+/// Whether the staging job of `md` says its set went live (finished, "renewed" delivered,
+/// mdactor-live-since set): what the engine serves and staples for the MD.
+bool staged_set_live(const store& st, const managed_domain& md);
+
 } // namespace mda

@@ -30,7 +30,8 @@ struct fake_backend final : domain_backend {
   std::vector<std::string> obtain_ca;  ///< the CA URL of each obtain call
   std::vector<std::vector<std::string>> commands; ///< argv of each command run
   std::map<std::string, int> exit_codes;          ///< reason -> exit code
-  int stages = 0, activations = 0, resets = 0;
+  int stages = 0, activations = 0, resets = 0, live_checks = 0;
+  std::string live_refusal;            ///< check_live fails with it when not empty
   std::optional<staged_result> staged;
   sys_time cert_time{};                ///< notBefore of obtained certificates
   std::optional<ari_hint> ari;         ///< what fetch_ari answers
@@ -74,6 +75,13 @@ struct fake_backend final : domain_backend {
     leaves = {staged->certs.front().chain.front()};
     have_job = false;
     return {};
+  }
+  expected<std::vector<std::string>> check_live(const live_expectation& want) override {
+    ++live_checks;
+    if (!live_refusal.empty()) return error(store_errc::invalid, want.md + ": " + live_refusal);
+    std::vector<std::string> fps;
+    for (const auto& c : staged->certs) fps.push_back(c.chain.front().fingerprint_sha256());
+    return fps;
   }
   status reset_staging(const std::string&) override {
     ++resets;
@@ -127,7 +135,7 @@ struct domain_fixture : test::actor_fixture {
                       pool, make_test_env(sys, t0)};
     return accounts[url] = spawn_account(sys, std::move(ac));
   }
-  domain_actor start(managed_domain md, domain_settings s, bool activate = true) {
+  domain_actor start(managed_domain md, domain_settings s, bool activate = true, bool live = false) {
     if (!policy) make_policy({});
     for (const auto& u : md.ca.urls)
       if (!accounts.count(u)) make_account(u);
@@ -143,6 +151,8 @@ struct domain_fixture : test::actor_fixture {
     dc.stapling = stapling;
     dc.env = make_test_env(sys, t0);
     dc.activate = activate;
+    dc.live = live;
+    dc.served_since = t0 - 1h;
     dc.observer = [this](const md_report& r) { reports.push_back(r); };
     dom = spawn_domain(sys, std::move(dc));
     sched.run();
@@ -502,16 +512,6 @@ TEST_CASE_METHOD(domain_fixture, "domain: the snapshot shows the staged certific
   CHECK_FALSE(s.certs[0].cert); // nothing in domains/ until activation
 }
 
-TEST_CASE("domain backend: tls-alpn-01 is set up as mod_md does", "[actors][domain]") {
-  // mod_md's suite, 702_043 (no vhost allows acme-tls/1: http-01 is used instead) and 702_044
-  // (a name outside the vhosts that allow it is still tried)
-  CHECK(tls_alpn01_refusal({}, "a.test") ==
-        "a.test: protocol 'acme-tls/1' seems not enabled for this or any other associated domain. "
-        "Not attempting challenge type tls-alpn-01.");
-  CHECK(tls_alpn01_refusal({"a.test"}, "a.test").empty());
-  CHECK(tls_alpn01_refusal({"a.test"}, "other.a.test").empty());
-}
-
 namespace {
 
 /// Records the MDs it is asked to staple again.
@@ -527,6 +527,76 @@ ocsp_stapling_actor::behavior_type staple_recorder(ocsp_stapling_actor::pointer,
 }
 
 } // namespace
+
+TEST_CASE_METHOD(domain_fixture, "domain: MDActivation live serves the staged set once it checks out",
+                 "[actors][domain]") {
+  std::vector<std::string> asked;
+  stapling = sys.spawn(staple_recorder, &asked);
+  domain_settings s;
+  s.commands.message_cmd = "/bin/msg";
+  start(test_md(), s, false, true);
+  REQUIRE(backend->stages == 1);
+  CHECK(backend->activations == 0); // the parent moves the set at the next restart
+  CHECK(backend->live_checks == 1);
+  CHECK(backend->ran("renewed"));
+  CHECK(backend->saved.finished);
+  CHECK(backend->saved.notified_renewed);
+  CHECK(backend->saved.live_since == t0);
+  CHECK(state().runs() == 1);
+  CHECK(asked == std::vector<std::string>{"a.test"});
+  REQUIRE(!reports.empty());
+  CHECK(reports.back().outcome == md_outcome::complete);
+  const md_snapshot snap = make_snapshot(state());
+  CHECK(snap.served_from == served_source::staging);
+  CHECK(snap.served_since == t0);
+  REQUIRE(snap.certs.size() == 1);
+  REQUIRE(snap.certs[0].cert);
+  CHECK(snap.certs[0].cert->sha256_fingerprint == backend->staged->certs.front().chain.front().fingerprint_sha256());
+  REQUIRE(snap.renewal); // shown as mod_md shows it until the restart
+  CHECK(snap.renewal->live_since == t0);
+  CHECK(state().next_run > t0 + 6h); // the regular check: nothing due on the new certificate
+  stop(stapling);
+}
+
+TEST_CASE_METHOD(domain_fixture, "domain: MDActivation live refuses a staged set that does not check out",
+                 "[actors][domain]") {
+  make_policy({128});
+  backend->live_refusal = "the staged certificate for P-256 does not match its private key";
+  domain_settings s;
+  s.commands.message_cmd = "/bin/msg";
+  start(test_md(), s, false, true);
+  REQUIRE(backend->stages == 1);
+  CHECK(backend->live_checks == 1);
+  CHECK(backend->saved.live_since == sys_time{});
+  CHECK(backend->saved.errors == 1);
+  REQUIRE(backend->saved.last);
+  CHECK(backend->saved.last->detail ==
+        "serving the renewed certificates without a restart failed: a.test: the staged certificate for "
+        "P-256 does not match its private key (the previous certificates stay in use)");
+  CHECK(backend->saved.last->activity == "activating");
+  CHECK(backend->ran("errored"));
+  CHECK(reports.back().outcome == md_outcome::failed);
+  CHECK(make_snapshot(state()).served_from == served_source::none); // no certificate in domains/
+  // the retry: the set checks out now and is served, without another order
+  backend->live_refusal.clear();
+  advance(30s, 30s);
+  CHECK(backend->live_checks == 2);
+  CHECK(backend->saved.live_since != sys_time{});
+  CHECK(backend->saved.errors == 0);
+  CHECK(backend->stages == 1);
+  CHECK(make_snapshot(state()).served_from == served_source::staging);
+}
+
+TEST_CASE("domain backend: tls-alpn-01 is set up as mod_md does", "[actors][domain]") {
+  // mod_md's suite, 702_043 (no vhost allows acme-tls/1: http-01 is used instead) and 702_044
+  // (a name outside the vhosts that allow it is still tried)
+  CHECK(tls_alpn01_refusal({}, "a.test") ==
+        "a.test: protocol 'acme-tls/1' seems not enabled for this or any other associated domain. "
+        "Not attempting challenge type tls-alpn-01.");
+  CHECK(tls_alpn01_refusal({"a.test"}, "a.test").empty());
+  CHECK(tls_alpn01_refusal({"a.test"}, "other.a.test").empty());
+}
+
 
 TEST_CASE_METHOD(domain_fixture, "domain: after an activation the stapling actor looks at the MD again",
                  "[actors][domain]") {

@@ -135,6 +135,56 @@ TEST_CASE("status actor: publishing is paced and coalesced", "[actors][status]")
   fx.stop(aut, setup.pool);
 }
 
+TEST_CASE("status actor: the live announcement lists the MDs served from staging", "[actors][status]") {
+  status_setup setup([](status_config& c) { c.live_file = c.file + ".live"; });
+  auto& fx = setup.fx;
+  auto aut = setup.aut;
+  auto& st = fx.state_of<status_state>(aut);
+  const std::string live = setup.cfg.live_file;
+  auto served = [](const std::string& name, const std::string& fp, served_source from) {
+    md_snapshot m = md_named(name);
+    cert_info c;
+    c.sha256_fingerprint = fp;
+    m.certs = {cert_slot{"rsa", c}, cert_slot{"P-256", std::nullopt}};
+    m.served_from = from;
+    m.served_since = t0 + 5s;
+    return m;
+  };
+  auto read_live = [&] {
+    auto t = parse_live_file(test::read_file(live), live);
+    REQUIRE(t);
+    return *t;
+  };
+  fx.sched.run();
+  CHECK_FALSE(fsio::is_file(live)); // nothing served live: the parent's empty file stays
+  caf::anon_send(aut, caf::put_atom_v, served("b.example", "bb", served_source::domains));
+  fx.sched.run();
+  CHECK_FALSE(fsio::is_file(live));
+  caf::anon_send(aut, caf::put_atom_v, served("b.example", "b2", served_source::staging));
+  caf::anon_send(aut, caf::put_atom_v, served("a.example", "a2", served_source::staging));
+  fx.sched.run();
+  auto t = read_live();
+  CHECK(t.generation == 2);
+  REQUIRE(t.mds.size() == 2);
+  CHECK(t.mds[0] == live_md{"a.example", t0 + 5s, {"a2"}});
+  CHECK(t.mds[1] == live_md{"b.example", t0 + 5s, {"b2"}});
+  struct stat fst {};
+  REQUIRE(::stat(live.c_str(), &fst) == 0);
+  CHECK((fst.st_mode & 07777) == 0600);
+  // the same again, or a new run that no longer serves from staging: no change
+  caf::anon_send(aut, caf::put_atom_v, served("a.example", "a2", served_source::staging));
+  caf::anon_send(aut, caf::put_atom_v, served("a.example", "a2", served_source::none));
+  fx.sched.run();
+  CHECK(read_live().generation == 2);
+  caf::anon_send(aut, caf::put_atom_v, served("a.example", "a3", served_source::staging));
+  fx.sched.run();
+  t = read_live();
+  CHECK(t.generation == 3);
+  CHECK(t.mds[0].fingerprints == std::vector<std::string>{"a3"});
+  CHECK(st.stats.write_errors == 0);
+  fx.stop(aut, setup.pool);
+}
+
 TEST_CASE("status actor: a failing write is counted and retried after the interval",
           "[actors][status]") {
   test::temp_dir dir;

@@ -40,6 +40,9 @@ struct fresh_backend final : domain_backend {
   }
   status stage(const staged_result&) override { return {}; }
   status activate(const managed_domain&) override { return {}; }
+  expected<std::vector<std::string>> check_live(const live_expectation&) override {
+    return std::vector<std::string>{};
+  }
   status reset_staging(const std::string&) override { return {}; }
   expected<process_result> run_command(const std::vector<std::string>&,
                                        std::chrono::milliseconds) override {

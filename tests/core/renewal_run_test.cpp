@@ -277,6 +277,49 @@ TEST_CASE("renewal run: the renewed notification and activation", "[core][renewa
   }
 }
 
+TEST_CASE("renewal run: MDActivation live checks the staged set, then serves it", "[core][renewal_run]") {
+  auto r = fresh(false);
+  r.live = true;
+  r.renewal.finished = true;
+  on_check_due(r);
+  on_decision(r, decision(renewal_action::notify_renewed), k_now + 12h, true, k_now);
+  CHECK(describe(on_delivered(r, "renewed", true, "", k_now)) ==
+        lines{"save_job",
+              "log The Managed Domain a.test has been setup and changes will be activated on "
+              "next (graceful) server restart.",
+              "go_live"});
+  CHECK(state_name(r.state) == std::string("activating"));
+  CHECK(r.activity == "activating");
+  SECTION("served") {
+    CHECK(describe(on_went_live(r, std::nullopt, k_now + 1s)) ==
+          lines{"save_job", "log serving the renewed certificates without a restart", "forget_ari", "load"});
+    CHECK(r.renewal.live_since == k_now + 1s);
+    CHECK(r.renewal.finished);
+    CHECK(r.renewal.notified_renewed);
+    CHECK(state_name(r.state) == std::string("checking"));
+  }
+  SECTION("refused: the old certificates stay, the policy plans another try") {
+    CHECK(describe(on_went_live(r, plain_failure("key mismatch"), k_now)) ==
+          lines{"log renewal failed: key mismatch", "ask_policy counts 1: key mismatch"});
+    CHECK(r.renewal.live_since == sys_time{});
+    CHECK(r.renewal.errors == 0);
+    CHECK(r.renewal.last->activity == "activating");
+    CHECK(describe(on_plan(r, {1, k_now + 30s, "", false})) == lines{"release", "use_ca ", "deliver errored"});
+  }
+  SECTION("an announced set not served yet is activated by the decision") {
+    r = fresh(false);
+    r.live = true;
+    on_check_due(r);
+    CHECK(describe(on_decision(r, decision(renewal_action::activate_live), k_now + 12h, true, k_now)) ==
+          lines{"log decision: activate-live, why", "go_live"});
+    CHECK(state_name(r.state) == std::string("activating"));
+  }
+  SECTION("an answer outside activating is ignored") {
+    r = fresh(false);
+    CHECK(on_went_live(r, std::nullopt, k_now).empty());
+  }
+}
+
 TEST_CASE("renewal run: not activating here, the staged set is reported", "[core][renewal_run]") {
   auto r = fresh(false);
   on_check_due(r);

@@ -231,6 +231,40 @@ TEST_CASE("the job gates the decision: retries, ready-at, notification", "[core]
   }
 }
 
+TEST_CASE("MDActivation live: an announced staged set goes live, then is the current one",
+          "[core][renewal]") {
+  managed_domain md = md_named("a.example");
+  md.ari_renewals = false;
+  job j;
+  j.finished = true;
+  j.notified = j.notified_renewed = true;
+  const std::vector<cert_facts> certs{cert90()};
+  renewal_input in{md, certs, j, {}, {}};
+  SECTION("restart: it waits for the restart") {
+    CHECK(decide_renewal(in, k_now).action == renewal_action::none);
+  }
+  in.live = true;
+  SECTION("live, not served yet: activate it now") {
+    const auto d = decide_renewal(in, k_now);
+    CHECK(d.action == renewal_action::activate_live);
+    CHECK(d.at == k_now);
+    CHECK(d.reason == "the renewed certificate is announced: serve it without a restart (MDActivation live)");
+  }
+  SECTION("live, not announced yet: ready-at and the notification come first") {
+    j.notified = j.notified_renewed = false;
+    j.valid_from = k_now + hours{1};
+    CHECK(decide_renewal(in, k_now).action == renewal_action::wait);
+    CHECK(decide_renewal(in, k_now + hours{1}).action == renewal_action::notify_renewed);
+  }
+  SECTION("live and served: its certificates are looked at like any complete MD's") {
+    j.went_live(k_now - hours{1});
+    const auto d = decide_renewal(in, k_now);
+    CHECK(d.action == renewal_action::wait);
+    CHECK(d.reason == "certificate(rsa) renew window (33%) starts Thu, 01 Jan 2026 07:12:00 GMT");
+    CHECK(decide_renewal(in, k_now + hours{8}).action == renewal_action::renew);
+  }
+}
+
 TEST_CASE("MDRenewViaARI: the earlier of ARI and the window, never before the ARI window",
           "[core][renewal]") {
   managed_domain md = md_named("a.example"); // ari_renewals defaults to on
