@@ -29,7 +29,7 @@ void md_site::configure(const pebble_fixture& p, const std::string& module, cons
   ::chmod(ca_file.c_str(), 0644);
   const std::string ca = !ca_lines.empty() ? ca_lines
                                            : "MDCertificateAuthority " + p.directory_url() + "\n";
-  write_file(conf, base_conf("event") +
+  write_file(conf, base_conf(mpm) +
                        "Listen 127.0.0.1:" + h + "\n"
                        "Listen 127.0.0.1:" + s + " https\n"
                        "LoadModule md_module " + module + "\n" + ca +

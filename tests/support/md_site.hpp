@@ -22,6 +22,7 @@ struct md_site : private_apache {
   int http = 0, https = 0;
   std::string md = "a.example.test"; ///< the MD name and its only domain
   std::string challenges = "http-01"; ///< MDCAChallenges; "" leaves the directive out
+  std::string mpm = "event";          ///< base_conf's MPM
 
   md_site(int http_port, int https_port) : http(http_port), https(https_port) {}
 
