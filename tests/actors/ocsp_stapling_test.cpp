@@ -155,6 +155,27 @@ using argv = std::vector<std::string>;
 
 } // namespace
 
+TEST_CASE("stapling: an MD served live staples its staged certificates", "[actors][ocsp]") {
+  stapling_fixture f;
+  managed_domain md = f.md;
+  md.cert_files.clear();
+  md.pkey_files.clear();
+  auto chain = [](const std::vector<certificate>& c) { return *write_pem_chain(c); };
+  REQUIRE(f.st->save_text(store_group::domains, md.name, "pubcert.pem", chain({f.pki.leaf.cert, f.pki.inter.cert})));
+  REQUIRE(f.st->save_text(store_group::staging, md.name, "pubcert.pem", chain({f.other.cert, f.pki.inter.cert})));
+  REQUIRE(f.st->save_json(store_group::staging, md.name, "md.json", to_json(md)));
+  job j;
+  j.finished = j.notified = j.notified_renewed = true;
+  REQUIRE(f.st->save_json(store_group::staging, md.name, "job.json", to_json(j)));
+  const auto in_domains = std::vector<std::string>{*ocsp::cert_key(f.pki.leaf.cert)};
+  const auto staged = std::vector<std::string>{*ocsp::cert_key(f.other.cert)};
+  CHECK(load_md_staple_set(*f.st, md, true).keys == in_domains); // renewed, not live yet
+  j.went_live(f.t0);
+  REQUIRE(f.st->save_json(store_group::staging, md.name, "job.json", to_json(j)));
+  CHECK(load_md_staple_set(*f.st, md, true).keys == staged);
+  CHECK(load_md_staple_set(*f.st, md, false).keys == in_domains); // MDActivation restart
+}
+
 TEST_CASE("stapling: reading certificate files", "[actors][ocsp]") {
   stapling_fixture f;
   auto set = load_md_staple_set(*f.st, f.md);
