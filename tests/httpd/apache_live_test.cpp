@@ -6,8 +6,9 @@
 // ignores live.json; replaced MDCertificateFile pairs are served too (MDA0154 when the User
 // cannot read the key).
 // The test plays the engine: it writes the staged set with the store's secret (owned by the
-// User afterwards, as the engine leaves it) and then live.json. The CA is a closed port and
-// the MDs have valid certificates in domains/, so the real engine renews nothing. Handshakes
+// User afterwards, as the engine leaves it) and then live.json. The CA is a closed port, the
+// MDs have valid certificates in domains/ and MDRenewMode manual: the real engine renews and
+// announces nothing. Handshakes
 // are made in-process (OpenSSL, TLS 1.3, no verification) and report the leaf's serial.
 #include <catch2/catch.hpp>
 
@@ -178,6 +179,7 @@ struct live_apache : private_apache {
                        "MDCertificateAuthority " + ca + "\n"
                        "MDCertificateAgreement accepted\n"
                        "MDContactEmail admin@example.test\n"
+                       "MDRenewMode manual\n" // the test is the engine: the real one stays out
                        "MDStoreDir " + dir.path() + "/md\n" + extra;
     for (const auto& md : mds) {
       std::string keys;
@@ -263,10 +265,13 @@ std::string serial_of(const staged_cert& c) { return c.chain.front().serial_hex(
 
 } // namespace
 
-TEST_CASE("live: RSA and EC sets of two MDs on one IP:port go live without a restart (mpm_event)",
-          "[httpd][apache][live]") {
+namespace {
+
+/// RSA and EC sets of two MDs on one IP:port swapped one after the other under `mpm`; then a
+/// graceful restart moves the staged sets to domains/ and the same certificates are served.
+void swap_two_mds(const std::string& mpm) {
   const std::vector<key_spec> both{key_spec::rsa(2048), key_spec::ec("secp256r1")};
-  live_apache a("event", {md_named("a.example.test", both, ""), md_named("b.example.test", both, "")});
+  live_apache a(mpm, {md_named("a.example.test", both, ""), md_named("b.example.test", both, "")});
   for (auto& md : a.mds) md = md_named(md.name, both, a.ca);
   const auto a0 = a.install(a.mds[0]);
   const auto b0 = a.install(a.mds[1]);
@@ -305,6 +310,30 @@ TEST_CASE("live: RSA and EC sets of two MDs on one IP:port go live without a res
   CHECK(log.find("MDA0156") == std::string::npos);
   CHECK(log.find("MDA0153: a.example.test: certificates announced (generation 1) now served by process ") !=
         std::string::npos);
+
+  // A restart activates what was served live: the same certificates, nothing loaded live.
+  REQUIRE(a.graceful());
+  CHECK(a.serial("a.example.test", k_rsa) == serial_of(a2[0]));
+  CHECK(a.serial("a.example.test", k_ec) == serial_of(a2[1]));
+  CHECK(a.serial("b.example.test", k_rsa) == serial_of(b1[0]));
+  CHECK(a.serial("b.example.test", k_ec) == serial_of(b1[1]));
+  std::this_thread::sleep_for(1500ms); // a look at live.json in the new generation
+  const std::string after = a.log();
+  CHECK(after.find("MDA0125: a.example.test: staged certificates activated") != std::string::npos);
+  CHECK(after.find("MDA0152") == std::string::npos);
+  CHECK(after.find("MDA0153", log.size()) == std::string::npos);
+}
+
+} // namespace
+
+TEST_CASE("live: RSA and EC sets of two MDs on one IP:port go live without a restart (mpm_event)",
+          "[httpd][apache][live]") {
+  swap_two_mds("event");
+}
+
+TEST_CASE("live: RSA and EC sets of two MDs on one IP:port go live without a restart (mpm_worker)",
+          "[httpd][apache][live]") {
+  swap_two_mds("worker");
 }
 
 TEST_CASE("live: every prefork child serves the new certificate", "[httpd][apache][live]") {
