@@ -147,9 +147,9 @@ class watcher {
   }
 
   void take_announced(live_slot& slot, const md_spec& spec, sys_time now) {
-    const auto m = std::find_if(table_.mds.begin(), table_.mds.end(),
-                                [&](const live_md& e) { return e.name == slot.md; });
-    if (m == table_.mds.end() || m->fingerprints == slot.served) return;
+    const auto m = std::lower_bound(table_.mds.begin(), table_.mds.end(), slot.md,
+                                    [](const live_md& e, const std::string& name) { return e.name < name; });
+    if (m == table_.mds.end() || m->name != slot.md || m->fingerprints == slot.served) return;
     const bool loaded = std::all_of(m->fingerprints.begin(), m->fingerprints.end(), [&](const std::string& fp) {
       return std::find(slot.loaded.begin(), slot.loaded.end(), fp) != slot.loaded.end();
     });

@@ -299,6 +299,13 @@ void swap_two_mds(const std::string& mpm) {
   CHECK(a.wait_serial("b.example.test", serial_of(b1[1]), k_ec));
   CHECK(a.serial("a.example.test", k_rsa) == serial_of(a1[0]));
 
+  // An MD that leaves the announcement keeps what it serves.
+  a.table.mds.erase(a.table.mds.begin());
+  a.touch_live();
+  std::this_thread::sleep_for(1500ms);
+  CHECK(a.wait_serial("a.example.test", serial_of(a1[0]), k_rsa, 3s, 10));
+  CHECK(a.serial("b.example.test", k_ec) == serial_of(b1[1]));
+
   // a second renewal of the first MD
   const auto a2 = a.swap(a.mds[0]);
   CHECK(a.wait_serial("a.example.test", serial_of(a2[1]), k_ec));
@@ -429,6 +436,21 @@ TEST_CASE("live: a broken staged set is never served", "[httpd][apache][live]") 
   CHECK(a.log().find("MDA0153") == std::string::npos);
 }
 
+TEST_CASE("live: a live.json that does not read is logged and changes nothing", "[httpd][apache][live]") {
+  live_apache a("event", {md_named("a.example.test", {}, "")});
+  a.mds[0] = md_named("a.example.test", {}, a.ca);
+  (void)a.install(a.mds[0]);
+  REQUIRE(a.start());
+  INFO(a.log());
+  const auto fresh = a.swap(a.mds[0]);
+  REQUIRE(a.wait_serial("a.example.test", serial_of(fresh[0])));
+  const std::string file = a.store("mdactor/live.json");
+  write_file(file, "{\"version\": 1, \"mds\": 7}");
+  CHECK(md_site::wait_for_text(a.dir / "error.log", "MDA0155: reading the live certificates: " + file +
+                               ": \"mds\" must be an array; serving what was announced before", 8));
+  CHECK(a.wait_serial("a.example.test", serial_of(fresh[0]), "", 3s, 10));
+}
+
 TEST_CASE("live: MDActivation restart ignores live.json", "[httpd][apache][live]") {
   live_apache a("event", {md_named("a.example.test", {}, "")}, "MDActivation restart\n");
   a.mds[0] = md_named("a.example.test", {}, a.ca);
@@ -441,6 +463,9 @@ TEST_CASE("live: MDActivation restart ignores live.json", "[httpd][apache][live]
   const std::string log = a.log();
   CHECK(log.find("MDA0152") == std::string::npos);
   CHECK(log.find("MDA0153") == std::string::npos);
+  // as with mod_md, the restart serves it
+  REQUIRE(a.graceful());
+  CHECK(a.serial("a.example.test") == serial_of(fresh[0]));
 }
 
 TEST_CASE("live: handshakes during 20 swaps never fail and see only announced certificates",
