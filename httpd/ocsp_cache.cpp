@@ -57,25 +57,40 @@ expected<ocsp::stored_response> read_response_file(const std::string& path) {
 
 void staple_cache::add(const std::string& id, const std::string& owner, const std::string& file,
                        const std::string& below) {
-  auto e = std::make_unique<entry>();
+  auto e = std::make_shared<entry>();
   e->owner = owner;
   e->file = file;
   e->below = below;
+  std::unique_lock<std::shared_mutex> lock(entries_m_);
   entries_[id] = std::move(e);
 }
 
-void staple_cache::clear() { entries_.clear(); }
+void staple_cache::clear() {
+  std::unique_lock<std::shared_mutex> lock(entries_m_);
+  entries_.clear();
+}
+
+std::size_t staple_cache::size() const {
+  std::shared_lock<std::shared_mutex> lock(entries_m_);
+  return entries_.size();
+}
+
+std::shared_ptr<staple_cache::entry> staple_cache::find(const std::string& id) const {
+  std::shared_lock<std::shared_mutex> lock(entries_m_);
+  const auto it = entries_.find(id);
+  return it == entries_.end() ? nullptr : it->second;
+}
 
 std::string staple_cache::owner_of(const std::string& id) const {
-  const auto it = entries_.find(id);
-  return it == entries_.end() ? std::string() : it->second->owner;
+  const auto e = find(id);
+  return e ? e->owner : std::string();
 }
 
 std::string staple_cache::last_problem(const std::string& id) const {
-  const auto it = entries_.find(id);
-  if (it == entries_.end()) return {};
-  std::lock_guard<std::mutex> lock(it->second->m);
-  return it->second->problem;
+  const auto e = find(id);
+  if (!e) return {};
+  std::lock_guard<std::mutex> lock(e->m);
+  return e->problem;
 }
 
 // Runs without the entry's lock while it touches the file; `checking` keeps other threads
@@ -118,10 +133,10 @@ void staple_cache::refresh(entry& e, steady_time mono) {
 
 staple_cache::result staple_cache::lookup(const std::string& id, steady_time mono, sys_time now) {
   result out;
-  const auto it = entries_.find(id);
-  if (it == entries_.end()) return out;
+  const auto found = find(id); // kept alive by this lookup even if add() replaces it
+  if (!found) return out;
   out.known = true;
-  entry& e = *it->second;
+  entry& e = *found;
   bool mine = false;
   {
     std::lock_guard<std::mutex> lock(e.m);

@@ -17,8 +17,11 @@
 //   too (prime): registered with the store's base directory, a file is opened without
 //   following a symlink anywhere below the base (fs_io.hpp open_file_below), and its stamp
 //   and content come from that one descriptor. A symlink is such an unusable file.
-// Threads: add() and clear() are for the single-threaded configuration phase; lookup() may
-// run from many threads at once afterwards.
+// Threads: every member may run from many threads at once. The table of ids is behind a
+// reader-writer lock: lookups share it (held only to find the entry, never while a file is
+// read), add() takes it alone; live activation (live_certs.hpp) adds the ids of a new set's
+// leaves while handshakes look up. clear() is for the parent's configuration phase (it
+// forgets entries that a lookup may still be using: they live until that lookup ends).
 // Not here: Apache's hooks and eligibility (ocsp_hooks.cpp), fetching and writing files
 // (the engine, ocsp/).
 #pragma once
@@ -28,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 
@@ -74,8 +78,8 @@ class staple_cache {
   void add(const std::string& id, const std::string& owner, const std::string& file,
            const std::string& below = "");
   void clear();
-  bool knows(const std::string& id) const { return entries_.count(id) != 0; }
-  std::size_t size() const { return entries_.size(); }
+  bool knows(const std::string& id) const { return find(id) != nullptr; }
+  std::size_t size() const;
   /// The owner given to add(), "" for an unknown id.
   std::string owner_of(const std::string& id) const;
 
@@ -104,9 +108,11 @@ class staple_cache {
     std::string problem;
   };
   void refresh(entry& e, steady_time mono);
+  std::shared_ptr<entry> find(const std::string& id) const;
 
   std::chrono::milliseconds recheck_;
-  std::map<std::string, std::unique_ptr<entry>> entries_;
+  mutable std::shared_mutex entries_m_; ///< guards entries_ (the map, not the entries)
+  std::map<std::string, std::shared_ptr<entry>> entries_;
 };
 
 } // namespace mda::httpd

@@ -14,6 +14,7 @@
 #include <apr_pools.h>
 
 #include "core/base64.hpp"
+#include "core/digest.hpp"
 #include "core/x509.hpp"
 #include "httpd/directives.hpp"
 #include "httpd/module.hpp"
@@ -144,6 +145,15 @@ int get_resp(server_rec* s, conn_rec* c, const char* id, apr_size_t id_len, ap_s
 }
 
 } // namespace
+
+void staple_live_leaf(const std::string& md, const std::string& leaf_der) {
+  const module_state* st = current_state();
+  if (!st || !st->store) return;
+  const std::string key = hex_lower(sha1(leaf_der));
+  auto file = st->store->file_path(store_group::ocsp, md, aspect::ocsp(key));
+  if (!file || cache().owner_of(key) == md) return;
+  cache().add(key, md, *file, st->store->paths().base());
+}
 
 void register_ocsp_hooks() {
   ap_hook_ssl_ocsp_prime_hook(prime, nullptr, nullptr, APR_HOOK_MIDDLE);

@@ -21,9 +21,18 @@
 // Not here: fetching and storing responses (the engine), the cache logic (ocsp_cache.hpp).
 #pragma once
 
+#include <string>
+
 namespace mda::httpd {
 
 /// Registers the two hooks (called from register_ssl_hooks()).
 void register_ocsp_hooks();
+
+/// A leaf that went live in this worker process (live_certs.hpp) for an MD with MDStapling:
+/// mod_ssl asks for the staple by the id of the certificate the handshake now carries, so
+/// that id (hex SHA-1 of `leaf_der`) is registered under the MD's name with the file
+/// ocsp/<md>/ocsp-<id>.json, as prime() registers the certificates mod_ssl loaded. Safe while
+/// handshakes look up (any thread); a no-op before a configuration pass completed.
+void staple_live_leaf(const std::string& md, const std::string& leaf_der);
 
 } // namespace mda::httpd

@@ -14,7 +14,8 @@
 //   mod_md skips this step there), md.json of every MD synced to domains/.
 // Only the core hooks are registered, not mod_ssl.h's optional ones: mod_ssl runs both kinds,
 // so registering both would add every file twice.
-// Not here: OCSP stapling (ocsp_hooks.cpp, registered from here), tls-alpn-01
+// Not here: OCSP stapling (ocsp_hooks.cpp, registered from here), certificates served
+// without a restart (live_certs.hpp, registered from here), tls-alpn-01
 // (request_hooks.cpp); the engine process is started at
 // the end of the post_config after mod_ssl (engine_process.hpp).
 #include <chrono>
@@ -29,6 +30,7 @@
 #include <unixd.h>
 
 #include "httpd/engine_process.hpp"
+#include "httpd/live_certs.hpp"
 #include "httpd/module.hpp"
 #include "httpd/ocsp_hooks.hpp"
 #include "store/fs_io.hpp"
@@ -197,6 +199,7 @@ void register_ssl_hooks() {
   ap_hook_ssl_add_cert_files(add_cert_files, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_ssl_add_fallback_cert_files(add_fallback_cert_files, nullptr, nullptr, APR_HOOK_MIDDLE);
   register_ocsp_hooks();
+  register_live_certs();
 }
 
 } // namespace mda::httpd

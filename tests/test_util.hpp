@@ -28,6 +28,9 @@ bool path_exists(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
 /// A stream socket connected to the unix-domain socket at `path`; -1 when that fails.
 int connect_unix(const std::string& path);
+/// A TCP socket connected to 127.0.0.1:`port`, receives timing out after `timeout_seconds`;
+/// -1 when that fails (errno says why).
+int connect_loopback(int port, int timeout_seconds);
 
 struct run_result {
   int exit_code = -1;

@@ -33,7 +33,9 @@
 
 #include "ocsp/persist.hpp"
 #include "ocsp/request.hpp"
+#include "store/fs_io.hpp"
 #include "store/fs_store.hpp"
+#include "store/live.hpp"
 #include "tests/ocsp/ocsp_fixture.hpp"
 #include "tests/support/apache.hpp"
 #include "tests/support/pebble.hpp"
@@ -190,6 +192,13 @@ struct stapling_apache : private_apache {
                          "MDStapling on\n" + extra +
                          "<Location /md-status>\n  SetHandler md-status\n</Location>\n" + sites);
   }
+  /// configure(), then start() (required to succeed).
+  void start_with(const std::string& extra, const std::string& sites) {
+    configure(extra, sites);
+    const bool started = start();
+    INFO(log());
+    REQUIRE(started);
+  }
   /// An MD with static files <pki>/<name>.pem/.key and its SSL vhost.
   static std::string md_site(const stapling_pki& pki, const std::string& name, int https) {
     return "<MDomain " + name + ">\n"
@@ -240,6 +249,14 @@ void store_response(const stapling_apache& a, const std::string& owner, const st
   s.der = der;
   s.valid = {system_clock::now() - minutes(1), until};
   REQUIRE(mda::ocsp::save_stored(*fs, owner, key, s).ok());
+}
+
+/// store_response of a response for `leaf` with `st`, valid for an hour.
+void store_for_an_hour(const stapling_apache& a, const stapling_pki& pki, const std::string& owner,
+                       const certificate& leaf, mda::ocsp::cert_status st) {
+  const sys_time until = system_clock::now() + hours(1);
+  const int code = st == mda::ocsp::cert_status::revoked ? 1 : 0;
+  store_response(a, owner, key_of(leaf), st, pki.response(leaf, code, until), until);
 }
 
 } // namespace
@@ -315,17 +332,41 @@ TEST_CASE("stapling: without MDStapleOthers a vhost outside any MD is not staple
   stapling_pki pki;
   const certificate c_leaf = pki.leaf("c.example.test");
   stapling_apache a;
-  a.configure("MDStapleOthers off\n", stapling_apache::plain_site(pki, "c.example.test", a.https));
-  const bool started = a.start();
+  a.start_with("MDStapleOthers off\n", stapling_apache::plain_site(pki, "c.example.test", a.https));
   INFO(a.log());
-  REQUIRE(started);
-  const std::string kc = key_of(c_leaf);
   CHECK(a.log().find("MDA0183") == std::string::npos);
-  CHECK_FALSE(path_exists(a.store("ocsp/other/cert-" + kc + ".pem")));
-  store_response(a, "other", kc, mda::ocsp::cert_status::good,
-                 pki.response(c_leaf, 0, system_clock::now() + hours(1)), system_clock::now() + hours(1));
+  CHECK_FALSE(path_exists(a.store("ocsp/other/cert-" + key_of(c_leaf) + ".pem")));
+  store_for_an_hour(a, pki, "other", c_leaf, mda::ocsp::cert_status::good);
   std::this_thread::sleep_for(seconds(3));
   CHECK(a.not_stapled("c.example.test"));
+}
+
+TEST_CASE("stapling: a certificate that went live without a restart is stapled by its own id",
+          "[httpd][apache][ocsp-stapling][live]") {
+  // mod_ssl asks for the staple by the id of the certificate the handshake carries; after a
+  // live swap (here: the MD's static files replaced, live.json touched so the workers look
+  // at once) that is the new leaf, registered under the MD's name (live_certs.hpp).
+  stapling_pki pki;
+  stapling_apache a;
+  const certificate old_leaf = pki.leaf("a.example.test");
+  store_for_an_hour(a, pki, "a.example.test", old_leaf, mda::ocsp::cert_status::good);
+  a.start_with("", stapling_apache::md_site(pki, "a.example.test", a.https));
+  INFO(a.log());
+  CHECK(eventually([&] { return a.stapled("a.example.test", "good"); }, seconds(10)));
+
+  const certificate new_leaf = pki.leaf("a.example.test");
+  store_for_an_hour(a, pki, "a.example.test", new_leaf, mda::ocsp::cert_status::revoked);
+  mda::live_table t;
+  t.generation = 1;
+  fsio::atomic_write_options o;
+  o.owner = std::make_pair(uid_t(33), gid_t(33));
+  REQUIRE(fsio::write_file_atomic(a.store("mdactor/live.json"), mda::render_live_file(t), 0600, o).ok());
+  CHECK(eventually([&] {
+    return a.status_seen("a.example.test").find("Serial Number: " + new_leaf.serial_hex()) != std::string::npos &&
+           a.stapled("a.example.test", "revoked");
+  }, seconds(10)));
+  CHECK(a.log().find("MDA0153: a.example.test: certificates read from the changed certificate files now served") !=
+        std::string::npos);
 }
 
 TEST_CASE("stapling: the engine fetches, the store keeps, revocation shows",

@@ -51,17 +51,8 @@ struct http_answer {
 
 /// GET `path` with Host `host` over HTTP/1.0 on 127.0.0.1:`port` (the server closes).
 http_answer http_get(int port, const std::string& host, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{30, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return {std::string("connect: ") + std::strerror(errno), ""};
-  }
+  const int fd = connect_loopback(port, 30);
+  if (fd < 0) return {std::string("connect: ") + std::strerror(errno), ""};
   const std::string req = "GET " + path + " HTTP/1.0\r\nHost: " + host + "\r\n\r\n";
   (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string in;

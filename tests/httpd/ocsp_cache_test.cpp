@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -201,4 +202,56 @@ TEST_CASE("ocsp cache: below the store no symlink is followed", "[httpd][ocsp-ca
   CHECK(r.response->der == "DER-B");
   CHECK(r.staple);
   CHECK(cache.last_problem(k_id) == "");
+}
+
+TEST_CASE("ocsp cache: ids are added while other threads look up", "[httpd][ocsp-cache]") {
+  // A set going live registers its leaves' ids in a running worker (live_certs.cpp).
+  test::temp_dir dir;
+  const std::string file = dir / "ocsp-" + k_id + ".json";
+  save(file, sample(ocsp::cert_status::good, "DER-OLD"));
+  staple_cache cache(hours(1)); // each file read once: the lookups below only touch the table
+  const sys_time now = t0() + hours(1);
+  REQUIRE(cache.lookup(k_id, steady_clock::now(), now).known == false);
+  cache.add(k_id, "a.example.test", file);
+  REQUIRE(cache.lookup(k_id, steady_clock::now(), now).staple);
+
+  constexpr int k_added = 200;
+  std::atomic<bool> done{false};
+  std::atomic<int> wrong{0};
+  std::atomic<long> lookups{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      while (!done) {
+        const auto r = cache.lookup(k_id, steady_clock::now(), now);
+        if (!r.staple || r.response->der != "DER-OLD") ++wrong;
+        ++lookups;
+      }
+    });
+  }
+  for (int i = 0; i < k_added; ++i) {
+    const std::string id = std::string(38, 'f') + (i < 16 ? "0" : "") + [](int v) {
+      char b[8];
+      std::snprintf(b, sizeof b, "%x", v);
+      return std::string(b);
+    }(i);
+    save(dir / "ocsp-" + id + ".json", sample(ocsp::cert_status::good, "DER-" + std::to_string(i)));
+    cache.add(id, "a.example.test", dir / "ocsp-" + id + ".json");
+    const auto r = cache.lookup(id, steady_clock::now(), now);
+    if (!r.staple || r.response->der != "DER-" + std::to_string(i)) ++wrong;
+  }
+  done = true;
+  for (auto& th : readers) th.join();
+  CHECK(wrong == 0);
+  CHECK(cache.size() == k_added + 1);
+  CHECK(cache.owner_of(std::string(38, 'f') + "c7") == "a.example.test");
+  CHECK(lookups > 0);
+
+  // A lookup stays cheap with the shared lock: well under 10 µs on one thread.
+  const auto start = steady_clock::now();
+  constexpr int k_rounds = 100000;
+  for (int i = 0; i < k_rounds; ++i) (void)cache.lookup(k_id, start, now);
+  const auto per = duration_cast<nanoseconds>(steady_clock::now() - start).count() / k_rounds;
+  INFO("ns per lookup: " << per);
+  CHECK(per < 10000);
 }
