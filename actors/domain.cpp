@@ -109,7 +109,10 @@ void load(domain_pointer self) {
                        md_policy_state{st.cfg.md.name, st.run.renewal.errors, st.ca_url});
       }
       // a staged set served live is the current one: decisions, ARI and md-status use it
-      if (served_live(st)) st.leaves = st.staged;
+      if (served_live(st)) {
+        st.leaves = st.staged;
+        st.live_since = st.run.renewal.live_since;
+      }
       drive(self, on_checked(st.run, std::nullopt, ari_due(st, now(self)), now(self)));
     });
 }
@@ -334,14 +337,16 @@ md_snapshot make_snapshot(const domain_state& st) {
   // next_run: the next check; renew-at is where the renew window starts
   // served live: "cert" shows the staged set (now current); the renewal stays shown as mod_md
   // shows it until the restart moves the set into domains/
+  // (its staged certificates, also before the check that follows going live has read them)
   const bool live = served_live(st);
-  md_snapshot s = describe_md({st.cfg.md, st.cfg.spec.renewal, st.leaves, st.staged,
+  md_snapshot s = describe_md({st.cfg.md, st.cfg.spec.renewal, live ? st.staged : st.leaves, st.staged,
                                has_staging_job(st) ? &st.run.renewal : nullptr,
                                is_renewing(st.run.state), st.ca_url, st.next_run,
                                st.cfg.env.clock ? st.cfg.env.clock->now() : sys_time{}});
-  if (live) {
+  if (live || st.live_since != sys_time{}) {
+    // a new run rewrites staging/, the workers keep serving the set that went live
     s.served_from = served_source::staging;
-    s.served_since = st.run.renewal.live_since;
+    s.served_since = live ? st.run.renewal.live_since : st.live_since;
   } else if (std::any_of(st.leaves.begin(), st.leaves.end(), [](const auto& l) { return l.has_value(); })) {
     s.served_from = st.cfg.md.cert_files.empty() ? served_source::domains : served_source::files;
     s.served_since = st.cfg.served_since;

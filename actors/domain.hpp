@@ -122,6 +122,9 @@ struct domain_state {
   sys_time ari_next{};          ///< when to fetch renewalInfo again
   std::uint64_t ari_fetches = 0; ///< renewalInfo fetches started (tests)
   std::vector<std::string> revoked; ///< SHA-256 fingerprints OCSP reported revoked
+  /// When the set in `leaves` went live (kept while a later run rewrites staging/: the
+  /// workers serve it until the next goes live); the epoch = `leaves` are domains/'.
+  sys_time live_since{};
 
   /// Renewal runs started (tests).
   std::uint64_t runs() const { return run.runs; }

@@ -188,6 +188,7 @@ void note_live(status_pointer self, const md_snapshot& m) {
   live_md e{m.md.name, m.served_since, {}};
   for (const auto& slot : m.certs)
     if (slot.cert) e.fingerprints.push_back(slot.cert->sha256_fingerprint);
+  if (e.fingerprints.empty()) return; // nothing to serve (never announced empty)
   auto& mds = st.live.mds;
   auto it = std::lower_bound(mds.begin(), mds.end(), e.name,
                              [](const live_md& a, const std::string& n) { return a.name < n; });

@@ -17,6 +17,9 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <http_ssl.h>
 #include <apr_optional_hooks.h>
 #include <apr_pools.h>
 
@@ -40,19 +43,31 @@ std::map<std::string, std::unique_ptr<live_slot>>& slots() {
   return s;
 }
 
+/// The slot of each server whose SSL_CTX has the callback (the fallback's 503 is per server).
+std::map<const server_rec*, live_slot*>& by_server() {
+  static std::map<const server_rec*, live_slot*> s;
+  return s;
+}
+
 apr_pool_t* g_slots_pool = nullptr;
 pid_t g_slots_parent = 0;
 
 apr_status_t forget_slots(void*) {
   // The pool's SSL_CTXs are gone with it; children never clear what their callbacks use.
-  if (::getpid() == g_slots_parent) slots().clear();
+  if (::getpid() == g_slots_parent) {
+    slots().clear();
+    by_server().clear();
+  }
   g_slots_pool = nullptr;
   return APR_SUCCESS;
 }
 
 void watch_pool(apr_pool_t* pconf) {
   if (g_slots_pool == pconf) return;
-  if (g_slots_pool == nullptr) slots().clear();
+  if (g_slots_pool == nullptr) {
+    slots().clear();
+    by_server().clear();
+  }
   g_slots_pool = pconf;
   g_slots_parent = ::getpid();
   apr_pool_cleanup_register(pconf, nullptr, forget_slots, apr_pool_cleanup_null);
@@ -120,11 +135,23 @@ int init_server(server_rec* s, apr_pool_t*, int is_proxy, SSL_CTX* ctx) {
       if (std::find(slot->loaded.begin(), slot->loaded.end(), fp) == slot->loaded.end())
         slot->loaded.push_back(std::move(fp));
     }
+    if (st->live_fallbacks.count(s)) slot->unavailable.store(true);
+    by_server()[s] = slot.get();
     SSL_CTX_set_cert_cb(ctx, serve_live, slot.get());
     ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, s, "MDA0156: %s: certificates of server %s may go live",
                  md->name.c_str(), s->server_hostname ? s->server_hostname : "");
     return OK;
   });
+}
+
+/// mod_ssl's 503 for a server on its fallback, ended by the MD's first live set: a request
+/// over TLS to a server whose slot is still unavailable is answered 503.
+int refuse_on_fallback(request_rec* r) {
+  if (by_server().empty()) return DECLINED;
+  const auto it = by_server().find(r->server);
+  if (it == by_server().end() || !it->second->unavailable.load()) return DECLINED;
+  if (!ap_ssl_conn_is_ssl(r->connection)) return DECLINED;
+  return HTTP_SERVICE_UNAVAILABLE;
 }
 
 void child_init(apr_pool_t* pchild, server_rec* s) {
@@ -143,6 +170,8 @@ void child_init(apr_pool_t* pchild, server_rec* s) {
 void register_live_certs() {
   APR_OPTIONAL_HOOK(ssl, init_server, init_server, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_child_init(child_init, nullptr, nullptr, APR_HOOK_MIDDLE);
+  // before mod_ssl's own (which would answer 503 only for its fallbacks, not ours)
+  ap_hook_post_read_request(refuse_on_fallback, nullptr, nullptr, APR_HOOK_FIRST);
 }
 
 } // namespace mda::httpd

@@ -6,6 +6,7 @@
 // and afterwards by the watcher thread only.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,9 @@ using file_stamps = std::vector<std::optional<file_stamp>>;
 struct live_slot {
   std::string md;
   live_snapshot_ptr current;          ///< null: the SSL_CTX's own certificates
+  /// The SSL_CTX holds the MD's fallback (module_state::live_fallbacks): requests are answered
+  /// 503 until a live set is published (read by any request thread, cleared by the watcher).
+  std::atomic<bool> unavailable{false};
   std::vector<std::string> loaded;    ///< fingerprints of what mod_ssl loaded at start
   file_stamps static_stamps;          ///< of the static files mod_ssl loaded (or served since)
   // --- the watcher's own ---

@@ -217,6 +217,7 @@ class watcher {
 
   void publish(live_slot& slot, const md_spec& spec, const std::vector<staged_cert>& certs, const std::string& how) {
     std::atomic_store(&slot.current, snapshot_of(certs));
+    slot.unavailable.store(false);
     slot.failed.clear();
     std::vector<std::string> serials;
     for (const auto& c : certs) {

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <exception>
@@ -33,6 +34,10 @@ struct module_state {
   bool dry_run = false;             ///< the first pass of the initial start
   std::optional<fs_store> store;    ///< open when post_config succeeded
   fallback_keys fallbacks;          ///< one fallback key per key spec, shared by the MDs
+  /// MDActivation live: the servers given their MD's fallback certificate as if it were the
+  /// real one (ssl_hooks.cpp), so that the first certificate can replace it live; until it
+  /// does, live_certs.cpp answers their requests with 503 (what mod_ssl does otherwise).
+  std::unordered_set<const server_rec*> live_fallbacks;
 };
 
 /// The state of the last successful post_config; null before one or after a failed one.

@@ -8,7 +8,9 @@
 //   DECLINED, so mod_ssl asks for a fallback. Several MDs: an error in the log, DECLINED.
 // - ssl_add_fallback_cert_files: the MD's fallback pairs, made where missing with one key per
 //   key spec shared by all MDs of this pass (store/cert_files.hpp); mod_ssl then answers 503
-//   on that server (its AH10085 warning).
+//   on that server (its AH10085 warning) until a restart. With MDActivation live the pairs
+//   are handed over by ssl_add_cert_files instead (MDA0157), and live_certs.cpp answers the
+//   503 until the MD's first certificate is served in the process.
 // - post_config after mod_ssl (APR_HOOK_LAST, mod_ssl/mod_tls as predecessors), every pass:
 //   phase 2 of the linking (an error stops the start), its warnings (not on the dry run, as
 //   mod_md skips this step there), md.json of every MD synced to domains/.
@@ -19,6 +21,8 @@
 // (request_hooks.cpp); the engine process is started at
 // the end of the post_config after mod_ssl (engine_process.hpp).
 #include <chrono>
+#include <optional>
+#include <vector>
 
 #include <unistd.h>
 
@@ -72,6 +76,18 @@ void push_files(apr_pool_t* p, apr_array_header_t* cert_files, apr_array_header_
 
 const char* host_of(const server_rec* s) { return s->server_hostname ? s->server_hostname : ""; }
 
+/// The MD's fallback pairs (made where missing), or nothing after logging why.
+std::optional<std::vector<cert_file_pair>> fallback_files(server_rec* s, module_state& st, const md_spec& md) {
+  auto files = ensure_fallback_files(*st.store, md, st.fallbacks, std::chrono::system_clock::now());
+  if (!files) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0133: %s", files.error().message.c_str());
+    return std::nullopt;
+  }
+  ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MDA0134: %s: providing %d fallback certificate(s) for server %s",
+               md.name.c_str(), static_cast<int>(files->size()), host_of(s));
+  return std::move(*files);
+}
+
 int add_cert_files(server_rec* s, apr_pool_t* p, apr_array_header_t* cert_files,
                    apr_array_header_t* key_files) {
   return guarded(s, "MDA0139", "ssl_add_cert_files", DECLINED, [&]() -> int {
@@ -80,6 +96,20 @@ int add_cert_files(server_rec* s, apr_pool_t* p, apr_array_header_t* cert_files,
     const md_spec* md = md_of_server(*st, s, false);
     if (!md) return DECLINED;
     const auto files = md_cert_files(*st->store, *md);
+    if (files.empty() && st->linked.config.settings.live_activation && apr_is_empty_array(cert_files)) {
+      // MDActivation live: the fallback goes in as the server's certificate, not as mod_ssl's
+      // fallback, whose 503 only a restart ends; our request hook answers 503 until the MD's
+      // first certificate is served (live_certs.hpp).
+      auto fallback = fallback_files(s, *st, *md);
+      if (!fallback) return DECLINED;
+      ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                   "MDA0157: %s: server %s answers '503 Service Unavailable' until the managed domain's "
+                   "certificate is obtained; it is served then without a restart",
+                   md->name.c_str(), host_of(s));
+      st->live_fallbacks.insert(s);
+      push_files(p, cert_files, key_files, *fallback);
+      return DONE;
+    }
     if (files.empty()) return DECLINED;
     if (!apr_is_empty_array(cert_files)) {
       ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
@@ -100,13 +130,8 @@ int add_fallback_cert_files(server_rec* s, apr_pool_t* p, apr_array_header_t* ce
     if (!st || !st->store) return DECLINED;
     const md_spec* md = md_of_server(*st, s, true);
     if (!md || !md_cert_files(*st->store, *md).empty()) return DECLINED;
-    auto files = ensure_fallback_files(*st->store, *md, st->fallbacks, std::chrono::system_clock::now());
-    if (!files) {
-      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MDA0133: %s", files.error().message.c_str());
-      return DECLINED;
-    }
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MDA0134: %s: providing %d fallback certificate(s) for server %s",
-                 md->name.c_str(), static_cast<int>(files->size()), host_of(s));
+    auto files = fallback_files(s, *st, *md);
+    if (!files) return DECLINED;
     push_files(p, cert_files, key_files, *files);
     return DONE;
   });
