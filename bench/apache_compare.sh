@@ -32,7 +32,9 @@
 #               are already in the store (domains/<md>/privkey.secp256r1.pem + pubcert...), the
 #               CA unreachable: full TLS handshakes per second over HS_SECS seconds (default
 #               10), HS_PROCS client processes (default 2), SNI spread over all names (a small
-#               OpenSSL client compiled here; no session resumption).
+#               OpenSSL client compiled here; no session resumption), after HS_WARMUP seconds
+#               (default 3) of the same load so that the MPM has started the children it
+#               needs; also the server CPU (utime + stime of the apache2 processes) per handshake.
 #   live        the handshakes part (same store, client and rounds) with more mdactor
 #               variants in the rotation, for issue 16's "within 5 % of a static setup":
 #               mod_md (static certificates, the baseline); mdactor with MDActivation live (the
@@ -44,7 +46,10 @@
 #               the callback's SSL_use_cert_and_key path); mdactor with MDActivation restart
 #               (no callback; LIVE_RESTART=0 leaves it out). Also prints the seconds from
 #               writing live.json until every child serves all HS_N sets. A fresh store per
-#               round for the swapped variant (the next start would move the set to domains/).
+#               round for the swapped variant (the next start would move the set to domains/);
+#               after the warm-up it waits for MDA0153 again (a child the warm-up started
+#               loads every set first). ONLY=mdactor runs the mdactor variants,
+#               ONLY=mdactor_swapped that one.
 # KEEP=1 keeps the work directory (stores, configs, Apache logs).
 # ONLY=mdactor or ONLY=mod_md measures one of them (quick checks; ratios are then nan).
 set -euo pipefail
@@ -61,6 +66,7 @@ STATUS_REQS=${STATUS_REQS:-7}
 HS_N=${HS_N:-1000}
 HS_SECS=${HS_SECS:-10}
 HS_PROCS=${HS_PROCS:-2}
+HS_WARMUP=${HS_WARMUP:-3}
 LIVE_RESTART=${LIVE_RESTART:-1}
 LIVE_TIMEOUT=${LIVE_TIMEOUT:-300}
 CERT_TIMEOUT=${CERT_TIMEOUT:-900}
@@ -504,8 +510,17 @@ wait_live() {
   return 1
 }
 
+children() { { pgrep -P "$(apache_pid "$1")" -x apache2 || true; } | wc -l; }   # children ROOT: how many
+
+live_failed() {   # live_failed ROOT VARIANT: says so, stops the Apache
+  log "handshakes $2: not every child served the swapped sets within ${LIVE_TIMEOUT}s" \
+    "($(grep -c MDA0152 "$1/error.log" || true) MDA0152 lines)"
+  grep -m3 MDA0152 "$1/error.log" >&2 || true
+  stop_apache "$1"
+}
+
 handshake_run() {   # handshake_run VARIANT ROUND (hs_variants)
-  local v=$1 r=$2 root="$WORK/h-$1" http=$HS_HTTP https=$HS_HTTPS pick out secs certs=md/domains c0 c1 us
+  local v=$1 r=$2 root="$WORK/h-$1" http=$HS_HTTP https=$HS_HTTPS pick out secs="" certs=md/domains c0 c1 us k0 k1
   # the swapped variant's next start would move its staged sets into domains/: a fresh store
   if [ "$v" = mdactor_swapped ] || [ ! -d "$root/md" ]; then
     rm -rf "$root/md"
@@ -520,23 +535,24 @@ handshake_run() {   # handshake_run VARIANT ROUND (hs_variants)
   start_apache "$root" "$http" >/dev/null || { log "handshakes $v: start failed"; stop_apache "$root"; return 0; }
   if [ "$v" = mdactor_swapped ]; then
     live_swap "$root/md"
-    if ! secs=$(wait_live "$root"); then
-      log "handshakes $v: not every child served the swapped sets within ${LIVE_TIMEOUT}s" \
-        "($(grep -c MDA0152 "$root/error.log" || true) MDA0152 lines)"
-      grep -m3 MDA0152 "$root/error.log" >&2 || true
-      stop_apache "$root"
-      return 0
-    fi
+    secs=$(wait_live "$root") || { live_failed "$root" "$v"; return 0; }
     add live_load_s "$v" "$HS_N" "$secs"
     certs=staged
   fi
+  # Warm-up: the MPM starts the children the load needs now, not during the measurement (a
+  # child started after a swap loads every live set first: a cost per child, not per handshake).
+  "$WORK/hs" "$https" "$WORK/hs-store/names" "$HS_WARMUP" "$HS_PROCS" >/dev/null
+  if [ "$v" = mdactor_swapped ]; then wait_live "$root" >/dev/null || { live_failed "$root" "$v"; return 0; }; fi
   for pick in 0 $((HS_N / 2)) $((HS_N - 1)); do
     check_served "$https" "${names[$pick]}" "$WORK/hs-store/$certs/${names[$pick]}/pubcert.secp256r1.pem" ||
       { log "$v does not serve $certs/${names[$pick]}"; tail -5 "$root/error.log" >&2; }
   done
+  k0=$(children "$root")
   c0=$(server_cpu "$(apache_pid "$root")")
   out=$("$WORK/hs" "$https" "$WORK/hs-store/names" "$HS_SECS" "$HS_PROCS")
   c1=$(server_cpu "$(apache_pid "$root")")
+  k1=$(children "$root")
+  [ "$k0" = "$k1" ] || log "handshakes $v: children $k0 -> $k1 during the measurement (figures include their start)"
   us=$(echo "$c0 $c1 ${out% *} $HS_SECS" | awk '{n = $3 * $4; if (n > 0) printf "%.0f\n", ($2 - $1) * 1e6 / n; else print "nan"}')
   add hs_per_s "$v" "$HS_N" "${out% *}"
   add hs_cpu_us "$v" "$HS_N" "$us"
