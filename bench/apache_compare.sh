@@ -678,7 +678,7 @@ if has_part live; then
       "$(ratio "$(med hs_per_s "$v" "$HS_N")" "$base")" "$(echo ${R["hs_per_s|$v|$HS_N"]:-})" \
       "$(med hs_cpu_us "$v" "$HS_N")" "$(ratio "$base_us" "$(med hs_cpu_us "$v" "$HS_N")")"
   done
-  case " $(hs_variants) " in *" mdactor_swapped "*)
+  case " $(hs_variants | xargs) " in *" mdactor_swapped "*)
     echo "swap: live.json written -> every child serves all $HS_N sets: median $(med live_load_s mdactor_swapped "$HS_N") s" \
       "(rounds: $(echo ${R["live_load_s|mdactor_swapped|$HS_N"]:-}))" ;;
   esac
