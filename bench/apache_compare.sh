@@ -7,8 +7,9 @@
 #
 #   bench/apache_compare.sh [BUILD_DIR] [ROUNDS]
 #   PARTS="certify start status handshakes" bench/apache_compare.sh build 3
+#   PARTS=live bench/apache_compare.sh build 5
 #
-# Parts (PARTS, default all four):
+# Parts (PARTS, default all five):
 #   certify     N MDs (CERT_COUNTS, default "1 10 100"; two names each, one TLS vhost each) with
 #               each key (CERT_KEYS, default "rsa2048 p256") against pebble (PEBBLE_VA_NOSLEEP=1),
 #               empty store: start time (apache2 -k start until http://127.0.0.1:PORT/ answers),
@@ -31,13 +32,30 @@
 #               are already in the store (domains/<md>/privkey.secp256r1.pem + pubcert...), the
 #               CA unreachable: full TLS handshakes per second over HS_SECS seconds (default
 #               10), HS_PROCS client processes (default 2), SNI spread over all names (a small
-#               OpenSSL client compiled here; no session resumption).
+#               OpenSSL client compiled here; no session resumption), after HS_WARMUP seconds
+#               (default 3) of the same load so that the MPM has started the children it
+#               needs; also the server CPU (utime + stime of the apache2 processes) per handshake.
+#   live        the handshakes part (same store, client and rounds) with more mdactor
+#               variants in the rotation, for issue 16's "within 5 % of a static setup":
+#               mod_md (static certificates, the baseline); mdactor with MDActivation live (the
+#               default), nothing swapped (the certificate callback returns at once); mdactor
+#               after a live swap of every MD (once Apache answers: a second set of HS_N
+#               certificates from the same test CA written to staging/<md>/ as a finished,
+#               announced renewal, then <MDStoreDir>/mdactor/live.json naming all of them;
+#               measured once every child logged MDA0153 for every MD, so each handshake takes
+#               the callback's SSL_use_cert_and_key path); mdactor with MDActivation restart
+#               (no callback; LIVE_RESTART=0 leaves it out). Also prints the seconds from
+#               writing live.json until every child serves all HS_N sets. A fresh store per
+#               round for the swapped variant (the next start would move the set to domains/);
+#               after the warm-up it waits for MDA0153 again (a child the warm-up started
+#               loads every set first). ONLY=mdactor runs the mdactor variants,
+#               ONLY=mdactor_swapped that one.
 # KEEP=1 keeps the work directory (stores, configs, Apache logs).
 # ONLY=mdactor or ONLY=mod_md measures one of them (quick checks; ratios are then nan).
 set -euo pipefail
 BUILD=${1:-build}
 ROUNDS=${2:-3}
-PARTS=${PARTS:-"certify start status handshakes"}
+PARTS=${PARTS:-"certify start status handshakes live"}
 CERT_COUNTS=${CERT_COUNTS:-"1 10 100"}
 CERT_KEYS=${CERT_KEYS:-"rsa2048 p256"}
 START_COUNTS=${START_COUNTS:-"1000 10000"}
@@ -48,16 +66,20 @@ STATUS_REQS=${STATUS_REQS:-7}
 HS_N=${HS_N:-1000}
 HS_SECS=${HS_SECS:-10}
 HS_PROCS=${HS_PROCS:-2}
+HS_WARMUP=${HS_WARMUP:-3}
+LIVE_RESTART=${LIVE_RESTART:-1}
+LIVE_TIMEOUT=${LIVE_TIMEOUT:-300}
 CERT_TIMEOUT=${CERT_TIMEOUT:-900}
 START_TIMEOUT=${START_TIMEOUT:-1800}
 
-PEBBLE_RUN=$(realpath "$BUILD/pebble-run")
-MDACTOR_SO=$(realpath "$BUILD/mod_mdactor.so")
+PEBBLE_RUN=$(realpath -m "$BUILD/pebble-run")
+MDACTOR_SO=$(realpath -m "$BUILD/mod_mdactor.so")
 MODS=/usr/lib/apache2/modules
 . "$(dirname "$0")/lib.sh"
-[ -x "$PEBBLE_RUN" ] && [ -f "$MDACTOR_SO" ] || { echo "build first: cmake --build $BUILD" >&2; exit 1; }
-[ -f "$MODS/mod_md.so" ] || { echo "needs Debian's apache2 (mod_md.so)" >&2; exit 1; }
 has_part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+[ -f "$MDACTOR_SO" ] || { echo "build first: cmake --build $BUILD --target mod_mdactor" >&2; exit 1; }
+[ -x "$PEBBLE_RUN" ] || ! has_part certify || { echo "the certify part needs $PEBBLE_RUN (cmake --build $BUILD)" >&2; exit 1; }
+[ -f "$MODS/mod_md.so" ] || { echo "needs Debian's apache2 (mod_md.so)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/mdactor-apache-XXXXXX)
 chmod 755 "$WORK"   # the Apache children (www-data) read the store
@@ -90,6 +112,23 @@ order() {
 }
 module_so() { [ "$1" = mod_md ] && echo "$MODS/mod_md.so" || echo "$MDACTOR_SO"; }
 
+# The variants of the handshake rounds (parts handshakes and live): a module, or mdactor with
+# a suffix (write_conf and handshake_run tell them apart). ONLY=mdactor keeps all of mdactor's.
+hs_variants() {
+  local all="mod_md mdactor" v
+  has_part live && all="$all mdactor_swapped"
+  has_part live && [ "$LIVE_RESTART" = 1 ] && all="$all mdactor_restart"
+  for v in $all; do
+    [ -z "${ONLY:-}" ] || [ "$v" = "$ONLY" ] || [ "${v%%_*}" = "$ONLY" ] && echo "$v"
+  done
+  return 0
+}
+# hs_order ROUND: the variants, the first one moving on by one each round.
+hs_order() {
+  local v=($(hs_variants)) i
+  for i in "${!v[@]}"; do echo "${v[$(((i + $1 - 1) % ${#v[@]}))]}"; done | xargs
+}
+
 # write_conf ROOT MODULE HTTP HTTPS CA_URL CA_FILE KEYSPEC NAMES...: httpd.conf with one MD and
 # one TLS vhost per entry of NAMES ("name" or "name+www": the MD gets www.<name> too).
 write_conf() {
@@ -121,6 +160,7 @@ write_conf() {
     echo "MDPortMap http:$http https:$https"
     echo "MDCAChallenges http-01"
     echo "MDPrivateKeys $spec"
+    [ "$module" = mdactor_restart ] && echo "MDActivation restart"
     echo "<Location /md-status>"
     echo "  SetHandler md-status"
     echo "</Location>"
@@ -267,14 +307,17 @@ start_run() {   # start_run MODULE N ROUND
 }
 
 # ---------------------------------------------------------------- handshakes
-make_cert_store() {   # make_cert_store DIR N: store with N certified MDs; names in DIR.names
-  python3 - "$1" "$2" <<'PY'
+# make_cert_store DIR N [STAGED]: store with N certified MDs; names in DIR/names. With STAGED,
+# a second set per MD in DIR/staged/<md>/ (the live swap) and its SHA-256 fingerprints
+# ("name hex" lines) in DIR/staged.fp.
+make_cert_store() {
+  python3 - "$1" "$2" "${3:-}" <<'PY'
 import datetime, os, sys
 from cryptography import x509
 from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-out, n = sys.argv[1], int(sys.argv[2])
+out, n, staged = sys.argv[1], int(sys.argv[2]), sys.argv[3] != ""
 now = datetime.datetime.now(datetime.timezone.utc)
 def pem_key(k):
     return k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -288,10 +331,7 @@ ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
       .sign(ca_key, hashes.SHA256()))
 ca_pem = ca.public_bytes(serialization.Encoding.PEM)
 open(os.path.join(out, "ca.pem"), "wb").write(ca_pem)
-names = []
-for i in range(n):
-    name = "h%d.bench.test" % i
-    names.append(name)
+def leaf(name, d):   # key + chain for name in directory d; returns the leaf
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
@@ -303,14 +343,23 @@ for i in range(n):
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .sign(ca_key, hashes.SHA256()))
-    d = os.path.join(out, "md", "domains", name)
     os.makedirs(d, mode=0o700)
     with open(os.path.join(d, "privkey.secp256r1.pem"), "wb") as f:
         f.write(pem_key(key))
     os.chmod(os.path.join(d, "privkey.secp256r1.pem"), 0o600)
     with open(os.path.join(d, "pubcert.secp256r1.pem"), "wb") as f:
         f.write(cert.public_bytes(serialization.Encoding.PEM) + ca_pem)
+    return cert
+names, fps = [], []
+for i in range(n):
+    name = "h%d.bench.test" % i
+    names.append(name)
+    leaf(name, os.path.join(out, "md", "domains", name))
+    if staged:
+        fps.append("%s %s" % (name, leaf(name, os.path.join(out, "staged", name)).fingerprint(hashes.SHA256()).hex()))
 open(os.path.join(out, "names"), "w").write("\n".join(names) + "\n")
+if staged:
+    open(os.path.join(out, "staged.fp"), "w").write("\n".join(fps) + "\n")
 PY
 }
 
@@ -387,30 +436,131 @@ C
   cc -O2 -o "$WORK/hs" "$WORK/hs.c" -lssl -lcrypto
 }
 
-# check_served ROOT HTTPS NAME: the certificate served for NAME is the store's, verified.
+# check_served HTTPS NAME PUBCERT: NAME is served PUBCERT's leaf, verified against the test CA.
 check_served() {
-  echo | openssl s_client -connect "127.0.0.1:$2" -servername "$3" -CAfile "$WORK/hs-store/ca.pem" \
-    -verify_hostname "$3" -verify_return_error 2>&1 | grep -q 'Verify return code: 0 (ok)'
+  local out
+  out=$(echo | openssl s_client -connect "127.0.0.1:$1" -servername "$2" -CAfile "$WORK/hs-store/ca.pem" \
+    -verify_hostname "$2" -verify_return_error 2>&1) || return 1
+  grep -q 'Verify return code: 0 (ok)' <<<"$out" &&
+    [ "$(openssl x509 -noout -fingerprint -sha256 <<<"$out")" = \
+      "$(openssl x509 -noout -fingerprint -sha256 -in "$3")" ]
 }
 
-handshake_run() {   # handshake_run MODULE ROUND
-  local module=$1 r=$2 root="$WORK/h-$1" http=$HS_HTTP https=$HS_HTTPS pick out
-  if [ ! -d "$root/md" ]; then
+# live_swap STORE: what the engine leaves after renewing every MD with MDActivation live: the
+# second set of each MD in staging/<md>/ (md.json naming the CA, the chain, the key encrypted
+# with the store secret, job.json finished and announced, all the User's), then
+# mdactor/live.json naming every MD with its new leaf's fingerprint (store/live.hpp).
+live_swap() {
+  python3 - "$1" "$WORK/hs-store" <<'PY'
+import base64, datetime, email.utils, json, os, pwd, shutil, sys
+from cryptography.hazmat.primitives import serialization
+store, src = sys.argv[1], sys.argv[2]
+user = pwd.getpwnam("www-data")
+secret = json.load(open(os.path.join(store, "md_store.json")))["key"]
+passphrase = base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
+now = datetime.datetime.now(datetime.timezone.utc)
+stamp = email.utils.format_datetime(now, usegmt=True)
+def write(path, data, mode=0o600):
+    with open(path, "w" if isinstance(data, str) else "wb") as f:
+        f.write(data)
+    os.chmod(path, mode)
+    os.chown(path, user.pw_uid, user.pw_gid)
+mds = []
+for line in open(os.path.join(src, "staged.fp")):
+    name, fp = line.split()
+    d = os.path.join(store, "staging", name)
+    os.makedirs(d, mode=0o700)
+    os.chown(d, user.pw_uid, user.pw_gid)
+    have = os.path.join(src, "staged", name)
+    key = serialization.load_pem_private_key(open(os.path.join(have, "privkey.secp256r1.pem"), "rb").read(), None)
+    write(os.path.join(d, "privkey.secp256r1.pem"), key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase)))
+    write(os.path.join(d, "pubcert.secp256r1.pem"), open(os.path.join(have, "pubcert.secp256r1.pem")).read())
+    write(os.path.join(d, "job.json"), json.dumps({
+        "name": name, "finished": True, "notified": True, "notified-renewed": True,
+        "last-run": stamp, "valid-from": stamp, "mdactor-live-since": stamp, "errors": 0}, indent=2))
+    md = json.load(open(os.path.join(store, "domains", name, "md.json")))
+    md["ca"]["url"] = md["ca"]["urls"][0]
+    write(os.path.join(d, "md.json"), json.dumps(md, indent=2))   # last: the set is complete
+    mds.append({"name": name, "since": stamp, "certs": [fp]})
+live = os.path.join(store, "mdactor", "live.json")
+write(live + ".bench", json.dumps({"version": 1, "generation": 1, "mds": mds}, indent=2))
+os.rename(live + ".bench", live)
+PY
+}
+
+# wait_live ROOT: until every child of ROOT's Apache logged MDA0153 (generation 1) for all HS_N
+# MDs; prints the seconds it took. 1 after LIVE_TIMEOUT seconds.
+wait_live() {
+  local t0 end pid kids ok
+  t0=$(now)
+  end=$((SECONDS + LIVE_TIMEOUT))
+  while [ "$SECONDS" -lt "$end" ]; do
+    ok=1
+    kids=$(pgrep -P "$(apache_pid "$1")" -x apache2 || true)
+    [ -n "$kids" ] || ok=0
+    for pid in $kids; do
+      [ "$(grep -c "MDA0153: .* announced (generation 1) now served by process $pid:" "$1/error.log")" -ge "$HS_N" ] ||
+        ok=0
+    done
+    [ "$ok" = 1 ] && { echo "$t0 $(now)" | awk '{printf "%.2f\n", $2 - $1}'; return 0; }
+    sleep 0.2
+  done
+  return 1
+}
+
+children() { { pgrep -P "$(apache_pid "$1")" -x apache2 || true; } | wc -l; }   # children ROOT: how many
+
+live_failed() {   # live_failed ROOT VARIANT: says so, stops the Apache
+  log "handshakes $2: not every child served the swapped sets within ${LIVE_TIMEOUT}s" \
+    "($(grep -c MDA0152 "$1/error.log" || true) MDA0152 lines)"
+  grep -m3 MDA0152 "$1/error.log" >&2 || true
+  stop_apache "$1"
+}
+
+handshake_run() {   # handshake_run VARIANT ROUND (hs_variants)
+  local v=$1 r=$2 root="$WORK/h-$1" http=$HS_HTTP https=$HS_HTTPS pick out secs="" certs=md/domains c0 c1 us k0 k1
+  # the swapped variant's next start would move its staged sets into domains/: a fresh store
+  if [ "$v" = mdactor_swapped ] || [ ! -d "$root/md" ]; then
+    rm -rf "$root/md"
     mkdir -p "$root"
     cp -a "$WORK/hs-store/md" "$root/md"
   fi
   mapfile -t names <"$WORK/hs-store/names"
-  write_conf "$root" "$module" "$http" "$https" "http://127.0.0.1:$CLOSED_PORT/directory" "" \
+  write_conf "$root" "$v" "$http" "$https" "http://127.0.0.1:$CLOSED_PORT/directory" "" \
     secp256r1 "${names[@]}"
   LIVE_ROOT=$root
-  start_apache "$root" "$http" >/dev/null || { log "handshakes $module: start failed"; stop_apache "$root"; return 0; }
+  : >"$root/error.log"
+  start_apache "$root" "$http" >/dev/null || { log "handshakes $v: start failed"; stop_apache "$root"; return 0; }
+  if [ "$v" = mdactor_swapped ]; then
+    live_swap "$root/md"
+    secs=$(wait_live "$root") || { live_failed "$root" "$v"; return 0; }
+    add live_load_s "$v" "$HS_N" "$secs"
+    certs=staged
+  fi
+  # Warm-up: the MPM starts the children the load needs now, not during the measurement (a
+  # child started after a swap loads every live set first: a cost per child, not per handshake).
+  "$WORK/hs" "$https" "$WORK/hs-store/names" "$HS_WARMUP" "$HS_PROCS" >/dev/null
+  if [ "$v" = mdactor_swapped ]; then wait_live "$root" >/dev/null || { live_failed "$root" "$v"; return 0; }; fi
   for pick in 0 $((HS_N / 2)) $((HS_N - 1)); do
-    check_served "$root" "$https" "${names[$pick]}" ||
-      { log "$module serves no valid certificate for ${names[$pick]}"; tail -5 "$root/error.log" >&2; }
+    check_served "$https" "${names[$pick]}" "$WORK/hs-store/$certs/${names[$pick]}/pubcert.secp256r1.pem" ||
+      { log "$v does not serve $certs/${names[$pick]}"; tail -5 "$root/error.log" >&2; }
   done
+  k0=$(children "$root")
+  c0=$(server_cpu "$(apache_pid "$root")")
   out=$("$WORK/hs" "$https" "$WORK/hs-store/names" "$HS_SECS" "$HS_PROCS")
-  add hs_per_s "$module" "$HS_N" "${out% *}"
-  log "handshakes $module N=$HS_N round $r: ${out% *}/s (${out#* } failed)"
+  c1=$(server_cpu "$(apache_pid "$root")")
+  k1=$(children "$root")
+  [ "$k0" = "$k1" ] || log "handshakes $v: children $k0 -> $k1 during the measurement (figures include their start)"
+  us=$(echo "$c0 $c1 ${out% *} $HS_SECS" | awk '{n = $3 * $4; if (n > 0) printf "%.0f\n", ($2 - $1) * 1e6 / n; else print "nan"}')
+  add hs_per_s "$v" "$HS_N" "${out% *}"
+  add hs_cpu_us "$v" "$HS_N" "$us"
+  log "handshakes $v N=$HS_N round $r: ${out% *}/s (${out#* } failed), server CPU ${us} us per handshake$(
+    [ -z "$secs" ] || echo "; every child served the swapped sets ${secs}s after live.json")"
+  if [ "$v" = mdactor_swapped ] && ! grep -q '"generation": 1,' "$root/md/mdactor/live.json"; then
+    log "handshakes $v: live.json was rewritten during the measurement (by the engine?)"
+  fi
   stop_apache "$root"
 }
 
@@ -447,15 +597,15 @@ for n in $counts; do
   done
 done
 
-if has_part handshakes; then
+if has_part handshakes || has_part live; then
   mkdir -p "$WORK/hs-store"
-  log "making $HS_N certificates"
-  make_cert_store "$WORK/hs-store" "$HS_N"
+  log "making $HS_N certificates$(has_part live && echo " and $HS_N more to swap in")"
+  make_cert_store "$WORK/hs-store" "$HS_N" "$(has_part live && echo staged || true)"
   build_hs_client
   HS_HTTP=$(free_port)
   HS_HTTPS=$(free_port)
   for r in $(seq 1 "$ROUNDS"); do
-    for m in $(order "$r"); do handshake_run "$m" "$r"; done
+    for v in $(hs_order "$r"); do handshake_run "$v" "$r"; done
   done
 fi
 
@@ -470,10 +620,12 @@ row() {   # row METRIC CASE LABEL [inverse]
     printf '| %-34s | %10s | %10s | %8s |\n' "$3" "$a" "$b" "$(ratio "$a" "$b")"
   fi
 }
-echo
-echo "medians; ratio = mod_md / mdactor (handshakes/s: mdactor / mod_md); > 1 means mdactor is better"
-printf '| %-34s | %10s | %10s | %8s |\n' figure mod_md mdactor ratio
-echo "|---|---|---|---|"
+if has_part certify || has_part start || has_part status || has_part handshakes; then
+  echo
+  echo "medians; ratio = mod_md / mdactor (handshakes/s: mdactor / mod_md); > 1 means mdactor is better"
+  printf '| %-34s | %10s | %10s | %8s |\n' figure mod_md mdactor ratio
+  echo "|---|---|---|---|"
+fi
 if has_part certify; then
   for key in $CERT_KEYS; do
     for n in $CERT_COUNTS; do
@@ -501,5 +653,34 @@ if has_part status; then
   row status_ms "$STATUS_N" "md-status N=$STATUS_N: ms"
   row status_kb "$STATUS_N" "md-status N=$STATUS_N: response KB"
 fi
-has_part handshakes && row hs_per_s "$HS_N" "TLS handshakes/s, $HS_N certs" inverse
+if has_part handshakes; then
+  row hs_per_s "$HS_N" "TLS handshakes/s, $HS_N certs" inverse
+  row hs_cpu_us "$HS_N" "server CPU us per handshake"
+fi
+if has_part live; then
+  label() {
+    case $1 in
+      mod_md) echo "mod_md, static certificates" ;;
+      mdactor) echo "mdactor, live, nothing swapped" ;;
+      mdactor_swapped) echo "mdactor, live, all $HS_N swapped" ;;
+      mdactor_restart) echo "mdactor, MDActivation restart" ;;
+    esac
+  }
+  echo
+  echo "live activation: full TLS handshakes/s with $HS_N MDs, median of $ROUNDS rounds; ratio = variant / mod_md"
+  echo "(server CPU: utime + stime of the apache2 processes per handshake; ratio = mod_md / variant)"
+  printf '| %-32s | %12s | %6s | %-36s | %7s | %6s |\n' variant "handshakes/s" ratio "rounds" "CPU us" ratio
+  echo "|---|---|---|---|---|---|"
+  base=$(med hs_per_s mod_md "$HS_N")
+  base_us=$(med hs_cpu_us mod_md "$HS_N")
+  for v in $(hs_variants); do
+    printf '| %-32s | %12s | %6s | %-36s | %7s | %6s |\n' "$(label "$v")" "$(med hs_per_s "$v" "$HS_N")" \
+      "$(ratio "$(med hs_per_s "$v" "$HS_N")" "$base")" "$(echo ${R["hs_per_s|$v|$HS_N"]:-})" \
+      "$(med hs_cpu_us "$v" "$HS_N")" "$(ratio "$base_us" "$(med hs_cpu_us "$v" "$HS_N")")"
+  done
+  case " $(hs_variants | xargs) " in *" mdactor_swapped "*)
+    echo "swap: live.json written -> every child serves all $HS_N sets: median $(med live_load_s mdactor_swapped "$HS_N") s" \
+      "(rounds: $(echo ${R["live_load_s|mdactor_swapped|$HS_N"]:-}))" ;;
+  esac
+fi
 exit 0

@@ -46,6 +46,18 @@ tree_cpu() {
   echo "$total $ticks" | awk '{printf "%.2f\n", $1 / $2}'
 }
 
+# server_cpu PID: CPU seconds (utime + stime) of the apache2 processes under PID (the parent and
+# its children; not mdactor's engine or launcher, whose comm differs).
+server_cpu() {
+  local p total=0
+  for p in $(proc_tree "$1"); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = apache2 ] || continue
+    # a process gone since proc_tree counts 0
+    total=$((total + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{n = $12 + $13} END {print n + 0}')))
+  done
+  echo "$total $(getconf CLK_TCK)" | awk '{printf "%.2f\n", $1 / $2}'
+}
+
 # proc_kb PID FIELD: a /proc/PID/status field in kB (VmRSS, VmHWM); 0 when PID is gone.
 proc_kb() { awk -v f="$2:" '$1 == f {print $2; found = 1} END {if (!found) print 0}' "/proc/$1/status" 2>/dev/null || echo 0; }
 

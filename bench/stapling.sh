@@ -175,16 +175,6 @@ conf off "$MODULE" off
 conf on "$MODULE" on
 conf mod_md "$MODS/mod_md.so" on
 
-# CPU seconds (utime + stime) of the apache2 processes under PID.
-server_cpu() {
-  local p total=0
-  for p in $(proc_tree "$1"); do
-    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = apache2 ] || continue
-    total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
-  done
-  echo "$total $(getconf CLK_TCK)" | awk '{printf "%.2f\n", $1 / $2}'
-}
-
 # Wait until the stapling servers staple.
 for s in on mod_md; do
   ok=""
