@@ -208,6 +208,23 @@ void go_live(domain_pointer self) {
     });
 }
 
+/// A staged set that cannot be served is removed (after the job.json writes in flight).
+void discard_staged(domain_pointer self) {
+  auto& st = self->state;
+  st.staged.clear();
+  auto backend = st.cfg.backend;
+  auto name = st.cfg.md.name;
+  log(self, "discarding the staged set: it cannot be served");
+  st.writes.when_saved([self, backend, name] {
+    run_job<status>(self, self->state.cfg.io_pool, "discard staging " + name,
+                    [backend, name] { return backend->reset_staging(name); },
+                    [self](status s) {
+                      if (!s) log(self, "removing staging failed: " + s.error().message);
+                      persist_job(self);
+                    });
+  });
+}
+
 /// The failure goes to the retry policy; its plan (or its silence) back into the run.
 void ask_policy(domain_pointer self, const run::ask_policy& a) {
   auto& st = self->state;
@@ -262,6 +279,7 @@ void drive(domain_pointer self, run_effects effects) {
         },
         [self](run::use_ca& u) { use_ca(self, u.url, u.switched); },
         [&st](run::drop_staged&) { st.staged.clear(); },
+        [self](run::discard_staged&) { discard_staged(self); },
         [&st](run::keep_staged&) {
           st.staged.clear();
           for (const auto& c : st.certs) st.staged.emplace_back(c.chain.front());

@@ -154,6 +154,10 @@ class store_backend final : public domain_backend {
   expected<std::vector<std::string>> check_live(const live_expectation& want) override {
     auto set = load_live_set(*st_, want, {}, std::chrono::system_clock::now());
     if (!set) return set.error();
+    if (opts_.live_copies) {
+      set->md.name = want.md;
+      if (auto s = save_live_copy(*opts_.live_copies, *set); !s) return s.error();
+    }
     return live_fingerprints(*set);
   }
 

@@ -128,6 +128,9 @@ struct store_backend_options {
   bool can_http = true;
   bool can_https = true;
   std::string dns01_cmd;
+  /// MDActivation live: where a set that goes live is copied (store/live.hpp
+  /// live_store_dir); null: not copied (the workers then load staging/ itself).
+  std::shared_ptr<store> live_copies;
 };
 
 /// The real backend over a store (which must outlive it).

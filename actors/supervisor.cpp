@@ -1,6 +1,13 @@
 // The supervisor (see supervisor.hpp).
 #include "actors/supervisor.hpp"
 
+#include "store/engine_store.hpp"
+#include "store/engine_store.hpp"
+#include "store/fs_io.hpp"
+#include "store/fs_store.hpp"
+#include "store/live.hpp"
+#include "store/live.hpp"
+
 #include <algorithm>
 #include <mutex>
 #include <set>
@@ -213,6 +220,17 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     bo.can_http = s.can_http;
     bo.can_https = s.can_https;
     bo.dns01_cmd = s.dns01_cmd;
+    if (live) {
+      // the served sets' copies, in the engine's own directory (store/live.hpp)
+      const std::string* secret = nullptr;
+      if (const auto* es = dynamic_cast<const engine_store*>(opts.st.get())) secret = &es->secret();
+      else if (const auto* fs = dynamic_cast<const fs_store*>(opts.st.get())) secret = &fs->secret();
+      const std::string dir = live_store_dir(s.store_dir);
+      if (secret && !secret->empty() && fsio::make_dirs(dir, 0700))
+        bo.live_copies = std::make_shared<fs_store>(fs_store::attach(dir, *secret));
+      else if (opts.log)
+        opts.log("live activation: " + dir + " cannot be made; the workers load the staged sets from staging/");
+    }
     opts.backend = make_store_backend(opts.st, bo);
   }
 

@@ -235,6 +235,14 @@ void job::went_live(sys_time now) {
   next_run = sys_time{};
 }
 
+void job::discard_staged() {
+  finished = false;
+  notified = false;
+  notified_renewed = false;
+  valid_from = sys_time{};
+  live_since = sys_time{};
+}
+
 void job::reset_after_activation() {
   auto keep = std::move(name);
   *this = job{};

@@ -142,6 +142,9 @@ struct job {
   /// (a failed earlier attempt), nothing scheduled. The job stays finished and notified: the
   /// parent still moves the set into domains/ at the next restart.
   void went_live(sys_time now);
+  /// The staged set was found unusable and removed: nothing finished or announced any more
+  /// (the result and the log stay).
+  void discard_staged();
 
   bool operator==(const job& o) const;
 };

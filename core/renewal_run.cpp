@@ -76,6 +76,7 @@ std::string describe(const run_effect& e) {
       [](const run::use_ca& u) { return "use_ca " + u.url + (u.switched ? " switched" : ""); },
       [](const run::drop_staged&) -> std::string { return "drop_staged"; },
       [](const run::keep_staged&) -> std::string { return "keep_staged"; },
+      [](const run::discard_staged&) -> std::string { return "discard_staged"; },
       [](const run::policy_ok&) -> std::string { return "policy_ok"; },
       [](const run::release&) -> std::string { return "release"; },
       [](const run::forget_ari&) -> std::string { return "forget_ari"; },
@@ -271,7 +272,12 @@ run_effects on_activated(renewal_run& r, std::optional<run_failure> failure, sys
 
 run_effects on_went_live(renewal_run& r, std::optional<run_failure> failure, sys_time now) {
   if (!std::holds_alternative<run::activating>(r.state)) return {};
-  if (failure) return fail(r, std::move(*failure), now);
+  if (failure) {
+    r.renewal.discard_staged();
+    run_effects out{run::discard_staged{}};
+    for (auto& e : fail(r, std::move(*failure), now)) out.push_back(std::move(e));
+    return out;
+  }
   r.renewal.went_live(now);
   r.state = run::checking{};
   return {run::save_job{}, run::log{"serving the renewed certificates without a restart"},

@@ -101,6 +101,7 @@ struct use_ca {          ///< the CA for the next attempt; `switched`: wipe stag
   bool switched = false;
 };
 struct drop_staged {};   ///< a new run: the older staged set is not shown any more
+struct discard_staged {}; ///< remove staging/<md> (a set that cannot be served), save the job
 struct keep_staged {};   ///< the obtained set is what staging holds now
 struct policy_ok {};     ///< the run succeeded: the policy forgets the errors
 struct release {};       ///< drop the run's account grant and obtained certificates
@@ -126,7 +127,7 @@ using run_state = std::variant<run::idle, run::checking, run::renewing, run::not
 using run_effect =
   std::variant<run::load, run::fetch_ari, run::decide, run::deliver, run::ask_account, run::order,
                run::stage, run::activate, run::go_live, run::ask_policy, run::limit_account, run::use_ca,
-               run::drop_staged, run::keep_staged, run::policy_ok, run::release, run::forget_ari,
+               run::drop_staged, run::discard_staged, run::keep_staged, run::policy_ok, run::release, run::forget_ari,
                run::save_job, run::report, run::arm, run::arm_regular, run::log>;
 using run_effects = std::vector<run_effect>;
 
@@ -177,7 +178,9 @@ run_effects on_staged(renewal_run& r, std::optional<run_failure> failure, sys_ti
 run_effects on_activated(renewal_run& r, std::optional<run_failure> failure, sys_time now);
 /// The live check of the staged set answered: served from now on (the job notes when; the
 /// MD is looked at again, its staged certificates now the current ones), or a failure of the
-/// activation (the set stays staged and is not served; the policy plans the next try).
+/// activation: the set is never served and is discarded (as mod_md's parent purges a staged
+/// set it cannot load), the job is no longer finished, and the policy plans the next run,
+/// which orders anew.
 run_effects on_went_live(renewal_run& r, std::optional<run_failure> failure, sys_time now);
 /// A step failed before it could start (no CA configured, no account actor).
 run_effects on_failed(renewal_run& r, run_failure f, sys_time now);

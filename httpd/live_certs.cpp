@@ -170,8 +170,10 @@ void child_init(apr_pool_t* pchild, server_rec* s) {
 void register_live_certs() {
   APR_OPTIONAL_HOOK(ssl, init_server, init_server, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_child_init(child_init, nullptr, nullptr, APR_HOOK_MIDDLE);
-  // before mod_ssl's own (which would answer 503 only for its fallbacks, not ours)
-  ap_hook_post_read_request(refuse_on_fallback, nullptr, nullptr, APR_HOOK_FIRST);
+  // as mod_ssl's own 503 (which knows only its fallbacks): after the http-01 answer and
+  // /.httpd/certificate-status (REALLY_FIRST, FIRST), before mod_ssl's request hook
+  static const char* const before[] = {"mod_ssl.c", nullptr};
+  ap_hook_post_read_request(refuse_on_fallback, nullptr, before, APR_HOOK_FIRST + 5);
 }
 
 } // namespace mda::httpd

@@ -84,7 +84,8 @@ live_snapshot_ptr snapshot_of(const std::vector<staged_cert>& certs) {
 class watcher {
  public:
   watcher(server_rec* s, const module_state& st, std::vector<live_slot*> slots)
-      : s_(s), store_(*st.store), live_path_(live_file_path(st.linked.config.settings)),
+      : s_(s), store_(fs_store::attach(live_store_dir(st.linked.config.settings.store_dir), st.store->secret())),
+        live_path_(live_file_path(st.linked.config.settings)),
         slots_(std::move(slots)) {
     for (const auto& spec : st.specs) specs_.emplace(spec.name, spec);
   }
@@ -230,7 +231,7 @@ class watcher {
   }
 
   server_rec* s_;
-  const fs_store& store_;
+  const fs_store store_; ///< the engine's copies of the served sets (store/live.hpp live_store_dir)
   std::string live_path_;
   std::vector<live_slot*> slots_;
   std::map<std::string, md_spec> specs_;

@@ -69,6 +69,8 @@ expected<store_preload> preload_for_engine(const fs_store& st, const std::vector
 class engine_store final : public store {
  public:
   explicit engine_store(std::shared_ptr<const store_preload> preload, fs_store_options opts = {});
+  /// The store secret the parent read (for the live copies, store/live.hpp).
+  const std::string& secret() const { return preload_->secret; }
 
   expected<std::string> load_text(store_group g, const std::string& name,
                                   const std::string& aspect) const override;

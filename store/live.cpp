@@ -83,6 +83,15 @@ expected<live_table> parse_live_file(std::string_view text, const std::string& s
   return t;
 }
 
+std::string live_store_dir(const std::string& store_dir) { return store_dir + "/mdactor/live"; }
+
+status save_live_copy(store& live, const staged_set& set) {
+  job j = set.renewal ? *set.renewal : job{};
+  if (auto s = write_staging(live, set.md, set.certs, j, std::nullopt); !s)
+    return s.error().prefixed("copying the set of '" + set.md.name + "' to " + live_store_dir("<store>"));
+  return {};
+}
+
 std::vector<std::string> live_fingerprints(const staged_set& set) {
   std::vector<std::string> out;
   for (const auto& c : set.certs) out.push_back(c.chain.empty() ? std::string() : c.chain.front().fingerprint_sha256());

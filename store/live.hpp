@@ -77,6 +77,16 @@ status check_live_set(const staged_set& set, const live_expectation& want,
 expected<staged_set> load_live_set(const store& st, const live_expectation& want,
                                    const std::vector<std::string>& announced, sys_time now);
 
+/// The copy of the sets served live: a store rooted at <store>/mdactor/live (the engine's
+/// own directory), whose staging/<md> holds each served set as staging held it (keys
+/// encrypted with the store secret). The engine writes it when a set goes live, before the
+/// announcement, so a later renewal may rewrite staging/<md> while the workers (also those
+/// started later) keep loading the announced set from here.
+std::string live_store_dir(const std::string& store_dir);
+
+/// Writes `set` (read by load_live_set) into the live copy store.
+status save_live_copy(store& live, const staged_set& set);
+
 /// The fingerprints of a set's leaves, key spec order (what the engine announces).
 std::vector<std::string> live_fingerprints(const staged_set& set);
 

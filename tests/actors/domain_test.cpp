@@ -577,13 +577,15 @@ TEST_CASE_METHOD(domain_fixture, "domain: MDActivation live refuses a staged set
   CHECK(backend->ran("errored"));
   CHECK(reports.back().outcome == md_outcome::failed);
   CHECK(make_snapshot(state()).served_from == served_source::none); // no certificate in domains/
-  // the retry: the set checks out now and is served, without another order
+  CHECK(backend->resets == 1);  // the set that cannot be served is discarded
+  CHECK_FALSE(backend->saved.finished);
+  // the retry orders anew; that set checks out and is served
   backend->live_refusal.clear();
   advance(30s, 30s);
+  CHECK(backend->stages == 2);
   CHECK(backend->live_checks == 2);
   CHECK(backend->saved.live_since != sys_time{});
   CHECK(backend->saved.errors == 0);
-  CHECK(backend->stages == 1);
   CHECK(make_snapshot(state()).served_from == served_source::staging);
 }
 

@@ -298,10 +298,12 @@ TEST_CASE("renewal run: MDActivation live checks the staged set, then serves it"
     CHECK(r.renewal.notified_renewed);
     CHECK(state_name(r.state) == std::string("checking"));
   }
-  SECTION("refused: the old certificates stay, the policy plans another try") {
+  SECTION("refused: the set is discarded, the old certificates stay, the policy plans the next run") {
     CHECK(describe(on_went_live(r, plain_failure("key mismatch"), k_now)) ==
-          lines{"log renewal failed: key mismatch", "ask_policy counts 1: key mismatch"});
+          lines{"discard_staged", "log renewal failed: key mismatch", "ask_policy counts 1: key mismatch"});
     CHECK(r.renewal.live_since == sys_time{});
+    CHECK_FALSE(r.renewal.finished);
+    CHECK_FALSE(r.renewal.notified_renewed);
     CHECK(r.renewal.errors == 0);
     CHECK(r.renewal.last->activity == "activating");
     CHECK(describe(on_plan(r, {1, k_now + 30s, "", false})) == lines{"release", "use_ca ", "deliver errored"});

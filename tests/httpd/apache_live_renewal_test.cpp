@@ -197,3 +197,65 @@ TEST_CASE("MDActivation restart keeps mod_md's way: the renewed certificate wait
   CHECK(site.served(site.md, "-issuer").find("Pebble") != std::string::npos);
   site.stop();
 }
+
+TEST_CASE("live activation: a staged set whose key does not fit is never served; md-status says why and "
+          "the next renewal is served", "[httpd][e2e][live]") {
+  const int http = free_port(), https = free_port();
+  pebble_fixture pebble(validating_at(http, https));
+  md_site site(http, https);
+  // the first certificate goes live at once; the next (renewed right away: the window is longer
+  // than pebble's certificates live) waits 10 s in staging, the time to damage it
+  site.configure(pebble, MODULE_PATH, "MDRenewWindow 2000d\nMDActivationDelay 10s\n");
+  REQUIRE(site.start());
+  INFO(site.log());
+  std::string first;
+  for (int i = 0; i < 600 && first.empty(); ++i) {
+    held_tls h(https, site.md);
+    if (h.issuer.find("Pebble") != std::string::npos) first = h.serial;
+    else ::usleep(100'000);
+  }
+  INFO("log then: " << site.log());
+  REQUIRE_FALSE(first.empty());
+  // the renewed set, staged and waiting for its activation delay
+  const std::string job = site.store("staging/" + site.md + "/job.json");
+  bool waiting = false;
+  for (int i = 0; i < 600 && !waiting; ++i) {
+    const std::string j = path_exists(job) ? read_file(job) : "";
+    waiting = j.find("\"finished\": true") != std::string::npos && j.find("mdactor-live-since") == std::string::npos;
+    if (!waiting) ::usleep(50'000);
+  }
+  REQUIRE(waiting);
+  const std::string staged_cert = site.store("staging/" + site.md + "/pubcert.pem");
+  const std::string staged_serial = run({"openssl", "x509", "-noout", "-serial", "-in", staged_cert}).output;
+  REQUIRE(staged_serial.rfind("serial=", 0) == 0);
+  // as the User could: another key in place of the staged one
+  const std::string key = site.store("staging/" + site.md + "/privkey.pem");
+  REQUIRE(run({"openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key + ".other"})
+              .exit_code == 0);
+  REQUIRE(run({"chown", "www-data:www-data", key + ".other"}).exit_code == 0);
+  REQUIRE(::rename((key + ".other").c_str(), key.c_str()) == 0);
+
+  std::string status;
+  bool told = false;
+  for (int i = 0; i < 300 && !told; ++i) {
+    ::usleep(100'000);
+    status = site.md_status();
+    told = status.find("certificate does not match the private key") != std::string::npos;
+  }
+  INFO(status);
+  CHECK(told);
+  CHECK(status.find("serving the renewed certificates without a restart failed") != std::string::npos);
+  const std::string damaged = staged_serial.substr(7, staged_serial.size() - 8); // "serial=X\n"
+  CHECK(held_tls(https, site.md).serial == first);
+  // the next renewal orders anew and is served; the damaged set never was
+  std::string later = first;
+  for (int i = 0; i < 600 && (later == first || later.empty()); ++i) {
+    ::usleep(100'000);
+    held_tls h(https, site.md);
+    later = h.issuer.find("Pebble") != std::string::npos ? h.serial : "";
+    CHECK(later != damaged);
+  }
+  CHECK(later != first);
+  CHECK_FALSE(later.empty());
+  site.stop();
+}

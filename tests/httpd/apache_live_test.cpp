@@ -212,11 +212,16 @@ struct live_apache : private_apache {
     return certs;
   }
 
-  /// Writes staging/<md> as the engine does (files owned by the User).
+  /// Writes the set as the engine does when it goes live: staging/<md> (what the parent
+  /// moves into domains/ at the next start) and its copy in <store>/mdactor/live (what the
+  /// workers load: store/live.hpp live_store_dir), files owned by the User.
   void stage(const managed_domain& md, const std::vector<staged_cert>& certs) {
     fs_store st = opened();
     REQUIRE(write_staging(st, md, certs, staged_job(md.name), std::nullopt));
-    REQUIRE(run({"chown", "-R", "www-data:www-data", store("staging")}).exit_code == 0);
+    REQUIRE(fsio::make_dirs(live_store_dir(dir / "md"), 0700));
+    fs_store live = fs_store::attach(live_store_dir(dir / "md"), st.secret());
+    REQUIRE(write_staging(live, md, certs, staged_job(md.name), std::nullopt));
+    REQUIRE(run({"chown", "-R", "www-data:www-data", store("staging"), store("mdactor/live")}).exit_code == 0);
   }
 
   /// Announces `fps` for `md` in live.json (generation + 1).
@@ -403,8 +408,8 @@ TEST_CASE("live: a broken staged set is never served", "[httpd][apache][live]") 
   const auto old = a.install(md);
   REQUIRE(a.start());
   INFO(a.log());
-  const std::string pubcert = a.store("staging/a.example.test/pubcert.pem");
-  const std::string privkey = a.store("staging/a.example.test/privkey.pem");
+  const std::string pubcert = a.store("mdactor/live/staging/a.example.test/pubcert.pem");
+  const std::string privkey = a.store("mdactor/live/staging/a.example.test/privkey.pem");
   std::string reason;
   std::vector<std::string> announced;
 

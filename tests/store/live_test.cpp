@@ -1,6 +1,7 @@
 // store/live.hpp: the announcement file and the check a staged set passes before it is served.
 #include <catch2/catch.hpp>
 
+#include "store/fs_io.hpp"
 #include "store/fs_store.hpp"
 #include "store/live.hpp"
 #include "tests/store/staging_test_util.hpp"
@@ -156,4 +157,22 @@ TEST_CASE("live set: the staging job says whether a set went live", "[store][liv
   j.went_live(at(1795000500));
   REQUIRE(c.st.save_json(store_group::staging, c.md.name, "job.json", to_json(j)));
   CHECK(staged_set_live(c.st, c.md));
+}
+
+TEST_CASE("live set: the copy the workers load is the set that was checked", "[store][live]") {
+  live_case c;
+  c.stage();
+  auto set = load_live_set(c.st, c.want, {}, c.now);
+  REQUIRE(set);
+  const std::string dir = live_store_dir(c.tmp.path());
+  CHECK(dir == c.tmp.path() + "/mdactor/live");
+  REQUIRE(fsio::make_dirs(dir, 0700));
+  fs_store live = fs_store::attach(dir, c.st.secret());
+  REQUIRE(save_live_copy(live, *set));
+  // staging/ may now be rewritten by the next run: the copy still loads, keys encrypted
+  REQUIRE(c.st.purge(store_group::staging, c.md.name));
+  auto copy = load_live_set(live, c.want, live_fingerprints(*set), c.now);
+  REQUIRE(copy);
+  CHECK(live_fingerprints(*copy) == live_fingerprints(*set));
+  CHECK(read_file(dir + "/staging/example.org/privkey.pem").find("BEGIN ENCRYPTED PRIVATE KEY") != std::string::npos);
 }
