@@ -81,24 +81,6 @@ bool ari_due(const domain_state& st, sys_time t) {
          t >= st.ari_next;
 }
 
-/// Whether `copy` (complete) is to be served rather than `current`: different certificates that
-/// stay valid longer (the earliest notAfter of each), or `current` incomplete.
-bool newer_than(const std::vector<std::optional<certificate>>& copy,
-                const std::vector<std::optional<certificate>>& current) {
-  if (copy.empty() || std::any_of(copy.begin(), copy.end(), [](const auto& c) { return !c; })) return false;
-  auto until = [](const std::vector<std::optional<certificate>>& v) {
-    sys_time t = sys_time::max();
-    for (const auto& c : v) t = c ? std::min(t, c->not_after()) : sys_time{};
-    return t;
-  };
-  if (current.empty() || std::any_of(current.begin(), current.end(), [](const auto& c) { return !c; })) return true;
-  if (copy.size() == current.size() &&
-      std::equal(copy.begin(), copy.end(), current.begin(),
-                 [](const auto& a, const auto& b) { return a->fingerprint_sha256() == b->fingerprint_sha256(); }))
-    return false;
-  return until(copy) > until(current);
-}
-
 void load(domain_pointer self) {
   auto& st = self->state;
   auto backend = st.cfg.backend;
@@ -130,12 +112,6 @@ void load(domain_pointer self) {
       if (served_live(st)) {
         st.leaves = st.staged;
         st.live_since = st.run.renewal.live_since;
-      } else if (st.run.live && st.live_since == sys_time{} && newer_than(f->live_copy, st.leaves)) {
-        // the set served live before this start, while staging/ holds a run in progress (or
-        // nothing the parent could activate): served again, not the older one in domains/
-        st.leaves = std::move(f->live_copy);
-        st.live_since = now(self);
-        log(self, "serving again the certificates served live before the restart");
       }
       drive(self, on_checked(st.run, std::nullopt, ari_due(st, now(self)), now(self)));
     });

@@ -59,11 +59,6 @@ class store_backend final : public domain_backend {
     domain_facts f;
     f.leaves = load_domain_leaves(*st_, md);
     f.staged = load_staged_leaves(*st_, md);
-    if (opts_.live_copies && md.cert_files.empty()) {
-      const live_expectation want{md.name, md.domains, effective_key_specs(md)};
-      if (auto set = load_live_set(*opts_.live_copies, want, {}, std::chrono::system_clock::now()))
-        for (const auto& c : set->certs) f.live_copy.emplace_back(c.chain.front());
-    }
     f.renewal.name = md.name;
     if (auto j = st_->load_json(store_group::staging, md.name, aspect::job); j) {
       auto parsed = job_from_json(*j, "staging/" + md.name + "/job.json");

@@ -49,9 +49,6 @@ struct domain_facts {
   job renewal;                                    ///< staging/<md>/job.json, or a fresh job
   std::optional<acme_order_file> order;           ///< staging/<md>/order.json, when valid
   std::string staged_ca_url;                      ///< staging/<md>/md.json ca.url; "" = none
-  /// The engine's copy of the set last served live (store/live.hpp), when it checks out now:
-  /// one leaf per key spec; empty = none (or no copies kept).
-  std::vector<std::optional<certificate>> live_copy;
   std::vector<std::string> problems;              ///< corrupt files found (and removed)
 };
 

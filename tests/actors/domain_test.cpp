@@ -32,7 +32,6 @@ struct fake_backend final : domain_backend {
   std::map<std::string, int> exit_codes;          ///< reason -> exit code
   int stages = 0, activations = 0, resets = 0, live_checks = 0;
   std::string live_refusal;            ///< check_live fails with it when not empty
-  std::vector<std::optional<certificate>> live_copy; ///< the engine's copy of a live set
   std::optional<staged_result> staged;
   sys_time cert_time{};                ///< notBefore of obtained certificates
   std::optional<ari_hint> ari;         ///< what fetch_ari answers
@@ -44,7 +43,6 @@ struct fake_backend final : domain_backend {
     f.renewal.name = md.name;
     if (have_job && staged) // what staging/ holds until activation
       for (const auto& c : staged->certs) f.staged.emplace_back(c.chain.front());
-    f.live_copy = live_copy;
     return f;
   }
   status save_job(const std::string&, const job& j) override {
@@ -589,36 +587,6 @@ TEST_CASE_METHOD(domain_fixture, "domain: MDActivation live refuses a staged set
   CHECK(backend->saved.live_since != sys_time{});
   CHECK(backend->saved.errors == 0);
   CHECK(make_snapshot(state()).served_from == served_source::staging);
-}
-
-TEST_CASE_METHOD(domain_fixture, "domain: after a restart the set served live before is served again",
-                 "[actors][domain]") {
-  // domains/ holds the older certificate (the restart came while a later run was going on);
-  // the engine's copy of the set served live is newer: it is the current one again
-  auto key = *private_key::generate(key_spec::ec("P-256"));
-  const auto old_cert = *make_fallback_certificate(key, test_md().domains, t0 - 24h * 12);
-  const auto live_cert = *make_fallback_certificate(key, test_md().domains, t0 - 1h);
-  backend->leaves = {old_cert};
-  backend->live_copy = {live_cert};
-  start(test_md(), {}, false, true);
-  CHECK(state().runs() == 0); // the copy is not due; the old one would have been
-  const md_snapshot snap = make_snapshot(state());
-  CHECK(snap.served_from == served_source::staging);
-  CHECK(snap.served_since == t0);
-  REQUIRE(snap.certs.size() == 1);
-  REQUIRE(snap.certs[0].cert);
-  CHECK(snap.certs[0].cert->sha256_fingerprint == live_cert.fingerprint_sha256());
-}
-
-TEST_CASE_METHOD(domain_fixture, "domain: a live copy equal to domains/ changes nothing",
-                 "[actors][domain]") {
-  auto key = *private_key::generate(key_spec::ec("P-256"));
-  const auto cert = *make_fallback_certificate(key, test_md().domains, t0 - 1h);
-  backend->leaves = {cert};
-  backend->live_copy = {cert};
-  start(test_md(), {}, false, true);
-  CHECK(state().runs() == 0);
-  CHECK(make_snapshot(state()).served_from == served_source::domains);
 }
 
 TEST_CASE("domain backend: tls-alpn-01 is set up as mod_md does", "[actors][domain]") {
