@@ -49,26 +49,6 @@ bool account_rejected(const acme_result<acme::account>& r) {
          code == acme_errc::invalid;
 }
 
-/// Files the key of an account about to be registered under the first id that has neither
-/// account.json nor account.pem (account.pem create-only, so two selections never share one).
-/// The key is on disk before the CA knows it: a process killed during the registration
-/// finds it on the next start (see select_or_register_account).
-expected<std::string> reserve_account_id(store& st, const std::string& prefix,
-                                         const private_key& key) {
-  for (int n = 0; n < k_max_account_ids; ++n) {
-    char num[8];
-    std::snprintf(num, sizeof num, "%04d", n);
-    const std::string id = prefix + num;
-    if (st.exists(store_group::accounts, id, aspect::account)) continue;
-    auto saved = st.save_key(store_group::accounts, id, aspect::account_key, key, true);
-    if (!saved && saved.error().code == store_errc::exists) continue;
-    if (!saved) return saved.error();
-    return id;
-  }
-  return error(store_errc::exists, "no free account id " + prefix + "0000 .. " + prefix +
-                                       std::to_string(k_max_account_ids - 1));
-}
-
 /// Registers (or, when the CA already knows the key, finds) the account of a reserved id and
 /// writes its account.json: the last file, the one that makes the account usable.
 acme_result<account_choice> register_with_key(acme::client& c, store& st,
@@ -90,6 +70,23 @@ acme_result<account_choice> register_with_key(acme::client& c, store& st,
 }
 
 } // namespace
+
+expected<std::string> reserve_account_id(store& st, const std::string& prefix,
+                                         const private_key& key) {
+  for (int n = 0; n < k_max_account_ids; ++n) {
+    char num[8];
+    std::snprintf(num, sizeof num, "%04d", n);
+    const std::string id = prefix + num;
+    if (st.exists(store_group::accounts, id, aspect::account)) continue;
+    auto saved = st.save_key(store_group::accounts, id, aspect::account_key, key, true);
+    if (!saved && saved.error().code == store_errc::exists) continue;
+    if (!saved) return saved.error();
+    return id;
+  }
+  return error(store_errc::exists, "no free account id " + prefix + "0000 .. " + prefix +
+                                       std::to_string(k_max_account_ids - 1));
+}
+
 
 expected<std::string> account_id_prefix(const std::string& ca_url) {
   auto url = acme::parse_url(ca_url);

@@ -36,6 +36,13 @@ struct account_choice {
 /// "ACME-<sname>-" for a CA directory URL; an unparsable URL -> acme_errc::bad_url.
 expected<std::string> account_id_prefix(const std::string& ca_url);
 
+/// Files `key` as accounts/<prefix>NNNN/account.pem under the first NNNN (0000..0999) that
+/// has neither account.json nor account.pem (create-only, so two callers never share one) and
+/// returns the id. The key is on disk before the CA knows it: a process killed during the
+/// registration leaves it for the next selection (see above); a caller whose registration
+/// failed purges accounts/<id>.
+expected<std::string> reserve_account_id(store& st, const std::string& prefix, const private_key& key);
+
 /// Reuses or registers (see above). `log` gets one line per account skipped.
 acme_result<account_choice> select_or_register_account(
     client& c, store& st, const account_options& opts,

@@ -78,7 +78,7 @@ void read_state(json_fields& f, managed_domain& md) {
 void read_renew_mode(json_fields& f, managed_domain& md) {
   int mode = static_cast<int>(md.renew_mode);
   f.get("renew-mode", mode);
-  if (mode < 0 || mode > static_cast<int>(md_renew_mode::always)) {
+  if (mode < static_cast<int>(md_renew_mode::unset) || mode > static_cast<int>(md_renew_mode::always)) {
     f.fail(json_errc::bad_value, "renew-mode", "has unknown value " + std::to_string(mode));
     return;
   }

@@ -34,7 +34,9 @@ enum class md_state : int {
 };
 
 /// MDRenewMode; the numbers are what md.json stores (MD_RENEW_*).
-enum class md_renew_mode : int { manual = 0, automatic = 1, always = 2 };
+/// unset (-1) is what mod_md's a2md stores for an MD it added (MD_RENEW_DEFAULT): no
+/// MDRenewMode of its own; it renews as automatic does.
+enum class md_renew_mode : int { unset = -1, manual = 0, automatic = 1, always = 2 };
 
 /// MDRequireHttps; md.json stores "temporary" / "permanent" and nothing for off.
 enum class md_require_https { off, temporary, permanent };

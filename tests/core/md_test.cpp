@@ -193,12 +193,20 @@ TEST_CASE("md.json legacy forms", "[core][md]") {
   }
 }
 
+TEST_CASE("md.json of an MD that mod_md's a2md added: renew-mode -1 is read as unset", "[core][md]") {
+  auto md = md_from_json(ojson::parse(R"({"name":"a.test","domains":["a.test"],"renew-mode":-1})"), "md.json");
+  REQUIRE(md);
+  CHECK(md->renew_mode == md_renew_mode::unset);
+  CHECK(to_json(*md)["renew-mode"] == -1);
+}
+
 TEST_CASE("md.json with wrong types or values is a clear error", "[core][md]") {
   CHECK(from_json_error(R"({"state":"2"})") == R"(md.json: "state" must be an integer, found string)");
   CHECK(from_json_error(R"({"state":2.5})") ==
         R"(md.json: "state" must be an integer, found a fractional number)");
   CHECK(from_json_error(R"({"state":9})") == R"(md.json: "state" has unknown value 9)");
-  CHECK(from_json_error(R"({"renew-mode":-1})") == R"(md.json: "renew-mode" has unknown value -1)");
+  CHECK(from_json_error(R"({"renew-mode":-2})") == R"(md.json: "renew-mode" has unknown value -2)");
+  CHECK(from_json_error(R"({"renew-mode":3})") == R"(md.json: "renew-mode" has unknown value 3)");
   CHECK(from_json_error(R"({"transitive":4294967296})") ==
         R"(md.json: "transitive" is out of range: 4294967296)");
   CHECK(from_json_error(R"({"domains":"a.test"})") ==
