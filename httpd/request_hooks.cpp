@@ -67,20 +67,22 @@ int http01_challenge(request_rec* r) {
     const module_state* st = current_state();
     if (!st || !st->store || !r->hostname) return DECLINED;
     const std::string host = lowercase(r->hostname);
+    // As mod_md: the store's answer for the host is served whether or not an MD of this
+    // server names it (a2md drives MDs of its own) and whatever token is asked for; a host
+    // without one is declined unless an MD we renew names it (then 404).
     const managed_domain* md = md_for_host(st->linked.config, host);
-    if (!md || !challenge_allowed(*md, "http-01")) return DECLINED;
-    if (!http01_token_valid(*token)) return answers_http01(*md) ? HTTP_NOT_FOUND : DECLINED;
+    if (md && !challenge_allowed(*md, "http-01")) return DECLINED;
+    const bool ours = md && answers_http01(*md);
+    if (!http01_token_valid(*token)) return ours ? HTTP_NOT_FOUND : DECLINED;
     auto text = st->store->load_text(store_group::challenges, host, aspect::http01);
     if (!text) {
-      if (is_not_found(text.error())) return answers_http01(*md) ? HTTP_NOT_FOUND : DECLINED;
+      if (is_not_found(text.error())) return ours ? HTTP_NOT_FOUND : DECLINED;
       ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "MDA0160: loading the http-01 challenge of %s: %s",
                     host.c_str(), text.error().message.c_str());
       return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (!key_authorization_matches(*text, *token)) {
-      ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MDA0161: %s: no http-01 challenge with this token", host.c_str());
-      return HTTP_NOT_FOUND;
-    }
+    if (!key_authorization_matches(*text, *token))
+      ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MDA0161: %s: the http-01 answer is for another token", host.c_str());
     if (r->method_number != M_GET) return HTTP_NOT_IMPLEMENTED;
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MDA0162: %s: answering the http-01 challenge", host.c_str());
     return send_key_authorization(r, *text);

@@ -222,6 +222,13 @@ status drive_md(store& st, const acme_context& ctx, const managed_domain& md,
       for (const auto& name : md.ca.challenges)
         if (auto t = acme::parse_challenge_type(name)) types.push_back(*t);
       o.challenges = types;
+    } else {
+      // Free to choose, as mod_md: tls-alpn-01 only for an MD with names that a virtual host
+      // answers acme-tls/1 for (none for an MD a2md added), then http-01.
+      std::vector<acme::challenge_type> types;
+      if (!md.acme_tls_1_domains.empty()) types.push_back(acme::challenge_type::tls_alpn_01);
+      types.push_back(acme::challenge_type::http_01);
+      o.challenges = types;
     }
     o.setup = &responder;
     o.progress = [&](const std::string& line) { say(md.name + ": " + line); };
