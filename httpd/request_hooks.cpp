@@ -13,7 +13,7 @@
 //   reverse-DNS SNI of an IP identifier is mapped back to the IP (RFC 8738 §6).
 // - MDRequireHttps for the one MD assigned to the request's server, when the host is one of
 //   its domains and the path is not under /.well-known/: on http a redirect (GET 302/301,
-//   other methods 307/308) to https with MDPortMap's https port; on https with permanent,
+//   other methods 307/308) to https on the public port 443, as mod_md; on https with permanent,
 //   HSTS in err_headers_out, so error responses carry it too (mod_md sets headers_out only).
 // Not here: the status outputs (status_handlers.cpp).
 #include <cctype>
@@ -200,8 +200,10 @@ int require_https(request_rec* r) {
       return DECLINED;
     }
     const int status = redirect_status(md->require_https, r->method_number == M_GET);
+    // To the public https port, 443, as mod_md: MDPortMap says which local port that reaches,
+    // not where clients connect.
     const std::string location =
-        https_location(name ? name : "", st->linked.config.settings.ports.https, r->uri ? r->uri : "/",
+        https_location(name ? name : "", 443, r->uri ? r->uri : "/",
                        r->parsed_uri.query ? r->parsed_uri.query : "",
                        r->parsed_uri.fragment ? r->parsed_uri.fragment : "");
     apr_table_setn(r->headers_out, "Location", apr_pstrdup(r->pool, location.c_str()));

@@ -6,7 +6,7 @@
 //   (RFC 8555 §8.1: base64url), whether the key authorization in the store answers it, and
 //   whether an MD allows the challenge type at all (MDCAChallenges; an empty list = any).
 // - MDRequireHttps: the redirect status (GET 302/301, other methods 307/308) and the Location
-//   with MDPortMap's https port (beyond mod_md, which always says 443).
+//   of the public https port, 443, as mod_md (MDPortMap says which local port 443 reaches).
 // - which configured MD a host name belongs to (md_get_by_domain: exact, case-insensitive).
 // Not here: reading files, answering requests (request_hooks.cpp, status_handlers.cpp).
 #pragma once

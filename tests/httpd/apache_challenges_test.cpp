@@ -8,7 +8,7 @@
 //   for an MD with a wildcard name.
 // - static MDCertificateFile / MDCertificateKeyFile: served as they are, no order at pebble,
 //   shown by md-status; an ACME MD next to it proves the engine talked to pebble meanwhile.
-// - MDRequireHttps permanent with a pebble certificate: 301 to MDPortMap's https port, HSTS on
+// - MDRequireHttps permanent with a pebble certificate: 301 to the public https port, HSTS on
 //   https, and the http-01 challenge path is not redirected (certification needs it).
 // md-status is checked against mod_md's md_status.c: one "cert" entry per key spec (static
 // files: per index "0", "1"), renew-at = the renew window's start, and neither "renew" nor
@@ -357,7 +357,7 @@ TEST_CASE("static MDCertificateFile / MDCertificateKeyFile are served as they ar
   CHECK(st.body.find("\"renewal\"") == std::string::npos);
 }
 
-TEST_CASE("MDRequireHttps permanent: 301 to MDPortMap's https port and HSTS, with a pebble certificate",
+TEST_CASE("MDRequireHttps permanent: 301 to the public https port and HSTS, with a pebble certificate",
           "[httpd][e2e][challenges]") {
   const int http = free_port(), https = free_port();
   pebble_options po;
@@ -373,7 +373,7 @@ TEST_CASE("MDRequireHttps permanent: 301 to MDPortMap's https port and HSTS, wit
   REQUIRE(a.certify("a.example.test"));
   INFO(a.log());
   const std::string root = pebble.write_root_file();
-  const std::string base = "https://a.example.test:" + std::to_string(https);
+  const std::string base = "https://a.example.test"; // port 443, which MDPortMap maps to ours
 
   const response redirect = get(a, "http", http, "a.example.test", "/x/y?q=1");
   CHECK(redirect.status == "301");
@@ -390,11 +390,12 @@ TEST_CASE("MDRequireHttps permanent: 301 to MDPortMap's https port and HSTS, wit
   const response missing = get(a, "https", https, "a.example.test", "/nothing-here", root);
   CHECK(missing.status == "404");
   CHECK(missing.has_header("Strict-Transport-Security: max-age=15768000"));
-  // Following the redirect ends on the pebble certificate, verified.
+  // Following the redirect (port 443 is where the test's "NAT" sends https) ends on the pebble
+  // certificate, verified.
   const run_result follow = run({"curl", "-s", "-L", "-o", "/dev/null", "-w", "%{http_code} %{url_effective}",
                                  "--max-time", "10", "--cacert", root, "--resolve",
-                                 "a.example.test:" + std::to_string(http) + ":127.0.0.1", "--resolve",
-                                 "a.example.test:" + std::to_string(https) + ":127.0.0.1",
+                                 "a.example.test:" + std::to_string(http) + ":127.0.0.1", "--connect-to",
+                                 "a.example.test:443:127.0.0.1:" + std::to_string(https),
                                  "http://a.example.test:" + std::to_string(http) + "/index.html"});
   CHECK(follow.output == "200 " + base + "/index.html");
 }
