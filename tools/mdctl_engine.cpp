@@ -255,11 +255,13 @@ void print_renewal(const nlohmann::json& md, sys_time now) {
   if (md.contains("renew-at")) std::cout << "  renew at: " << md.value("renew-at", "") << "\n";
   if (!md.contains("renewal") || !md["renewal"].is_object()) return;
   const auto& r = md["renewal"];
-  std::string what = r.value("finished", false) ? "finished, new certificate staged" : "in progress";
+  const int errors = r.value("errors", 0);
+  std::string what = r.value("finished", false) ? "finished, new certificate staged"
+                     : errors > 0                ? "retrying after errors"
+                                                 : "in progress";
   if (r.contains("activity") && r["activity"].is_string()) what += ": " + r["activity"].get<std::string>();
   std::cout << "  renewal: " << what << "\n";
   print_certs(r.value("cert", nlohmann::json()), now, "    staged ");
-  int errors = r.value("errors", 0);
   if (errors > 0 && r.contains("last") && r["last"].is_object())
     std::cout << "  last error (" << errors << (errors == 1 ? " error" : " errors") << "): "
               << r["last"].value("detail", r["last"].value("problem", "")) << "\n";

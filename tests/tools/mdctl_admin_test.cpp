@@ -7,16 +7,19 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "acme/account.hpp"
 #include "core/engine_config.hpp"
+#include "core/timefmt.hpp"
 #include "core/x509.hpp"
 #include "store/fs_store.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/pebble.hpp"
+#include "tests/support/scripted_socket.hpp"
 #include "tests/test_util.hpp"
 
 using namespace mda;
@@ -106,6 +109,49 @@ TEST_CASE("mdctl renew and status without an engine say so", "[mdctl]") {
   CHECK(r.exit_code == 1);
   CHECK(r.output == "mdctl status: no engine answers at " + sock + ": connect('" + sock +
                         "') failed: No such file or directory\n");
+}
+
+TEST_CASE("mdctl status renders md-status per MD: certificates, OCSP, a failing renewal", "[mdctl]") {
+  test::temp_dir dir;
+  const std::string sock = dir / "status.sock";
+  const std::string body =
+      test::read_file(std::string(MDACTOR_TESTS_DIR) + "/data/status/lab1.md-status.json");
+  const std::string until = "Sat, 27 Feb 2027 03:25:17 GMT";
+  const auto left = std::chrono::duration_cast<std::chrono::hours>(*parse_rfc822(until) -
+                                                                     sys_clock::now()).count() / 24;
+  const std::string valid = "valid until " + until + " (" + std::to_string(left) + " days left)";
+  const std::string answer = "OK " + std::to_string(body.size()) + "\n" + body;
+  auto engine = std::make_unique<test::scripted_socket>(sock, answer);
+  auto r = mdctl({"status", "--socket", sock});
+  CHECK(r.exit_code == 0);
+  CHECK(r.output ==
+        "a.example.test\n"
+        "  names: a.example.test www.a.example.test\n"
+        "  state: complete\n"
+        "  cert rsa: serial 56CAE47C6C37116DAA, " + valid + ", OCSP unknown\n"
+        "  renew at: Thu, 28 Jan 2027 10:37:17 GMT\n"
+        "b.example.test\n"
+        "  names: b.example.test\n"
+        "  state: complete\n"
+        "  cert 0: serial 56CAE47C6C37116DBB, " + valid + "\n"
+        "  renew at: Thu, 28 Jan 2027 10:37:17 GMT\n"
+        "e.example.test\n"
+        "  names: e.example.test\n"
+        "  state: incomplete (certificate(rsa) is missing)\n"
+        "  renew at: Sun, 29 Nov 2026 03:25:59 GMT\n"
+        "  renewal: retrying after errors\n"
+        "  last error (3 errors): Unsuccessful in contacting ACME server at <https://127.0.0.1:1/dir>. "
+        "If this problem persists, please check your network connectivity from your Apache server "
+        "to the ACME server. Also, older servers might have trouble verifying the certificates of "
+        "the ACME server. You can check if you are able to contact it manually via the curl "
+        "command. Sometimes, the ACME server might be down for maintenance, so failing to contact "
+        "it is not an immediate problem. Apache will continue retrying this.\n"
+        "  next try: Sun, 29 Nov 2026 03:26:02 GMT\n");
+  engine.reset();
+  engine = std::make_unique<test::scripted_socket>(sock, answer);
+  r = mdctl({"status", "--socket", sock, "--json"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.output == body + "\n");
 }
 
 TEST_CASE("mdctl revoke with the account key archives the certificate", "[mdctl][pebble]") {
