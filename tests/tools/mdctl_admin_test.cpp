@@ -176,6 +176,23 @@ TEST_CASE("mdctl revoke with the account key archives the certificate", "[mdctl]
     CHECK(files_of(store) == all);
     CHECK(nlohmann::json::parse(pebble.cert_status(leaf.serial_hex()))["Status"] == "Valid");
   }
+  SECTION("the CA refuses (already revoked): nothing changes") {
+    const std::string copy = dir / "copy";
+    fs::copy(store, copy, fs::copy_options::recursive);
+    auto r = mdctl({"revoke", "rv.example.test", "--store", copy, "--ca-file", pebble.ca_file(),
+                    "--socket", no_socket(dir)});
+    REQUIRE(r.exit_code == 0);
+    const auto all = files_of(store);
+    r = mdctl({"revoke", "rv.example.test", "--store", store, "--ca-file", pebble.ca_file(),
+               "--socket", no_socket(dir)});
+    CHECK(r.exit_code == 1);
+    CHECK(r.output == "mdctl revoke: revoking the rsa-2048 certificate of 'rv.example.test' (serial " +
+                          leaf.serial_hex() + ") failed: acme problem urn:ietf:params:acme:error:"
+                          "alreadyRevoked: Certificate has already been revoked. (HTTP 400 from " +
+                          pebble.directory_url().substr(0, pebble.directory_url().size() - 4) +
+                          "/revoke-cert)\n");
+    CHECK(files_of(store) == all);
+  }
   SECTION("revoked, archived, renewal left to the next start") {
     auto r = mdctl({"revoke", "rv.example.test", "--reason", "superseded", "--store", store,
                     "--ca-file", pebble.ca_file(), "--socket", no_socket(dir)});
