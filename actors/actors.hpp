@@ -49,27 +49,6 @@ using ca_policy_actor = caf::typed_actor<
   // Forgets an MD (removed from the configuration).
   caf::reacts_to<delete_atom, std::string>>;
 
-/// The STATUS actor interface: keeps the live snapshot of every MD, publishes it to the status
-/// file (paced) and answers queries; domain actors send updates, the status socket listener
-/// and in-process readers ask.
-using status_actor = caf::typed_actor<
-  // Replaces the entry of one MD (by md.name) or adds it.
-  caf::reacts_to<put_atom, md_snapshot>,
-  // Removes the entry of an MD (no longer configured).
-  caf::reacts_to<delete_atom, std::string>,
-  // Replaces or adds the OCSP stapling entry of one certificate (by domain and id), sent by
-  // the OCSP responder actors.
-  caf::reacts_to<put_atom, stapling_info>,
-  // The current snapshot ("published" = now).
-  caf::replies_to<get_atom, snapshot_atom>::with<status_snapshot>,
-  // The snapshot of one MD: the MD named so, else the first one listing it as a domain
-  // (ignoring case), with that MD's stapling entries; no MD when none matches.
-  caf::replies_to<get_atom, snapshot_atom, std::string>::with<status_snapshot>,
-  // The actor's counters.
-  caf::replies_to<get_atom, stats_atom>::with<status_stats>,
-  // INTERNAL: the pacing timer ran out; writes the file when something changed.
-  caf::reacts_to<publish_atom>>;
-
 /// The ACCOUNT actor interface: one per (CA URL, EAB kid, contacts); selects or registers the
 /// account in the store once and hands it out; holds new orders back while the CA asked to
 /// slow down.
@@ -89,6 +68,11 @@ using account_actor = caf::typed_actor<
 using domain_actor = caf::typed_actor<
   // Look at the MD now (ignored while a run is in progress).
   caf::reacts_to<check_atom>,
+  // Renew now, whatever the renew window says (mdctl renew, through the status actor):
+  // answered with the decision of the check this starts ("renewal started: <reason>"), "a
+  // renewal run is in progress" during one, engine_errc::bad_request with the reason when
+  // the MD is not renewed (MDRenewMode manual, a staged set awaiting the restart, busy).
+  caf::replies_to<renew_atom>::with<std::string>,
   // OCSP answered "revoked" for the certificate with this SHA-256 fingerprint (lowercase hex):
   // remembered, and a check runs, whose decision renews at once (reference §7).
   caf::reacts_to<revoked_atom, std::string>,
@@ -145,5 +129,31 @@ using supervisor_actor = caf::typed_actor<
   // The current domain actor of an MD (a new handle after a restart); an engine_errc::unknown_md
   // error for an MD nobody knows.
   caf::replies_to<get_atom, std::string>::with<domain_actor>>;
+
+/// The STATUS actor interface: keeps the live snapshot of every MD, publishes it to the status
+/// file (paced) and answers queries; domain actors send updates, the status socket listener
+/// and in-process readers ask. (After the supervisor's: RENEW requests go through it.)
+using status_actor = caf::typed_actor<
+  // Replaces the entry of one MD (by md.name) or adds it.
+  caf::reacts_to<put_atom, md_snapshot>,
+  // Removes the entry of an MD (no longer configured).
+  caf::reacts_to<delete_atom, std::string>,
+  // Replaces or adds the OCSP stapling entry of one certificate (by domain and id), sent by
+  // the OCSP responder actors.
+  caf::reacts_to<put_atom, stapling_info>,
+  // The current snapshot ("published" = now).
+  caf::replies_to<get_atom, snapshot_atom>::with<status_snapshot>,
+  // The snapshot of one MD: the MD named so, else the first one listing it as a domain
+  // (ignoring case), with that MD's stapling entries; no MD when none matches.
+  caf::replies_to<get_atom, snapshot_atom, std::string>::with<status_snapshot>,
+  // The actor's counters.
+  caf::replies_to<get_atom, stats_atom>::with<status_stats>,
+  // Who holds the domain actors (sent once by spawn_engine_actors): RENEW requests go there.
+  caf::reacts_to<put_atom, supervisor_actor>,
+  // RENEW <md> of the status socket (mdctl renew): passed to that MD's domain actor; its
+  // answer, or engine_errc::unknown_md / unavailable.
+  caf::replies_to<renew_atom, std::string>::with<std::string>,
+  // INTERNAL: the pacing timer ran out; writes the file when something changed.
+  caf::reacts_to<publish_atom>>;
 
 } // namespace mda

@@ -81,6 +81,20 @@ bool ari_due(const domain_state& st, sys_time t) {
          t >= st.ari_next;
 }
 
+/// Answers the renew requests waiting for this decision (or for a check that failed).
+void answer_renew(domain_pointer self, const renewal_decision* d, const std::string& failure) {
+  auto& st = self->state;
+  st.renew_forced = false;
+  for (auto& rp : st.renew_waiting) {
+    if (d && d->action == renewal_action::renew)
+      rp.deliver("renewal started: " + d->reason);
+    else
+      rp.deliver(make_error(engine_errc::bad_request,
+                            "'" + st.cfg.md.name + "' is not renewed: " + (d ? d->reason : failure)));
+  }
+  st.renew_waiting.clear();
+}
+
 void load(domain_pointer self) {
   auto& st = self->state;
   auto backend = st.cfg.backend;
@@ -91,6 +105,7 @@ void load(domain_pointer self) {
       auto& st = self->state;
       st.checked = true;
       if (!f) {
+        if (st.renew_forced) answer_renew(self, nullptr, "its check failed: " + f.error().message);
         drive(self, on_checked(st.run, f.error().message, false, now(self)));
         return;
       }
@@ -161,7 +176,9 @@ void decide(domain_pointer self) {
   auto facts = certificate_facts(md, st.leaves, revoked);
   renewal_input in{md, facts, st.run.renewal, st.cfg.spec.renewal, st.ari};
   in.live = st.run.live;
+  in.forced = st.renew_forced;
   auto d = decide_renewal(in, t);
+  if (st.renew_forced) answer_renew(self, &d, "");
   // renewalInfo is fetched by the check (fetch_ari), at st.ari_next
   if (st.cfg.spec.ari_renewals && st.ari && st.ari_next > t)
     d.ari_check = st.ari_next;
@@ -394,6 +411,24 @@ domain_actor::behavior_type domain_behavior(domain_pointer self, domain_config c
       if (std::find(rv.begin(), rv.end(), fingerprint) == rv.end()) rv.push_back(fingerprint);
       log(self, "OCSP: certificate " + fingerprint + " is revoked");
       drive(self, on_check_due(self->state.run));
+    },
+    [self](renew_atom) {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<std::string>();
+      if (is_renewing(st.run.state)) {
+        rp.deliver(std::string("a renewal run is in progress"));
+      } else if (!std::holds_alternative<run::idle>(st.run.state) &&
+                 !std::holds_alternative<run::checking>(st.run.state)) {
+        rp.deliver(make_error(engine_errc::bad_request, "'" + st.cfg.md.name + "' is busy (" +
+                                                            st.run.activity + "): try again in a moment"));
+      } else {
+        // a check in flight decides with the flag set; an idle MD is checked now
+        st.renew_waiting.push_back(rp);
+        st.renew_forced = true;
+        log(self, "a renewal now was asked for");
+        drive(self, on_check_due(st.run));
+      }
+      return rp;
     },
     [self](get_atom) -> md_snapshot { return make_snapshot(self->state); },
     [self](progress_atom, const std::string& type, const std::string& detail) {

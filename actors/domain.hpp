@@ -18,6 +18,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actors.hpp"
@@ -125,6 +126,9 @@ struct domain_state {
   /// When the set in `leaves` went live (kept while a later run rewrites staging/: the
   /// workers serve it until the next goes live); the epoch = `leaves` are domains/'.
   sys_time live_since{};
+  /// mdctl renew: the next decision renews whatever the window says, and answers these.
+  bool renew_forced = false;
+  std::vector<caf::typed_response_promise<std::string>> renew_waiting;
 
   /// Renewal runs started (tests).
   std::uint64_t runs() const { return run.runs; }

@@ -315,6 +315,26 @@ status_actor::behavior_type status_behavior(status_pointer self, status_config c
       return self->state.one(name, self->state.cfg.env.clock->now());
     },
     [self](get_atom, stats_atom) -> status_stats { return self->state.stats; },
+    [self](put_atom, supervisor_actor& sup) {
+      self->state.supervisor = caf::actor_cast<caf::actor_addr>(sup);
+    },
+    [self](renew_atom, const std::string& name) {
+      auto rp = self->make_response_promise<std::string>();
+      auto sup = caf::actor_cast<supervisor_actor>(self->state.supervisor);
+      if (!sup) {
+        rp.deliver(make_error(engine_errc::unavailable, "the engine's domains are not running"));
+        return rp;
+      }
+      self->request(sup, k_renew_ask_timeout, caf::get_atom_v, name)
+        .then(
+          [self, rp](domain_actor& d) mutable {
+            self->request(d, k_renew_ask_timeout, renew_atom_v)
+              .then([rp](std::string& s) mutable { rp.deliver(std::move(s)); },
+                    [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+          },
+          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
+    },
     [self](publish_atom) {
       self->state.timer_armed = false;
       schedule_publish(self);
@@ -343,10 +363,27 @@ snapshot_source_maker status_actor_source(caf::actor_system& sys, const status_a
                  });
       return out;
     };
+    auto renew = [self, addr](const std::string& name) -> expected<std::string> {
+      const auto unavailable = std::make_error_code(std::errc::resource_unavailable_try_again);
+      auto hdl = caf::actor_cast<status_actor>(addr);
+      if (!hdl) return error(unavailable, "the status actor is gone");
+      expected<std::string> out = error(unavailable, "no answer");
+      // the domain actor's answer comes after its check: a longer wait than a snapshot's
+      (*self)->request(hdl, k_renew_ask_timeout + std::chrono::seconds(1), renew_atom_v, name)
+        .receive([&](std::string& s) { out = std::move(s); },
+                 [&](caf::error& e) {
+                   out = error(std::make_error_code(std::errc::invalid_argument),
+                               e == caf::sec::request_timeout ? "no decision within " +
+                               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                 k_renew_ask_timeout).count()) + " s" : error_text(e));
+                 });
+      return out;
+    };
     return snapshot_source{[ask] { return ask(get_atom::value, snapshot_atom_v); },
                            [ask](const std::string& name) {
                              return ask(get_atom::value, snapshot_atom_v, name);
-                           }};
+                           },
+                           renew};
   };
 }
 

@@ -73,6 +73,9 @@ caf::timespan status_write_spacing(caf::timespan min_interval, caf::timespan las
 
 /// How long the socket listener waits for the status actor before answering with an error.
 constexpr caf::timespan k_default_status_ask_timeout = std::chrono::milliseconds(200);
+/// How long a RENEW of the socket waits for the domain actor's decision: its check loads the
+/// MD's files on the io pool first, behind whatever is queued there.
+constexpr caf::timespan k_renew_ask_timeout = std::chrono::seconds(30);
 
 struct status_config {
   std::string file;        ///< the published status file; "" = none
@@ -128,6 +131,8 @@ struct status_state {
   live_table live;                     ///< what live_file announces (or is about to)
   bool live_dirty = false;             ///< changed since the last write began
   bool live_writing = false;           ///< a write of live_file is in flight
+  /// Where RENEW requests go (held weakly: the supervisor monitors this actor); none until told.
+  caf::actor_addr supervisor;
 
   /// The snapshot of all MDs, "published" = `now`.
   status_snapshot current(sys_time now) const;
@@ -144,7 +149,7 @@ status_actor::behavior_type status_behavior(status_pointer self, status_config c
 /// The status socket listener's source of snapshots: each answer thread gets its own scoped
 /// actor asking `status` (held weakly: the listener never keeps the actor alive) with
 /// `ask_timeout`; "the status actor did not answer in time" or "the status actor is gone"
-/// otherwise.
+/// otherwise. Its renew function asks the actor's RENEW (k_renew_ask_timeout).
 snapshot_source_maker status_actor_source(caf::actor_system& sys, const status_actor& status,
                                           caf::timespan ask_timeout);
 

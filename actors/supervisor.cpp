@@ -275,6 +275,7 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   if (a.stapling) sup.shared["ocsp stapling"] = caf::actor_cast<caf::actor>(a.stapling);
   sup.stapling = a.stapling;
   a.supervisor = spawn_supervisor(sys, std::move(sup));
+  caf::anon_send(a.status, caf::put_atom_v, a.supervisor); // RENEW requests of the status socket
   return a;
 }
 

@@ -223,6 +223,8 @@ renewal_decision decide_renewal(const renewal_input& in, sys_time now) {
   renewal_decision d;
   if (const std::string why = not_renewed_reason(md); !why.empty()) {
     d = decided(renewal_action::none, {}, why);
+  } else if (in.forced) {
+    d = decided(renewal_action::renew, now, "a renewal was asked for (mdctl renew)");
   } else if (in.job.next_run > now) {
     d = scheduled_job(in.job);
   } else if (!complete) {

@@ -122,6 +122,10 @@ struct renewal_input {
   /// once (activate_live); once served (job.live_since) it is the MD's current set and
   /// `certs` are its certificates: decided on like a complete MD's.
   bool live = false;
+  /// An administrator asked for a renewal now (mdctl renew): renew whatever the renew window
+  /// and a planned retry say. What keeps an MD from being renewed at all (MDRenewMode,
+  /// static files, an unused MD, a staged set awaiting activation) still does.
+  bool forced = false;
 };
 
 enum class renewal_action {

@@ -203,6 +203,22 @@ std::optional<status_answer> answer_from_cache(std::string_view line, const md_s
   return ok_answer(std::move(*text));
 }
 
+std::optional<status_answer> answer_renew_request(std::string_view line, const renew_request& renew) {
+  static const std::string prefix = "RENEW ";
+  const auto req = trim_line(line);
+  if (req.compare(0, prefix.size(), prefix) != 0)
+    return std::nullopt;
+  const std::string name = req.substr(prefix.size());
+  if (name.empty() || name.find(' ') != std::string::npos)
+    return error_answer("'RENEW' needs one MD name");
+  if (!renew)
+    return error_answer("'RENEW' is not served here");
+  auto text = renew(name);
+  if (!text)
+    return error_answer(text.error().message);
+  return ok_answer(std::move(*text));
+}
+
 status_answer answer_status_request(std::string_view line, const snapshot_fetch& fetch,
                                     const md_status_cache* cache,
                                     const md_snapshot_fetch& fetch_one) {
@@ -368,7 +384,9 @@ void run_answers(std::shared_ptr<status_socket_core> core, snapshot_source_maker
       req = std::move(core->requests.front());
       core->requests.pop_front();
     }
-    auto answer = answer_status_request(req.second, source.all, cache.get(), source.one);
+    auto renewed = answer_renew_request(req.second, source.renew);
+    auto answer = renewed ? std::move(*renewed)
+                          : answer_status_request(req.second, source.all, cache.get(), source.one);
     {
       std::lock_guard<std::mutex> lock(core->mu);
       core->answers.emplace_back(req.first, std::move(answer));

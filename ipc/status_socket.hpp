@@ -12,6 +12,9 @@
 //                               the MD of that name or domain with its logs (the actor
 //                               copies just that MD), else all MDs
 //   "GET snapshot"           -> the whole snapshot JSON (status/snapshot.hpp to_json)
+//   "RENEW <name>"           -> a renewal of the MD of that exact name now, whatever its renew
+//                               window says (mdctl renew): the domain actor's decision text,
+//                               "renewal started: <reason>", or ERR with why not
 //   "GET snapshot <name>"    -> the snapshot JSON of one MD: the MD named <name>, else the
 //                               first listing <name> as a domain, with its stapling entries;
 //                               no MD when none matches (what /.httpd/certificate-status asks;
@@ -138,12 +141,22 @@ using snapshot_fetch = std::function<expected<status_snapshot>()>;
 /// Gets the snapshot of the one MD named so, else listing it as a domain (no MD: none).
 using md_snapshot_fetch = std::function<expected<status_snapshot>(const std::string&)>;
 
-/// Where an answer thread gets the snapshots the cache does not hold: all MDs, and one MD.
+/// Starts a renewal of the MD named so now (RENEW): the engine's answer text.
+using renew_request = std::function<expected<std::string>(const std::string&)>;
+
+/// Where an answer thread gets the snapshots the cache does not hold: all MDs, and one MD;
+/// and where it passes RENEW requests (empty: "ERR 'RENEW' is not served here").
 /// An error's message is the answer ("ERR <message>").
 struct snapshot_source {
   snapshot_fetch all;
   md_snapshot_fetch one;
+  renew_request renew;
 };
+
+/// The answer to "RENEW <md>" (mdctl renew): `renew`'s text, or its error; nullopt for any
+/// other line. Who may send it is who may connect: the socket's mode (0600) and its
+/// directory's (<store>/mdactor, 0700) leave that to root and the engine's User.
+std::optional<status_answer> answer_renew_request(std::string_view line, const renew_request& renew);
 /// Makes one answer thread's source, called on that thread as it starts (a source may hold
 /// what belongs to one thread, as the engine's scoped actor); the source ends with the thread.
 using snapshot_source_maker = std::function<snapshot_source()>;

@@ -36,7 +36,11 @@ using limit_atom = caf::atom_constant<caf::atom("limit")>;
 /// OCSP said a certificate of the MD is revoked (domain, from the OCSP responder actors).
 using revoked_atom = caf::atom_constant<caf::atom("revoked")>;
 
+/// Renew now, whatever the renew window says (domain, status: mdctl renew over the socket).
+using renew_atom = caf::atom_constant<caf::atom("renew")>;
+
 constexpr check_atom check_atom_v{};
+constexpr renew_atom renew_atom_v{};
 constexpr revoked_atom revoked_atom_v{};
 constexpr progress_atom progress_atom_v{};
 constexpr wake_atom wake_atom_v{};

@@ -3,6 +3,7 @@
 //   mdctl selfcheck [--store DIR]   exercise the core and the store, print what was made
 //   mdctl obtain --ca URL ... NAME... get a certificate into a store (tools/mdctl_obtain.hpp)
 //   mdctl run --config FILE [--once] the renewal engine without Apache (tools/mdctl_run.hpp)
+//   mdctl renew|revoke|account|status  admin commands (tools/mdctl_admin.hpp)
 //   mdctl --help
 //
 // selfcheck runs in a fresh temporary store unless --store names one (which it then leaves
@@ -23,6 +24,7 @@
 #include "core/timefmt.hpp"
 #include "core/x509.hpp"
 #include "store/fs_store.hpp"
+#include "tools/mdctl_admin.hpp"
 #include "tools/mdctl_obtain.hpp"
 #include "tools/mdctl_run.hpp"
 
@@ -37,7 +39,8 @@ const std::string k_usage =
                 "      staging/, plain in domains/), build a CSR, the fallback certificate and a\n"
                 "      tls-alpn-01 challenge certificate for a test name, inspect them and print what was\n"
                 "      found. Uses a temporary store unless --store DIR is given. No network.\n") +
-    mda::mdctl::k_obtain_usage + mda::mdctl::k_run_usage +
+    mda::mdctl::k_obtain_usage + mda::mdctl::k_run_usage + mda::mdctl::k_renew_usage +
+    mda::mdctl::k_revoke_usage + mda::mdctl::k_account_usage + mda::mdctl::k_status_usage +
     "  --help\n"
     "      This text.\n";
 
@@ -152,6 +155,10 @@ int main(int argc, char** argv) {
   if (cmd == "selfcheck") return selfcheck(args);
   if (cmd == "obtain") return mda::mdctl::obtain_main(args);
   if (cmd == "run") return mda::mdctl::run_main(args);
+  if (cmd == "renew") return mda::mdctl::renew_main(args);
+  if (cmd == "revoke") return mda::mdctl::revoke_main(args);
+  if (cmd == "account") return mda::mdctl::account_main(args);
+  if (cmd == "status") return mda::mdctl::status_main(args);
   std::cerr << "mdctl: unknown command '" << cmd << "'\n" << k_usage;
   return 2;
 }

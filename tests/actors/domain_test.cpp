@@ -609,3 +609,31 @@ TEST_CASE_METHOD(domain_fixture, "domain: after an activation the stapling actor
   CHECK(asked == std::vector<std::string>{"a.test"});
   stop(stapling);
 }
+
+TEST_CASE_METHOD(domain_fixture, "domain: renew_atom renews now whatever the window says (mdctl renew)",
+                 "[actors][domain]") {
+  auto md = test_md();
+  auto key = *private_key::generate(key_spec::ec("P-256"));
+  backend->leaves = {*make_fallback_certificate(key, md.domains, t0 - 1h)}; // 14 days: not due
+  SECTION("renewed, staged and activated") {
+    start(md, {});
+    CHECK(state().runs() == 0);
+    CHECK(ask<std::string>(dom, renew_atom_v) == "renewal started: a renewal was asked for (mdctl renew)");
+    CHECK(state().runs() == 1);
+    CHECK(backend->stages == 1);
+    CHECK(backend->activations == 1);
+    CHECK_FALSE(state().renew_forced);
+    CHECK(state().renew_waiting.empty());
+    // the next regular check decides by the window again
+    CHECK(state().next_run > t0 + 6h);
+  }
+  SECTION("MDRenewMode manual: refused with the reason") {
+    md.renew_mode = md_renew_mode::manual;
+    start(md, {});
+    auto err = ask_error<std::string>(dom, renew_atom_v);
+    CHECK(is_engine_error(err, engine_errc::bad_request));
+    CHECK(error_text(err) == "'a.test' is not renewed: MDRenewMode is manual: certificates are not renewed");
+    CHECK(state().runs() == 0);
+    CHECK_FALSE(state().renew_forced);
+  }
+}

@@ -65,6 +65,7 @@ struct fake_responder final : acme::http_transport {
 domain_actor::behavior_type fake_domain(domain_actor::pointer, std::vector<std::string>* revoked) {
   return {
     [](check_atom) {},
+    [](renew_atom) { return std::string(); },
     [revoked](revoked_atom, const std::string& fp) { revoked->push_back(fp); },
     [](get_atom) { return md_snapshot{}; },
     [](progress_atom, const std::string&, const std::string&) {},

@@ -231,6 +231,42 @@ TEST_CASE("the job gates the decision: retries, ready-at, notification", "[core]
   }
 }
 
+TEST_CASE("a forced renewal (mdctl renew) ignores the window and a planned retry", "[core][renewal]") {
+  managed_domain md = md_named("a.example");
+  md.ari_renewals = false;
+  const std::vector<cert_facts> certs{cert90()};
+  job j;
+  auto forced = [&](const managed_domain& m, const job& jb) {
+    renewal_input in{m, certs, jb, {}, std::nullopt};
+    in.forced = true;
+    return decide_renewal(in, k_now);
+  };
+  SECTION("before the window") {
+    const auto d = forced(md, j);
+    CHECK(d.action == renewal_action::renew);
+    CHECK(d.at == k_now);
+    CHECK(d.reason == "a renewal was asked for (mdctl renew)");
+  }
+  SECTION("a retry planned for later") {
+    j.errors = 2;
+    j.next_run = k_now + hours{1};
+    CHECK(forced(md, j).action == renewal_action::renew);
+  }
+  SECTION("MDRenewMode manual still keeps it from renewing") {
+    md.renew_mode = md_renew_mode::manual;
+    const auto d = forced(md, j);
+    CHECK(d.action == renewal_action::none);
+    CHECK(d.reason == "MDRenewMode is manual: certificates are not renewed");
+  }
+  SECTION("a staged set waiting for activation stays") {
+    j.finished = true;
+    j.notified_renewed = true;
+    const auto d = forced(md, j);
+    CHECK(d.action == renewal_action::none);
+    CHECK(d.reason == "a renewed certificate is staged and waits for activation (graceful server restart)");
+  }
+}
+
 TEST_CASE("MDActivation live: an announced staged set goes live, then is the current one",
           "[core][renewal]") {
   managed_domain md = md_named("a.example");

@@ -404,3 +404,40 @@ TEST_CASE("code running as the User cannot turn the store against root (symlinks
   CHECK(log.find("MDA0101") == std::string::npos);
   a.stop();
 }
+
+TEST_CASE("mdctl renew on a running Apache: a new certificate, served live", "[httpd][apache][pebble][mdctl]") {
+  const int http = free_port(), https = free_port();
+  pebble_fixture pebble(validating_at(http, https));
+  engine_apache a(pebble, http, https, "event", "http-01");
+  const bool started = a.start();
+  INFO(a.log());
+  REQUIRE(started);
+  REQUIRE(a.wait_staged("a.example.test", 60));
+  REQUIRE(a.graceful());
+  REQUIRE(a.status_of("a.example.test") == "200");
+  auto served_serial = [&] {
+    return run({"sh", "-c", "openssl s_client -connect 127.0.0.1:" + std::to_string(a.https) +
+                                " -servername a.example.test </dev/null 2>/dev/null | openssl x509 -noout -serial"})
+        .output;
+  };
+  const std::string first = served_serial();
+  REQUIRE(first.rfind("serial=", 0) == 0);
+
+  const run_result r = run({MDCTL_PATH, "renew", "a.example.test", "--store", a.store(""), "--timeout", "120"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.rfind("a.example.test: renewal started: a renewal was asked for (mdctl renew)\n", 0) == 0);
+  const auto at = r.output.find("new certificate rsa for 'a.example.test': serial ");
+  REQUIRE(at != std::string::npos);
+  const std::string serial = r.output.substr(at + 49, r.output.find(',', at) - at - 49);
+  CHECK(r.output.find("\nserved now\n") != std::string::npos);
+  // MDActivation live: every child serves it without a restart
+  std::string now;
+  for (int i = 0; i < 100 && now != "serial=" + serial + "\n"; ++i) {
+    ::usleep(100'000);
+    now = served_serial();
+  }
+  CHECK(now == "serial=" + serial + "\n");
+  CHECK(now != first);
+  a.stop();
+}

@@ -89,6 +89,27 @@ TEST_CASE("status socket: answers to request lines", "[ipc][status-socket]") {
   CHECK(answer_status_request("GET md-status", fetch, &cache).str() == "ERR the status actor is gone\n");
 }
 
+TEST_CASE("status socket: RENEW <md> is passed on as it is", "[ipc][status-socket]") {
+  std::vector<std::string> asked;
+  renew_request renew = [&](const std::string& name) -> expected<std::string> {
+    asked.push_back(name);
+    if (name == "busy.example") return error(std::make_error_code(std::errc::invalid_argument), "'busy.example' is busy");
+    return "renewal started: " + name;
+  };
+  auto answer = [&](std::string_view line, const renew_request& r) {
+    auto a = answer_renew_request(line, r);
+    return a ? a->str() : std::string("(none)");
+  };
+  CHECK(answer("RENEW a.example\r", renew) == "OK 26\nrenewal started: a.example");
+  CHECK(answer("RENEW busy.example", renew) == "ERR 'busy.example' is busy\n");
+  CHECK(answer("RENEW ", renew) == "ERR 'RENEW' needs one MD name\n");
+  CHECK(answer("RENEW a b", renew) == "ERR 'RENEW' needs one MD name\n");
+  CHECK(asked == std::vector<std::string>{"a.example", "busy.example"});
+  CHECK(answer("RENEW a.example", {}) == "ERR 'RENEW' is not served here\n");
+  CHECK(answer("GET md-status", renew) == "(none)");
+  CHECK(answer("RENEWAL a.example", renew) == "(none)");
+}
+
 TEST_CASE("status socket: client errors", "[ipc][status-socket]") {
   test::temp_dir dir;
   auto path = dir / "none.sock";

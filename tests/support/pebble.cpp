@@ -1,5 +1,7 @@
 #include "tests/support/pebble.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -213,6 +215,18 @@ std::string pebble_fixture::fetch_root() const {
   if (r->status != 200 || r->body.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
     throw std::runtime_error("pebble /roots/0 answered " + std::to_string(r->status) + ": " +
                              r->body);
+  return r->body;
+}
+
+std::string pebble_fixture::cert_status(const std::string& serial_hex) const {
+  std::string serial;
+  for (char ch : serial_hex) serial += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  serial.erase(0, std::min(serial.find_first_not_of('0'), serial.size() - 1));
+  const std::string url = management_url() + "/cert-status-by-serial/" + serial;
+  auto r = client(ca_file_)->get(url);
+  if (!r) throw std::runtime_error(r.error().message);
+  if (r->status != 200)
+    throw std::runtime_error(url + " answered " + std::to_string(r->status) + ": " + r->body);
   return r->body;
 }
 

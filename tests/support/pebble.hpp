@@ -78,6 +78,11 @@ class pebble_fixture {
   void set_txt(const std::string& host, const std::string& value) const;
   void clear_txt(const std::string& host) const;
 
+  /// The management API's /cert-status-by-serial/<serial> answer as JSON text ({"Status":
+  /// "Valid"|"Revoked", "Serial", "Reason"?, ...}); `serial_hex` as certificate::serial_hex
+  /// gives it. Throws unless pebble answers 200.
+  std::string cert_status(const std::string& serial_hex) const;
+
   /// What pebble printed so far.
   std::string pebble_log() const;
 
