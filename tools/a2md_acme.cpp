@@ -7,6 +7,7 @@
 #include "acme/account.hpp"
 #include "acme/account_store.hpp"
 #include "acme/client.hpp"
+#include "acme/dns01_command.hpp"
 #include "acme/order.hpp"
 #include "acme/store_challenges.hpp"
 #include "core/config_values.hpp"
@@ -205,6 +206,13 @@ status drive_md(store& st, const acme_context& ctx, const managed_domain& md,
   const auto specs = effective_key_specs(md);
   acme::store_challenges_options co;
   co.key_specs = specs;
+  if (!md.dns01_cmd.empty()) { // the MD's MDChallengeDns01, as mod_md's drive uses it
+    acme::dns01_command_options dopts;
+    dopts.command = md.dns01_cmd;
+    auto dns01 = acme::dns01_command::create(dopts);
+    if (!dns01) return invalid_argument(md.name + ": " + dns01.error().message);
+    co.dns01 = std::make_shared<acme::dns01_command>(std::move(*dns01));
+  }
   acme::store_challenges responder(st, co);
   std::vector<staged_cert> certs;
   for (const auto& spec : specs) {
@@ -224,10 +232,12 @@ status drive_md(store& st, const acme_context& ctx, const managed_domain& md,
       o.challenges = types;
     } else {
       // Free to choose, as mod_md: tls-alpn-01 only for an MD with names that a virtual host
-      // answers acme-tls/1 for (none for an MD a2md added), then http-01.
+      // answers acme-tls/1 for (none for an MD a2md added), then http-01, then dns-01 when the
+      // MD has a command for it.
       std::vector<acme::challenge_type> types;
       if (!md.acme_tls_1_domains.empty()) types.push_back(acme::challenge_type::tls_alpn_01);
       types.push_back(acme::challenge_type::http_01);
+      if (co.dns01) types.push_back(acme::challenge_type::dns_01);
       o.challenges = types;
     }
     o.setup = &responder;

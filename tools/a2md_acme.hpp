@@ -14,7 +14,9 @@
 //   (unless forced), refused in error state or for a protocol other than ACME; the account
 //   of md.json (when the CA still knows it), else a stored one for the MD's CA, else a new
 //   one (needs contacts and an agreement: mod_md's messages); one order per key spec, the
-//   challenges answered through the store's challenges/ (which a running Apache serves),
+//   challenges answered through the store's challenges/ (which a running Apache serves; free
+//   to choose: tls-alpn-01 only for an MD with acme-tls/1 names, http-01, and dns-01 through
+//   the MD's MDChallengeDns01 command when it has one),
 //   the set written to staging/ (store/staging.hpp) and activated at once: the previous
 //   domains/<md> goes to archive/<md>.<n>.
 // Errors carry mod_md's texts and the codes of tools/a2md_registry.hpp.

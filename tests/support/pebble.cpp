@@ -262,4 +262,30 @@ std::string pebble_fixture::pebble_log() const {
   }
 }
 
+/// Sets/clears _acme-challenge TXT records through challtestsrv's management API, logging its
+/// arguments: dns.sh HOST:PORT LOG setup|teardown DNS [TOKEN].
+std::string write_dns_script(const std::string& dir) {
+  const std::string path = dir + "/dns.sh";
+  write_file(path, R"SH(#!/bin/bash
+set -eu
+addr=$1 log=$2 action=$3 dns=$4
+echo "$action $dns ${5:-}" >> "$log"
+case $action in
+  setup) path=/set-txt body="{\"host\":\"_acme-challenge.$dns.\",\"value\":\"$5\"}" ;;
+  teardown) path=/clear-txt body="{\"host\":\"_acme-challenge.$dns.\"}" ;;
+  *) echo "unknown action '$action'" >&2; exit 2 ;;
+esac
+exec 3<>"/dev/tcp/${addr%:*}/${addr#*:}"
+printf 'POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+  "$path" "$addr" "${#body}" "$body" >&3
+IFS= read -r status <&3 || status=""
+case $status in
+  "HTTP/1."?" 200"*) exit 0 ;;
+  *) echo "challtestsrv $path answered: $status" >&2; exit 1 ;;
+esac
+)SH");
+  ::chmod(path.c_str(), 0755);
+  return path;
+}
+
 } // namespace mda::test

@@ -97,4 +97,9 @@ class pebble_fixture {
   pid_t pebble_pid_ = -1, cts_pid_ = -1;
 };
 
+/// Writes <dir>/dns.sh, an MDChallengeDns01 program that sets / clears _acme-challenge TXT
+/// records through challtestsrv's management API and logs its arguments:
+/// dns.sh HOST:PORT LOG setup|teardown DNS [VALUE]. Returns its path.
+std::string write_dns_script(const std::string& dir);
+
 } // namespace mda::test

@@ -159,3 +159,28 @@ TEST_CASE("a2md drive against pebble: new account, http-01 from the store, force
   REQUIRE(archived);
   CHECK(archived->serial_hex() == first_serial);
 }
+
+TEST_CASE("a2md drive against pebble: a wildcard through the MD's dns-01 command", "[a2md][pebble]") {
+  a2md_session a2md;
+  const std::string script = test::write_dns_script(a2md.dir.path()), log = a2md.dir / "dns.log";
+  const std::string cts = a2md.pebble.challtestsrv_url().substr(std::string("http://").size());
+  const std::string name = "*.w.example.test";
+  REQUIRE(a2md({"add", name}).exit_code == 0); // its authorization offers dns-01 only
+  REQUIRE(a2md({"update", name, "contacts", "admin@example.test"}).exit_code == 0);
+  REQUIRE(a2md({"update", name, "agreement", "accepted"}).exit_code == 0);
+  // The command as the module writes it into md.json from MDChallengeDns01.
+  const std::string md_file = a2md.store + "/domains/" + name + "/md.json";
+  auto j = nlohmann::ordered_json::parse(test::read_file(md_file));
+  j["cmd-dns-01"] = script + " " + cts + " " + log;
+  test::write_file(md_file, j.dump(2));
+
+  auto r = a2md({"drive", name});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto chain = certificate::from_pem(test::read_file(a2md.store + "/domains/" + name + "/pubcert.pem"), "pubcert.pem");
+  REQUIRE(chain);
+  CHECK(chain->covers({"x.w.example.test", "*.w.example.test"}));
+  const std::string calls = test::read_file(log);
+  CHECK(calls.find("setup w.example.test ") != std::string::npos);
+  CHECK(calls.find("teardown w.example.test") != std::string::npos);
+}
