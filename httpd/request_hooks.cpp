@@ -76,7 +76,9 @@ int http01_challenge(request_rec* r) {
     if (!http01_token_valid(*token)) return ours ? HTTP_NOT_FOUND : DECLINED;
     auto text = st->store->load_text(store_group::challenges, host, aspect::http01);
     if (!text) {
-      if (is_not_found(text.error())) return ours ? HTTP_NOT_FOUND : DECLINED;
+      // A host name the store cannot hold (Host header) has no answer either.
+      if (is_not_found(text.error()) || text.error().code == store_errc::bad_name)
+        return ours ? HTTP_NOT_FOUND : DECLINED;
       ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "MDA0160: loading the http-01 challenge of %s: %s",
                     host.c_str(), text.error().message.c_str());
       return HTTP_INTERNAL_SERVER_ERROR;

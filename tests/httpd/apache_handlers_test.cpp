@@ -144,6 +144,8 @@ TEST_CASE("http-01 is answered from the store for the token set up", "[httpd][ap
   const response other = get("GET", "other.example.test", "/.well-known/acme-challenge/tok_9");
   CHECK(other.status == "200");
   CHECK(other.body == "tok_9.thumbprint");
+  // A Host the store cannot name: no answer, never a 500.
+  CHECK(get("GET", ".hidden.example.test", "/.well-known/acme-challenge/tok_9").status != "500");
   // An MD without a file: 404; a host of no MD: normal handling (no such file either).
   ::unlink(a.store("challenges/a.example.test/acme-http-01.txt").c_str());
   CHECK(get("GET", "a.example.test", "/.well-known/acme-challenge/tok_1-A").status == "404");
