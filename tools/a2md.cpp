@@ -111,6 +111,15 @@ status missing_or_report(const context& ctx, const std::string& name, const erro
   return e;
 }
 
+/// Every stored MD; one that cannot be read is left out and named on stderr (as mod_md's a2md
+/// logs it), the command goes on with the others.
+std::vector<managed_domain> stored_mds(const context& ctx) {
+  std::vector<error> skipped;
+  auto mds = list_mds(*ctx.store, &skipped);
+  for (const auto& e : skipped) std::cerr << "skipped: " << e.message << "\n";
+  return mds;
+}
+
 void print_md(context& ctx, const managed_domain& md) {
   if (ctx.json_out) {
     auto j = to_json(md);
@@ -257,7 +266,7 @@ status run_add(context& ctx, const command&, const args_t& names) {
 
 status run_list(context& ctx, const command&, const args_t& names) {
   if (names.empty()) {
-    for (const auto& md : list_mds(*ctx.store)) print_md(ctx, md);
+    for (const auto& md : stored_mds(ctx)) print_md(ctx, md);
     return {};
   }
   for (const auto& name : names) {
@@ -323,7 +332,7 @@ status run_update(context& ctx, const command& cmd, const args_t& args) {
 status run_drive(context& ctx, const command&, const args_t& names) {
   std::vector<managed_domain> mds;
   if (names.empty()) {
-    mds = list_mds(*ctx.store);
+    mds = stored_mds(ctx);
   } else {
     for (const auto& name : names) {
       auto md = load_md(*ctx.store, name);

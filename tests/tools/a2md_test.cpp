@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "core/certgen.hpp"
 #include "core/key_spec.hpp"
 #include "core/md.hpp"
@@ -294,6 +297,18 @@ TEST_CASE("a2md: JSON output, statuses and exit codes as mod_md's a2md", "[a2md]
   r = test::run({A2MD_PATH, "list"});
   CHECK(r.exit_code == 1);
   CHECK(r.output == "need store directory for command: list\n");
+
+  // A damaged md.json: named on stderr, the other MDs listed, nothing changed.
+  ::mkdir((d / "domains/broken.example.org").c_str(), 0700);
+  test::write_file(d / "domains/broken.example.org/md.json", "{\"name\": \"bro");
+  r = test::run({A2MD_PATH, "-d", d.path(), "list"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("skipped: '" + d.path() + "/domains/broken.example.org/md.json' is not valid JSON") !=
+        std::string::npos);
+  CHECK(r.output.find("md: greenbytes2.de [greenbytes2.de, www.greenbytes2.de]\n") != std::string::npos);
+  CHECK(test::read_file(d / "domains/broken.example.org/md.json") == "{\"name\": \"bro");
+  ::unlink((d / "domains/broken.example.org/md.json").c_str());
+  ::rmdir((d / "domains/broken.example.org").c_str());
 
   // Plain output: one line per MD.
   r = test::run({A2MD_PATH, "-d", d.path(), "list"});
