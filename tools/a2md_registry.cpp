@@ -46,11 +46,17 @@ bool dns_name(std::string_view name) {
 std::optional<std::pair<managed_domain, std::string>> find_overlap(const store& st,
                                                                    const std::string& self,
                                                                    const std::vector<std::string>& domains) {
-  for (auto& other : list_mds(st)) {
-    if (same_name(other.name, self)) continue;
+  // md.json alone: the names are all an overlap needs (no certificates read for the state).
+  auto names = st.list_names(store_group::domains);
+  for (const auto& n : names ? *names : std::vector<std::string>{}) {
+    if (same_name(n, self) || !st.exists(store_group::domains, n, aspect::md)) continue;
+    auto j = st.load_json(store_group::domains, n, aspect::md);
+    if (!j) continue;
+    auto other = md_from_json(*j, "domains/" + n + "/md.json");
+    if (!other || same_name(other->name, self)) continue;
     for (const auto& d : domains)
-      for (const auto& o : other.domains)
-        if (same_name(d, o)) return std::make_pair(other, d);
+      for (const auto& o : other->domains)
+        if (same_name(d, o)) return std::make_pair(*other, d);
   }
   return std::nullopt;
 }
