@@ -23,16 +23,17 @@ set(kLayers
   "status:core"
   "store:core,status"
   "http:core"
+  "cluster:core,status,store,http"
   "ipc:core,status,store"
   "acme:core,store,http"
   "ocsp:core,store,http"
-  "messages:core,status,store,http,acme,ocsp"
-  "actors:core,status,store,http,ipc,acme,ocsp,messages"
-  "httpd:core,status,store,http,ipc,acme,ocsp"
-  "tools:core,status,store,http,ipc,acme,ocsp,messages,actors")
+  "messages:core,status,store,http,cluster,acme,ocsp"
+  "actors:core,status,store,http,cluster,ipc,acme,ocsp,messages"
+  "httpd:core,status,store,http,cluster,ipc,acme,ocsp"
+  "tools:core,status,store,http,cluster,ipc,acme,ocsp,messages,actors")
 # Files of httpd/ that may include actors/ (relative to SOURCE_DIR, as regular expressions).
 set(kEngineStarters "^httpd/engine_process\\.(hpp|cpp)$" "^httpd/mod_mdactor\\.cpp$")
-set(kPureLayers core status store http ipc acme ocsp)
+set(kPureLayers core status store http cluster ipc acme ocsp)
 set(kApacheHeader "^(httpd|http_[a-z_]+|ap_[a-z_]+|apr[a-z_]*|mod_[a-z_]+|util_[a-z_]+)\\.h$")
 
 set(problems "")
