@@ -58,6 +58,15 @@ ojson to_json(const engine_settings& s) {
   j["http01-port"] = s.http01_port;
   j["tlsalpn01-port"] = s.tlsalpn01_port;
   j["responder-address"] = s.responder_address;
+  if (s.cluster.enabled()) {
+    j["store-etcd"] = ojson{{"endpoints", json_string_array(s.cluster.endpoints)},
+                            {"prefix", s.cluster.prefix},
+                            {"ca", s.cluster.ca_file},
+                            {"cert", s.cluster.cert_file},
+                            {"key", s.cluster.key_file},
+                            {"node", s.cluster.node},
+                            {"lease", s.cluster.lease_seconds}};
+  }
   j["can-http"] = s.can_http;
   j["can-https"] = s.can_https;
   return j;
@@ -141,6 +150,17 @@ expected<engine_settings> engine_settings_from_json(const ojson& j, const std::s
   f.get("responder-address", s.responder_address);
   f.get("can-http", s.can_http);
   f.get("can-https", s.can_https);
+  if (j.contains("store-etcd")) {
+    json_fields e = f.object("store-etcd");
+    e.get("endpoints", s.cluster.endpoints);
+    e.get("prefix", s.cluster.prefix);
+    e.get("ca", s.cluster.ca_file);
+    e.get("cert", s.cluster.cert_file);
+    e.get("key", s.cluster.key_file);
+    e.get("node", s.cluster.node);
+    e.get("lease", s.cluster.lease_seconds);
+    if (auto st = e.result(); !st) return st.error();
+  }
   if (auto st = f.result(); !st) return st.error();
   return s;
 }

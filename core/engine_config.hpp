@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/cluster_config.hpp"
 #include "core/config_values.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
@@ -75,6 +76,8 @@ struct engine_settings {
   /// ports, mod_md's detect_supported_protocols). Without Apache: both reachable.
   bool can_http = true;
   bool can_https = true;
+  /// MDStoreEtcd: the etcd cluster shared with other servers (docs/cluster.md); off = alone.
+  cluster_config cluster;
 
   bool operator==(const engine_settings& o) const;
 };

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cluster_config.hpp"
 #include "core/config_values.hpp"
 #include "core/duration.hpp"
 #include "core/key_spec.hpp"
@@ -106,6 +107,7 @@ struct module_conf {
   int orders_in_flight = 8;                    ///< MDRenewParallel
   milliseconds command_timeout{60'000};        ///< MDCommandTimeout
   bool live_activation = true;                 ///< MDActivation live|restart
+  cluster_config cluster;                      ///< MDStoreEtcd
   // --- the MDs, in definition order ---
   std::vector<md_section> mds;
 };

@@ -251,6 +251,7 @@ engine_settings make_settings(const build_input& in) {
   s.orders_in_flight = mc.orders_in_flight;
   s.command_timeout = mc.command_timeout;
   s.live_activation = mc.live_activation;
+  s.cluster = mc.cluster;
   // detect_supported_protocols: a listener on the local port of public 80 / 443.
   const auto listens = [&](int port) {
     return port > 0 && std::find(in.listen_ports.begin(), in.listen_ports.end(), port) != in.listen_ports.end();

@@ -154,6 +154,24 @@ const char* set_port_map(cmd_parms* cmd, void*, const char* v1, const char* v2) 
   });
 }
 
+/// MDStoreEtcd (core/cluster_config.hpp); TLS files relative to ServerRoot.
+const char* set_store_etcd(cmd_parms* cmd, void*, int argc, char* const argv[]) {
+  return guarded(cmd, [&]() -> std::string {
+    if (const char* err = check_scope(cmd, scope::not_md)) return err;
+    std::vector<std::string> args(argv, argv + argc);
+    auto c = parse_store_etcd(args);
+    if (!c) return c.error().message;
+    for (auto* f : {&c->ca_file, &c->cert_file, &c->key_file})
+      if (!f->empty()) {
+        const char* full = ap_server_root_relative(cmd->pool, f->c_str());
+        if (!full) return "MDStoreEtcd: invalid file name '" + *f + "'";
+        *f = full;
+      }
+    mconf(cmd).cluster = std::move(*c);
+    return {};
+  });
+}
+
 const char* set_staple_others(cmd_parms* cmd, void*, const char* value) {
   return guarded(cmd, [&]() -> std::string {
     if (const char* err = check_scope(cmd, scope::all)) return err;
@@ -346,6 +364,9 @@ const command_rec k_directives[] = {
         "mdactor: time limit of MDMessageCmd, MDNotifyCmd and MDChallengeDns01 programs (default 60s)"),
     cmd("MDActivation", fn(set_global<bool, &M::live_activation, parse_activation, scope::not_md>),
         TAKE1, "mdactor: live (default) serves a renewed certificate at once, restart at the next restart"),
+    cmd("MDStoreEtcd", fn(set_store_etcd), TAKE_ARGV,
+        "mdactor: share the store with other servers through etcd: ENDPOINT[,ENDPOINT...] "
+        "[prefix=/P] [ca=FILE] [cert=FILE key=FILE] [node=NAME] [lease=SECONDS]"),
     command_rec{},
 };
 
