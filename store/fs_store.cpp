@@ -228,6 +228,10 @@ bool encrypts_keys(store_group g) noexcept {
   return g != store_group::domains && g != store_group::challenges && g != store_group::tmp;
 }
 
+std::string store_json_text(const nlohmann::ordered_json& value) {
+  return value.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 // --- life cycle ----------------------------------------------------------------------------
 
 fs_store::fs_store(store_paths paths, fs_store_options opts, std::string secret)
@@ -389,8 +393,7 @@ expected<nlohmann::ordered_json> fs_store::load_json(store_group g, const std::s
 
 status fs_store::save_json(store_group g, const std::string& name, const std::string& aspect,
                            const nlohmann::ordered_json& value, bool create_only) {
-  // Invalid UTF-8 in a string is replaced rather than thrown about.
-  auto text = value.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  auto text = store_json_text(value);
   if (group_perms(g).file != k_file_shared || !holds_eab_hmac(value))
     return save_text(g, name, aspect, text, create_only);
   const bool regroup = opts_.secret_group != static_cast<gid_t>(-1) && ::geteuid() == 0;

@@ -67,6 +67,9 @@ store_perms group_perms(store_group g) noexcept;
 /// True when private keys of the group are written encrypted (all but domains,
 /// challenges, tmp).
 bool encrypts_keys(store_group g) noexcept;
+/// A JSON value as the store writes it (mod_md): indented by 2, no trailing newline, invalid
+/// UTF-8 in a string replaced rather than thrown about.
+std::string store_json_text(const nlohmann::ordered_json& value);
 
 struct fs_store_options {
   /// Waiting for another writer's "<file>.tmp" (fsio::atomic_write_options).

@@ -4,6 +4,7 @@
 //   mdctl obtain --ca URL ... NAME... get a certificate into a store (tools/mdctl_obtain.hpp)
 //   mdctl run --config FILE [--once] the renewal engine without Apache (tools/mdctl_run.hpp)
 //   mdctl renew|revoke|account|status  admin commands (tools/mdctl_admin.hpp)
+//   mdctl store migrate ...          file store <-> etcd (tools/mdctl_store.cpp)
 //   mdctl --help
 //
 // selfcheck runs in a fresh temporary store unless --store names one (which it then leaves
@@ -41,6 +42,7 @@ const std::string k_usage =
                 "      found. Uses a temporary store unless --store DIR is given. No network.\n") +
     mda::mdctl::k_obtain_usage + mda::mdctl::k_run_usage + mda::mdctl::k_renew_usage +
     mda::mdctl::k_revoke_usage + mda::mdctl::k_account_usage + mda::mdctl::k_status_usage +
+    mda::mdctl::k_store_usage +
     "  --help\n"
     "      This text.\n";
 
@@ -159,6 +161,7 @@ int main(int argc, char** argv) {
   if (cmd == "revoke") return mda::mdctl::revoke_main(args);
   if (cmd == "account") return mda::mdctl::account_main(args);
   if (cmd == "status") return mda::mdctl::status_main(args);
+  if (cmd == "store") return mda::mdctl::store_main(args);
   std::cerr << "mdctl: unknown command '" << cmd << "'\n" << k_usage;
   return 2;
 }

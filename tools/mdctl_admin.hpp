@@ -73,12 +73,14 @@ extern const char* const k_revoke_usage;  ///< mdctl_revoke.cpp
 extern const char* const k_account_usage; ///< mdctl_account.cpp
 extern const char* const k_renew_usage;   ///< mdctl_engine.cpp
 extern const char* const k_status_usage;  ///< mdctl_engine.cpp
+extern const char* const k_store_usage;   ///< mdctl_store.cpp
 
 /// Each runs its command with the arguments after its name; returns the exit status.
 int revoke_main(const std::vector<std::string>& args);
 int account_main(const std::vector<std::string>& args);
 int renew_main(const std::vector<std::string>& args);
 int status_main(const std::vector<std::string>& args);
+int store_main(const std::vector<std::string>& args);
 
 /// What `mdctl renew` does after its arguments are read (also the end of `mdctl revoke`):
 /// asks the engine at `socket` to renew `md` now and follows the run. 0 = a new certificate
