@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <set>
 
 #include <fnmatch.h>
@@ -370,8 +369,9 @@ expected<std::string> etcd_store::archive_slot(const std::string& name) const {
   const size_t from = prefix.size() - 1;
   for (const auto& kv : *kvs) {
     const auto slash = kv.key.find('/', from);
-    if (slash == std::string::npos) continue;
-    taken.insert(std::atoi(kv.key.substr(from, slash - from).c_str()));
+    if (slash == std::string::npos || slash == from || slash - from > 3) continue;
+    const std::string n = kv.key.substr(from, slash - from);
+    if (n.find_first_not_of("0123456789") == std::string::npos) taken.insert(std::stoi(n));
   }
   for (int n = 1; n < k_archive_max; ++n)
     if (!taken.count(n)) return name + "." + std::to_string(n);
@@ -427,7 +427,6 @@ expected<bool> etcd_store::try_move(store_group from, store_group to, const std:
     const std::string arc = key_of(store_group::archive, *slot, "");
     for (const auto& kv : *there) {
       checks.push_back(etcd::compare::mod_revision_is(kv.key, kv.mod_revision));
-      checks.push_back(etcd::compare::absent(arc + kv.key.substr(dst.size())));
       puts.push_back(etcd::txn_op::put(arc + kv.key.substr(dst.size()), kv.value));
       // etcd refuses a put and a delete of the same key in one transaction
       if (!written.count(kv.key)) deletes.push_back(etcd::txn_op::del(kv.key));
@@ -465,7 +464,6 @@ expected<bool> etcd_store::try_rename(store_group g, const std::string& from,
   for (const auto& kv : *have) {
     const std::string target = dst + kv.key.substr(src.size());
     checks.push_back(etcd::compare::mod_revision_is(kv.key, kv.mod_revision));
-    checks.push_back(etcd::compare::absent(target));
     puts.push_back(etcd::txn_op::put(target, kv.value));
   }
   return apply(checks, puts, {etcd::txn_op::del_prefix(src)},

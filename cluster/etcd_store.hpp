@@ -20,11 +20,14 @@
 //   store_errc::refused. md_store.json is not writable through the store interface.
 // - Atomicity: every write is one put; create_only writes are one transaction on the key's
 //   absence. move, rename (and the archiving of a move) are one transaction when they take at
-//   most k_etcd_txn_max_ops operations (etcd's default --max-txn-ops is 128; a name with its
-//   archived predecessor of up to ~60 keys each), checked against the revisions read, retried
-//   when another writer came in between. Larger ones are split: copies first, deletions last,
-//   so a failure midway leaves both copies, never none. purge is one delete of the name's
-//   prefix.
+//   most k_etcd_txn_max_ops operations (etcd's default --max-txn-ops is 128): a move or rename
+//   of a name of up to 127 keys, a move that archives the target when both names together
+//   hold up to ~60 keys each (names hold 5-20). The transaction checks that the keys read are
+//   unchanged (their mod revisions) and is retried when another writer came in between; that
+//   no new key appeared in the target meanwhile is not checked (moves and renames do not race
+//   with writers of that name: store.hpp). Larger ones are split: copies first, deletions
+//   last, so a failure midway leaves both copies, never none. purge is one delete of the
+//   name's prefix.
 // - Durable: as etcd is (a put is acknowledged once a majority of the members wrote it to
 //   their log). flush() has nothing to do.
 // - Errors: mda::error naming the key. A failure of etcd itself keeps the client's code

@@ -327,7 +327,7 @@ int migrate(const std::vector<std::string>& args) {
   if (!a) return usage_fail(k_cmd, a.error().message, k_store_usage);
   const std::string dir = a->from.etcd ? a->to.where : a->from.where;
   if (auto st = check_owner(dir); !st) return fail(k_cmd, st.error().message);
-  auto now = std::make_shared<stamp>();
+  auto now = std::make_shared<stamp>(stamp{std::chrono::system_clock::now()}); // md_store.json's
   auto o = open_stores(*a, dir, now);
   if (!o) return fail(k_cmd, o.error().message);
   const std::string etcd_name = "etcd " + (a->from.etcd ? a->from.where : a->to.where) +

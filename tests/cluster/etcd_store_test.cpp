@@ -295,6 +295,18 @@ TEST_CASE("etcd_store: create_only, listing, removing, moving, renaming",
     REQUIRE_FALSE(taken);
     CHECK(taken.error().code == store_errc::exists);
     CHECK(taken.error().message == "etcd keys '/store/accounts/ACME-c-0000/*' already exist");
+
+    // a name of 100 keys is renamed in one transaction: one revision
+    for (int i = 0; i < 100; ++i)
+      REQUIRE(s.save_text(store_group::accounts, "many", "f" + std::to_string(i), "v"));
+    auto before = c->get("/any");
+    REQUIRE(before);
+    REQUIRE(s.rename(store_group::accounts, "many", "many2"));
+    auto after = c->get("/any");
+    REQUIRE(after);
+    CHECK(after->revision == before->revision + 1);
+    CHECK(s.list_aspects(store_group::accounts, "many2")->size() == 100);
+    CHECK(s.list_aspects(store_group::accounts, "many")->empty());
   }
 }
 
