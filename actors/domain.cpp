@@ -95,6 +95,13 @@ void answer_renew(domain_pointer self, const renewal_decision* d, const std::str
   st.renew_waiting.clear();
 }
 
+/// The SHA-256 fingerprints of the staged leaves ("" for a missing one).
+std::vector<std::string> staged_fingerprints(const domain_state& st) {
+  std::vector<std::string> out;
+  for (const auto& c : st.staged) out.push_back(c ? c->fingerprint_sha256() : std::string());
+  return out;
+}
+
 void load(domain_pointer self) {
   auto& st = self->state;
   auto backend = st.cfg.backend;
@@ -112,6 +119,20 @@ void load(domain_pointer self) {
       for (const auto& p : f->problems) log(self, "starting the job over: " + p);
       st.leaves = std::move(f->leaves);
       st.staged = std::move(f->staged);
+      // in a cluster the owner writes the job: a node that does not renew the MD reads it again
+      const bool follower = st.cfg.cluster && !is_renewing(st.run.state) &&
+                            !st.cfg.cluster->is_owner(st.cfg.md.name);
+      if (st.seeded && follower) {
+        st.run.renewal = std::move(f->renewal);
+        st.run.renewal.name = st.cfg.md.name;
+        st.order = std::move(f->order);
+        if (!f->staged_ca_url.empty()) st.ca_url = f->staged_ca_url;
+      }
+      if (follower && st.run.renewal.live_since != sys_time{} &&
+          staged_fingerprints(st) != st.cluster_live) {
+        // live on the owner, not yet here
+        st.run.renewal.live_since = sys_time{};
+      }
       if (!st.seeded) {
         // job.json is read once; afterwards the actor's copy is newer than the file (whose
         // writes are coalesced and may still be in flight).
@@ -185,6 +206,35 @@ void decide(domain_pointer self) {
   else
     d.ari_check.reset();
   const bool driven = st.cfg.spec.watched && st.cfg.spec.will_renew;
+  if (st.cfg.cluster && driven && d.action == renewal_action::renew) {
+    // one renewer per MD in the cluster: ask for it first (a transaction in etcd)
+    auto cluster = st.cfg.cluster;
+    auto name = md.name;
+    run_job<expected<cluster_grant>>(
+      self, st.cfg.io_pool, "cluster acquire " + name,
+      [cluster, name] { return expected<cluster_grant>(cluster->acquire(name)); },
+      [self, d, regular, driven](expected<cluster_grant> answer) mutable {
+        auto& st = self->state;
+        cluster_grant g;
+        if (answer)
+          g = std::move(*answer);
+        else
+          g.why = answer.error().message;
+        st.cluster_owner = g.owner;
+        auto t = now(self);
+        if (!g.granted) {
+          log(self, "not renewed here: " + g.why);
+          d.action = renewal_action::wait;
+          d.reason = g.why;
+          d.expiring = false;
+          // the cluster service sends a check when the owner goes or its set arrives
+          d.at = t + (g.retry_in.count() > 0 ? g.retry_in
+                                             : std::chrono::milliseconds(2000 * st.cfg.cluster->lease_seconds()));
+        }
+        drive(self, on_decision(st.run, d, regular, driven, t));
+      });
+    return;
+  }
   drive(self, on_decision(st.run, d, regular, driven, t));
 }
 
@@ -218,6 +268,7 @@ void go_live(domain_pointer self) {
         f = plain_failure("serving the renewed certificates without a restart failed: " +
                           fps.error().message + " (the previous certificates stay in use)");
       }
+      if (fps) st.cluster_live = staged_fingerprints(st);
       drive(self, on_went_live(st.run, std::move(f), now(self)));
       // the stapling actor reads job.json to see the set is live: once it is written
       if (fps && st.cfg.stapling)
@@ -386,6 +437,7 @@ md_snapshot make_snapshot(const domain_state& st) {
     s.served_from = st.cfg.md.cert_files.empty() ? served_source::domains : served_source::files;
     s.served_since = st.cfg.served_since;
   }
+  if (st.cfg.cluster) s.cluster = st.cfg.cluster->view_of(st.cfg.md.name);
   return s;
 }
 

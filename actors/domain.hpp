@@ -24,6 +24,7 @@
 #include "actors/actors.hpp"
 #include "actors/clock.hpp"
 #include "actors/domain_backend.hpp"
+#include "cluster/cluster_service.hpp"
 #include "core/events.hpp"
 #include "core/md_spec.hpp"
 #include "core/renewal.hpp"
@@ -67,6 +68,10 @@ struct domain_config {
   sys_time served_since{};
   md_observer observer;
   engine_log log;
+  /// MDStoreEtcd: the cluster this server is in (docs/cluster.md). A renewal runs only when
+  /// this node holds the MD (cluster_service::acquire); otherwise the MD waits, and its job and
+  /// staged set are read again at every check (the owner writes them).
+  std::shared_ptr<cluster_service> cluster;
 };
 
 /// job.json writes of one actor: one in flight, the changes made meanwhile written once after
@@ -118,6 +123,10 @@ struct domain_state {
   bool checked = false;
   job_writes writes;
   snapshot_pacing snapshots;
+  /// In a cluster: the SHA-256 fingerprints of the staged leaves this node serves live (the
+  /// owner's job.json says when it went live there, not here).
+  std::vector<std::string> cluster_live;
+  std::string cluster_owner; ///< who renews the MD, as the last acquire said
   std::optional<md_report> last_report;
   std::optional<ari_hint> ari;  ///< the last usable renewalInfo answer
   sys_time ari_next{};          ///< when to fetch renewalInfo again

@@ -21,6 +21,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/cluster_setup.hpp"
 #include "store/fs_io.hpp"
 #include "store/fs_store.hpp"
 
@@ -138,6 +139,16 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
     }
     shared_store = std::make_shared<fs_store>(std::move(*st));
   }
+  // MDStoreEtcd: the engine's store publishes to the cluster's (actors/cluster_setup.hpp)
+  std::optional<engine_cluster> cluster;
+  if (cfg.settings.cluster.enabled()) {
+    auto c = setup_cluster(cfg, shared_store, secret_of(*shared_store), log);
+    if (!c) {
+      fail("engine: " + c.error().message);
+      return 2;
+    }
+    cluster = std::move(*c);
+  }
   // The User's directory for the status file (the Apache parent makes it; mdctl may not).
   (void)fsio::make_dirs(engine_dir(cfg.settings), 0700);
   tune_allocator(); // before the actor system starts its threads
@@ -156,7 +167,8 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
   {
     caf::actor_system sys(sc);
     supervisor_options so;
-    so.st = shared_store;
+    so.st = cluster ? cluster->st : shared_store;
+    if (cluster) so.cluster = cluster->service;
     so.env = make_system_env();
     so.challenges = opts.challenges;
     so.transports = opts.transports;
@@ -175,6 +187,29 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
     if (!actors) {
       fail("engine: " + error_text(actors.error()));
       return 2;
+    }
+    if (cluster) {
+      // the cluster service's "look again" goes to the MD's domain actor (the current one:
+      // the supervisor restarts them)
+      auto sup = actors->supervisor;
+      caf::actor_system* sysp = &sys;
+      std::vector<std::string> names;
+      for (const auto& em : cfg.mds) names.push_back(em.md.name);
+      cluster->notify->set([sup, sysp, names](const std::string& md) {
+        // "" = every MD publishes its snapshot again (etcd's reachability changed)
+        caf::scoped_actor self{*sysp};
+        for (const auto& name : md.empty() ? names : std::vector<std::string>{md}) {
+          self->request(sup, std::chrono::seconds(5), caf::get_atom_v, name)
+            .receive(
+              [&md](domain_actor& d) {
+                if (md.empty())
+                  caf::anon_send(d, publish_atom_v);
+                else
+                  caf::anon_send(d, check_atom_v);
+              },
+              [](caf::error&) {});
+        }
+      });
     }
     // The supervisor ends on its own only when it gives up (it logged why); stop_engine_actors
     // below ends it with user_shutdown.
@@ -201,6 +236,10 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
     }
     log_order_stats(sys, *actors, log);
     final_status(sys, *actors, status_file_path(cfg.settings), log);
+    if (cluster) {
+      cluster->notify->set({});
+      cluster->service->stop(); // revokes the lease: the other nodes take over at once
+    }
     stop_engine_actors(*actors);
     rc = *gave_up ? 3 : seen->any_failed() ? 1 : 0;
   } // ~actor_system on this thread: waits for every actor

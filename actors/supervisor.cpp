@@ -1,5 +1,6 @@
 // The supervisor (see supervisor.hpp).
 #include "actors/supervisor.hpp"
+#include "actors/cluster_setup.hpp"
 
 #include "store/engine_store.hpp"
 #include "store/engine_store.hpp"
@@ -222,12 +223,10 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     bo.dns01_cmd = s.dns01_cmd;
     if (live) {
       // the served sets' copies, in the engine's own directory (store/live.hpp)
-      const std::string* secret = nullptr;
-      if (const auto* es = dynamic_cast<const engine_store*>(opts.st.get())) secret = &es->secret();
-      else if (const auto* fs = dynamic_cast<const fs_store*>(opts.st.get())) secret = &fs->secret();
+      const std::string secret = secret_of(*opts.st);
       const std::string dir = live_store_dir(s.store_dir);
-      if (secret && !secret->empty() && fsio::make_dirs(dir, 0700))
-        bo.live_copies = std::make_shared<fs_store>(fs_store::attach(dir, *secret));
+      if (!secret.empty() && fsio::make_dirs(dir, 0700))
+        bo.live_copies = std::make_shared<fs_store>(fs_store::attach(dir, secret));
       else if (opts.log)
         opts.log("live activation: " + dir + " cannot be made; the workers load the staged sets from staging/");
     }
@@ -257,6 +256,7 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     dc.observer = opts.observer;
     if ((opts.activate || live) && stapled.count(em.md.name)) dc.stapling = a.stapling;
     dc.log = opts.log;
+    dc.cluster = opts.cluster;
     for (const auto& url : dc.spec.ca_urls) {
       auto key = account_key(em.md, url);
       if (!sup.accounts.count(key)) {

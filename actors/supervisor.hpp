@@ -63,6 +63,8 @@ struct supervisor_options {
   /// false: the pools run jobs on scheduled actors (only for tests under the test_coordinator,
   /// whose jobs must not block).
   bool detached_pools = true;
+  /// MDStoreEtcd: the cluster service every domain actor asks before it renews (optional).
+  std::shared_ptr<cluster_service> cluster;
 };
 
 /// The handles of everything spawned.

@@ -466,6 +466,18 @@ status client::revoke(std::int64_t lease) const {
   return {};
 }
 
+expected<std::int64_t> client::time_to_live(std::int64_t lease) const {
+  json req{{"ID", std::to_string(lease)}};
+  return with_answer<std::int64_t>(*this, "/v3/lease/timetolive", req,
+                                   [lease](const json& j) -> expected<std::int64_t> {
+                                     auto ttl = number(j, "TTL");
+                                     if (ttl <= 0)
+                                       return error(etcd_errc::lease_gone,
+                                                    "lease " + std::to_string(lease) + " has expired");
+                                     return ttl;
+                                   });
+}
+
 expected<std::vector<member>> client::members() const {
   return with_answer<std::vector<member>>(
     *this, "/v3/cluster/member/list", json::object(),

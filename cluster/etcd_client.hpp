@@ -154,6 +154,8 @@ class client {
   /// Renews a lease; the TTL granted again. etcd_errc::lease_gone when it expired.
   expected<std::int64_t> keep_alive(std::int64_t lease) const;
   status revoke(std::int64_t lease) const;
+  /// Seconds a lease has left; etcd_errc::lease_gone when it has none.
+  expected<std::int64_t> time_to_live(std::int64_t lease) const;
 
   expected<std::vector<member>> members() const;
 

@@ -31,6 +31,7 @@
 #include <apr_strings.h>
 
 #include "acme/tls_alpn01_responder.hpp"
+#include "httpd/cluster_challenges.hpp"
 #include "httpd/module.hpp"
 #include "httpd/request_hooks.hpp"
 #include "httpd/request_rules.hpp"
@@ -72,9 +73,23 @@ int http01_challenge(request_rec* r) {
     // without one is declined unless an MD we renew names it (then 404).
     const managed_domain* md = md_for_host(st->linked.config, host);
     if (md && !challenge_allowed(*md, "http-01")) return DECLINED;
-    const bool ours = md && answers_http01(*md);
+    bool ours = md && answers_http01(*md);
     if (!http01_token_valid(*token)) return ours ? HTTP_NOT_FOUND : DECLINED;
     auto text = st->store->load_text(store_group::challenges, host, aspect::http01);
+    if (!text && is_not_found(text.error())) {
+      // MDStoreEtcd: another server of the cluster may have ordered it
+      if (auto shared = cluster_challenge_store(*st)) {
+        auto there = shared->load_text(store_group::challenges, host, aspect::http01);
+        if (there) {
+          text = std::move(there);
+          ours = true;
+        } else if (!is_not_found(there.error())) {
+          ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                        "MDA0112: the cluster's http-01 challenge of %s: %s", host.c_str(),
+                        there.error().message.c_str());
+        }
+      }
+    }
     if (!text) {
       // A host name the store cannot hold (Host header) has no answer either.
       if (is_not_found(text.error()) || text.error().code == store_errc::bad_name)
@@ -163,6 +178,26 @@ int answer_challenge(conn_rec* c, const char* server_name, const char** pcert_pe
       ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, "MDA0163: %s: answering the tls-alpn-01 challenge with %s",
                     host.c_str(), cert_name.c_str());
       return OK;
+    }
+    // MDStoreEtcd: another server of the cluster may have ordered it (keys encrypted there)
+    if (auto shared = cluster_challenge_store(*st)) {
+      if (auto listed = shared->list_aspects(store_group::challenges, host, "acme-tls-alpn-01-pubcert*.pem")) {
+        for (const std::string& cert_name : *listed) {
+          std::string key_name = cert_name;
+          key_name.replace(key_name.find("pubcert"), 7, "privkey");
+          auto cert = shared->load_text(store_group::challenges, host, cert_name);
+          auto key = shared->load_key(store_group::challenges, host, key_name);
+          if (!cert || !key) continue;
+          auto pem = key->to_pem();
+          if (!pem) continue;
+          *pcert_pem = apr_pstrmemdup(c->pool, cert->data(), cert->size());
+          *pkey_pem = apr_pstrmemdup(c->pool, pem->data(), pem->size());
+          ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
+                        "MDA0113: %s: answering the tls-alpn-01 challenge from the cluster with %s",
+                        host.c_str(), cert_name.c_str());
+          return OK;
+        }
+      }
     }
     ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, "MDA0164: %s: unknown tls-alpn-01 challenge host", host.c_str());
     return DECLINED;

@@ -101,6 +101,8 @@ ojson md_status_json(const status_snapshot& s, const md_snapshot& m, bool with_l
   if (renew_due(m)) j["renew"] = true;
   // mdactor: where the certificates in "cert" are served from, and since when
   if (m.served_from != served_source::none) j["served"] = served_json(m);
+  // mdactor in a cluster: which node renews the MD
+  if (!m.cluster.node.empty()) j["cluster"] = cluster_json(m.cluster);
   if (m.renewal) {
     ojson r = job_json(*m.renewal, with_logs);
     r["cert"] = certs_json({s, m, false, false}, m.staged_certs);

@@ -66,6 +66,7 @@ ojson md_entry_json(const md_snapshot& m) {
   json_set_time_if(j, "next-run", m.next_run);
   if (m.error != 0) j["error"] = m.error;
   if (m.served_from != served_source::none) j["served"] = served_json(m);
+  if (!m.cluster.node.empty()) j["cluster"] = cluster_json(m.cluster);
   return j;
 }
 
@@ -171,6 +172,16 @@ md_snapshot read_md_entry(json_fields f, const std::string& where) {
     sf.get_time("since", m.served_since);
     if (auto r = sf.result(); !r) fail_nested(f, r.error());
   }
+  if (const ojson* cv = raw_object(f, "cluster")) {
+    json_fields cf(*cv, where + ".cluster");
+    cf.get("node", m.cluster.node);
+    cf.get("owner", m.cluster.owner);
+    cf.get_time("lease-expires", m.cluster.lease_expires);
+    std::string etcd;
+    cf.get("etcd", etcd);
+    if (etcd.rfind("unreachable: ", 0) == 0) m.cluster.problem = etcd.substr(13);
+    if (auto r = cf.result(); !r) fail_nested(f, r.error());
+  }
   return m;
 }
 
@@ -207,6 +218,15 @@ ojson served_json(const md_snapshot& m) {
   return j;
 }
 
+ojson cluster_json(const md_cluster_view& c) {
+  ojson j = ojson::object();
+  j["node"] = c.node;
+  json_set_if(j, "owner", c.owner);
+  json_set_time_if(j, "lease-expires", c.lease_expires);
+  j["etcd"] = c.problem.empty() ? std::string("reachable") : "unreachable: " + c.problem;
+  return j;
+}
+
 const char* to_string(served_source s) noexcept {
   switch (s) {
     case served_source::none: return "none";
@@ -219,10 +239,10 @@ const char* to_string(served_source s) noexcept {
 
 bool md_snapshot::operator==(const md_snapshot& o) const {
   return std::tie(md, certs, renew_at, watched, renew, renewing, renewal, staged_certs,
-                  ocsp_renewal, ca_in_use, next_run, error, served_from, served_since) ==
+                  ocsp_renewal, ca_in_use, next_run, error, served_from, served_since, cluster) ==
          std::tie(o.md, o.certs, o.renew_at, o.watched, o.renew, o.renewing, o.renewal,
                   o.staged_certs, o.ocsp_renewal, o.ca_in_use, o.next_run, o.error, o.served_from,
-                  o.served_since);
+                  o.served_since, o.cluster);
 }
 
 bool status_snapshot::operator==(const status_snapshot& o) const {

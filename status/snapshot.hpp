@@ -94,6 +94,21 @@ struct stapling_info {
 enum class served_source { none, domains, files, staging };
 const char* to_string(served_source s) noexcept;
 
+/// An MD in a cluster (MDStoreEtcd, docs/cluster.md): md-status's "cluster" of an MD.
+struct md_cluster_view {
+  std::string node;           ///< this server's node name ("" = not in a cluster)
+  std::string owner;          ///< the node that renews the MD ("" = none yet / unknown)
+  sys_time lease_expires{};   ///< when the owner's lease ends unless renewed; epoch = unknown
+  std::string problem;        ///< "" or why etcd cannot be used right now
+  bool operator==(const md_cluster_view& o) const {
+    return node == o.node && owner == o.owner && lease_expires == o.lease_expires &&
+           problem == o.problem;
+  }
+};
+/// {"node": ..., "owner": ..., "lease-expires": <RFC 822>, "etcd": "reachable"|"unreachable: ..."}
+/// ("owner" and "lease-expires" left out when unknown).
+nlohmann::ordered_json cluster_json(const md_cluster_view& c);
+
 /// Everything shown about one MD.
 struct md_snapshot {
   managed_domain md;                   ///< as in domains/<md>/md.json (effective CA in ca.url)
@@ -110,6 +125,7 @@ struct md_snapshot {
   int error = 0;                       ///< APR status when gathering the MD failed; 0 = none
   served_source served_from = served_source::none; ///< where `certs` are served from
   sys_time served_since{};             ///< since when; the epoch = unknown
+  md_cluster_view cluster;             ///< node "" = not in a cluster (nothing shown)
   bool operator==(const md_snapshot& o) const;
 };
 

@@ -92,6 +92,12 @@ bool private_apache::start() {
 
 void private_apache::reap() { child_ended(child_); }
 
+void private_apache::kill_all() {
+  if (child_ <= 0) return;
+  ::kill(-child_, SIGKILL);
+  stop_child(child_, std::chrono::seconds(5));
+}
+
 bool private_apache::graceful(const std::string& what) {
   const int before = generations();
   return apachectl(what).exit_code == 0 && wait_generations(before + 1);

@@ -49,6 +49,9 @@ class private_apache {
   void stop();
   /// Reaps the server's process if it has ended (e.g. after `apachectl("stop")`).
   void reap();
+  /// SIGKILL to the server's whole process group (parent, children, the engine): a machine
+  /// that died, nothing cleaned up. Reaps the parent.
+  void kill_all();
 
   /// The HTTP status of `path` on https://<host>:<port> (TLS not verified), as curl prints it.
   std::string https_status(const std::string& host, int port, const std::string& path = "/index.html") const;

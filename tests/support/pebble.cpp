@@ -169,7 +169,8 @@ bool pebble_fixture::start_once(std::string& why) {
                           "-http01", "", "-https01", "", "-tlsalpn01", "", "-dns01",
                           lo + std::to_string(dns_port_), "-management", lo + std::to_string(cts_port_)},
                          tmp_ / "challtestsrv.log");
-  std::vector<std::string> env = {"PEBBLE_VA_NOSLEEP=1"};
+  std::vector<std::string> env = {opts_.va_sleep ? "PEBBLE_VA_SLEEPTIME=" + std::to_string(*opts_.va_sleep)
+                                                 : std::string("PEBBLE_VA_NOSLEEP=1")};
   if (opts_.nonce_reject)
     env.push_back("PEBBLE_WFE_NONCEREJECT=" + std::to_string(*opts_.nonce_reject));
   if (opts_.authz_reuse) env.push_back("PEBBLE_AUTHZREUSE=" + std::to_string(*opts_.authz_reuse));

@@ -34,6 +34,9 @@ struct pebble_options {
   std::map<std::string, std::string> eab_keys; ///< kid -> base64url HMAC key
   std::optional<int> nonce_reject;             ///< PEBBLE_WFE_NONCEREJECT (%); unset: pebble's 5
   std::optional<int> authz_reuse;              ///< PEBBLE_AUTHZREUSE (%); unset: pebble's 50
+  /// PEBBLE_VA_SLEEPTIME: the validation waits up to this many seconds (random); unset: no
+  /// wait (PEBBLE_VA_NOSLEEP).
+  std::optional<int> va_sleep;
   std::chrono::seconds startup_timeout{20};
 };
 

@@ -1,0 +1,487 @@
+#include "cluster/cluster_service.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "core/digest.hpp"
+#include "core/timefmt.hpp"
+
+namespace mda {
+
+namespace {
+
+using sys_clock = std::chrono::system_clock;
+
+const std::string k_nodes = "/cluster/nodes/";
+const std::string k_owners = "/cluster/owners/";
+const std::string k_staging = "/store/staging/";
+
+bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+
+} // namespace
+
+std::vector<std::string> rendezvous_order(const std::string& md, std::vector<std::string> nodes) {
+  std::sort(nodes.begin(), nodes.end());
+  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+  std::vector<std::pair<std::string, std::string>> scored;
+  for (auto& n : nodes) scored.emplace_back(sha256(n + "\n" + md), std::move(n));
+  std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::vector<std::string> out;
+  for (auto& s : scored) out.push_back(std::move(s.second));
+  return out;
+}
+
+bool is_key_aspect(const std::string& aspect) {
+  auto ends_pem = aspect.size() > 4 && aspect.compare(aspect.size() - 4, 4, ".pem") == 0;
+  if (!ends_pem) return false;
+  return starts_with(aspect, "privkey") || starts_with(aspect, "fallback-privkey") ||
+         starts_with(aspect, "acme-tls-alpn-01-privkey") || aspect == "account.pem";
+}
+
+cluster_service::cluster_service(std::shared_ptr<etcd::client> client, cluster_options opts)
+    : client_(std::move(client)), opts_(std::move(opts)), mine_(opts_.mds.begin(), opts_.mds.end()) {
+  state_.node = opts_.node;
+  state_.problem = "not joined yet";
+}
+
+cluster_service::~cluster_service() { stop(); }
+
+void cluster_service::note_failure(const std::string& what) {
+  bool was;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    was = state_.reachable;
+    state_.reachable = false;
+    state_.problem = what;
+  }
+  if (was) {
+    if (opts_.log) opts_.log("cluster: etcd unreachable: " + what);
+    if (opts_.on_reachability) opts_.on_reachability();
+  }
+}
+
+void cluster_service::note_success() {
+  bool was;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    was = state_.reachable;
+    state_.reachable = true;
+    state_.problem.clear();
+  }
+  if (!was) {
+    if (opts_.log) opts_.log("cluster: etcd reachable, node " + opts_.node);
+    if (opts_.on_reachability) opts_.on_reachability();
+  }
+}
+
+status cluster_service::join() {
+  const auto ttl = opts_.config.lease_seconds;
+  auto lease = client_->grant(ttl);
+  if (!lease) return lease.error();
+  const auto now = sys_clock::now();
+  nlohmann::json v{{"node", opts_.node}, {"since", format_rfc3339(now)},
+                   {"lease", std::to_string(*lease)}, {"ttl", ttl}};
+  if (auto p = client_->put(key(k_nodes + opts_.node), v.dump(), *lease); !p) return p.error();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    lease_ = *lease;
+    state_.lease_expires = now + std::chrono::seconds(ttl);
+    if (joined_at_ == steady::time_point{}) joined_at_ = steady::now();
+  }
+  joined_revision_ = refresh_view();
+  return {};
+}
+
+std::int64_t cluster_service::refresh_view() {
+  auto nodes = client_->get_prefix(key(k_nodes));
+  auto owners = client_->get_prefix(key(k_owners));
+  if (!nodes || !owners) {
+    note_failure((nodes ? owners.error() : nodes.error()).message);
+    return 0;
+  }
+  std::vector<cluster_state::node_info> ns;
+  for (const auto& kv : nodes->kvs) {
+    cluster_state::node_info n;
+    n.name = kv.key.substr(key(k_nodes).size());
+    auto j = nlohmann::json::parse(kv.value, nullptr, false);
+    if (j.is_object() && j.contains("since") && j["since"].is_string()) {
+      if (auto t = parse_rfc3339(j["since"].get<std::string>())) n.since = *t;
+    }
+    n.lease = kv.lease;
+    ns.push_back(std::move(n));
+  }
+  std::map<std::string, std::string> os;
+  std::map<std::string, std::int64_t> leases;
+  for (const auto& kv : owners->kvs) {
+    auto md = kv.key.substr(key(k_owners).size());
+    os[md] = kv.value;
+    leases[md] = kv.lease;
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    state_.nodes = std::move(ns);
+    state_.owners = std::move(os);
+    owner_lease_ = std::move(leases);
+  }
+  note_success();
+  return nodes->revision;
+}
+
+status cluster_service::start() {
+  auto joined = join();
+  if (!joined) note_failure(joined.error().message);
+  // from the revision the view was read at: nothing in between is missed
+  std::int64_t from = joined_revision_ > 0 ? joined_revision_ + 1 : 0;
+  watch_ = client_->watch_prefix(
+    key("/"), from,
+    [this](const std::vector<etcd::watch_event>& es, std::int64_t) { on_events(es); },
+    [this](bool up, const std::string& why) {
+      if (!up && why != "stopped") {
+        if (opts_.log) opts_.log("cluster: watch interrupted: " + why);
+      } else if (up) {
+        // events may have been missed while it was down: read the view again
+        refresh_view();
+      }
+    });
+  keeper_ = std::thread([this] { keep_alive_loop(); });
+  return joined;
+}
+
+void cluster_service::stop() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (keeper_.joinable()) keeper_.join();
+  if (watch_) watch_->stop();
+  std::int64_t lease;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    lease = lease_;
+  }
+  if (lease) (void)client_->revoke(lease);
+}
+
+void cluster_service::keep_alive_loop() {
+  const auto period = std::chrono::milliseconds(opts_.config.lease_seconds * 1000 / 3);
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait_for(lk, period, [this] { return stopping_; });
+      if (stopping_) return;
+    }
+    std::int64_t lease;
+    bool reachable;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      lease = lease_;
+      reachable = state_.reachable;
+    }
+    if (lease == 0) {
+      if (auto j = join(); !j) note_failure(j.error().message);
+      continue;
+    }
+    auto ttl = client_->keep_alive(lease);
+    if (ttl) {
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        state_.lease_expires = sys_clock::now() + std::chrono::seconds(*ttl);
+      }
+      if (!reachable) refresh_view();
+      note_success();
+      refresh_lease_expiry();
+      continue;
+    }
+    if (ttl.error().code == make_error_code(etcd::etcd_errc::lease_gone)) {
+      if (opts_.log) opts_.log("cluster: lease of node " + opts_.node + " expired, joining again");
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        lease_ = 0;
+      }
+      if (auto j = join(); !j) note_failure(j.error().message);
+    } else {
+      note_failure(ttl.error().message);
+    }
+  }
+}
+
+cluster_grant cluster_service::acquire(const std::string& md) {
+  cluster_grant g;
+  std::int64_t lease;
+  std::string owner;
+  std::int64_t owner_lease = 0;
+  std::vector<std::string> live;
+  bool waited_enough = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    lease = lease_;
+    const auto ttl = std::chrono::seconds(opts_.config.lease_seconds);
+    if (!state_.reachable || lease == 0) {
+      g.why = "etcd unreachable (" + state_.problem + "): renewals wait for it";
+      g.retry_in = ttl;
+      return g;
+    }
+    if (auto it = state_.owners.find(md); it != state_.owners.end()) {
+      owner = it->second;
+      owner_lease = owner_lease_[md];
+    }
+    for (const auto& n : state_.nodes) live.push_back(n.name);
+    // free for how long, counted from when this node could first have taken it (after its
+    // grace below, or since the owner key went away)
+    const auto grace_over = joined_at_ + 2 * std::chrono::seconds(opts_.config.lease_seconds);
+    auto fs = free_since_.find(md);
+    if (owner.empty() && steady::now() >= grace_over) {
+      if (fs == free_since_.end()) fs = free_since_.emplace(md, steady::now()).first;
+      waited_enough = steady::now() - fs->second > 2 * std::chrono::seconds(opts_.config.lease_seconds);
+    }
+  }
+  const std::string owner_key = key(k_owners + md);
+  if (owner == opts_.node && owner_lease == lease) {
+    g.granted = true;
+    g.owner = owner;
+    return g;
+  }
+  const auto ttl = std::chrono::seconds(opts_.config.lease_seconds);
+  if (!owner.empty() && owner != opts_.node) {
+    g.owner = owner;
+    g.why = "renewed by node " + owner;
+    g.retry_in = 2 * ttl;
+    return g;
+  }
+  std::vector<etcd::compare> cmp;
+  if (owner == opts_.node) {
+    // a key of this node's previous lease (a restart, a lease that expired): take it over
+    etcd::compare c;
+    c.key = owner_key;
+    c.what = etcd::compare::target::value;
+    c.value = opts_.node;
+    cmp.push_back(c);
+  } else {
+    // servers started together: the ones still starting get two leases' time to join, so that
+    // the first one up does not take every MD
+    steady::time_point joined;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      joined = joined_at_;
+    }
+    const auto grace = 2 * ttl;
+    if (steady::now() < joined + grace) {
+      g.why = "node " + opts_.node + " joined the cluster moments ago";
+      g.retry_in = std::chrono::duration_cast<std::chrono::milliseconds>(joined + grace - steady::now()) +
+                   std::chrono::milliseconds(100);
+      return g;
+    }
+    live.push_back(opts_.node);
+    auto order = rendezvous_order(md, live);
+    if (order.front() != opts_.node && !waited_enough) {
+      g.why = "node " + order.front() + " comes first for it";
+      g.retry_in = 2 * ttl + std::chrono::seconds(1);
+      return g;
+    }
+    cmp.push_back(etcd::compare::absent(owner_key));
+  }
+  auto t = client_->txn(cmp, {etcd::txn_op::put(owner_key, opts_.node, lease)},
+                        {etcd::txn_op::get(owner_key)});
+  if (!t) {
+    note_failure(t.error().message);
+    g.why = "etcd: " + t.error().message;
+    g.retry_in = ttl;
+    return g;
+  }
+  note_success();
+  std::lock_guard<std::mutex> lk(mu_);
+  if (t->succeeded) {
+    state_.owners[md] = opts_.node;
+    owner_lease_[md] = lease;
+    free_since_.erase(md);
+    g.granted = true;
+    g.owner = opts_.node;
+    if (opts_.log) opts_.log("cluster: node " + opts_.node + " renews " + md);
+    return g;
+  }
+  if (!t->ranges.empty() && !t->ranges[0].kvs.empty()) {
+    const auto& kv = t->ranges[0].kvs[0];
+    state_.owners[md] = kv.value;
+    owner_lease_[md] = kv.lease;
+    g.owner = kv.value;
+    g.why = "renewed by node " + kv.value;
+  } else {
+    g.why = "another node took it first";
+  }
+  g.retry_in = 2 * ttl;
+  return g;
+}
+
+void cluster_service::refresh_lease_expiry() {
+  std::vector<std::pair<std::string, std::int64_t>> leases;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (const auto& n : state_.nodes) leases.emplace_back(n.name, n.lease);
+  }
+  std::map<std::string, sys_clock::time_point> until;
+  for (const auto& [name, lease] : leases) {
+    if (lease == 0) continue;
+    auto ttl = client_->time_to_live(lease);
+    if (ttl) until[name] = sys_clock::now() + std::chrono::seconds(*ttl);
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto& n : state_.nodes)
+    if (auto it = until.find(n.name); it != until.end()) n.lease_expires = it->second;
+}
+
+md_cluster_view cluster_service::view_of(const std::string& md) const {
+  md_cluster_view v;
+  v.node = opts_.node;
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!state_.reachable) v.problem = state_.problem.empty() ? "not joined yet" : state_.problem;
+  auto it = state_.owners.find(md);
+  if (it == state_.owners.end()) return v;
+  v.owner = it->second;
+  if (v.owner == opts_.node) {
+    v.lease_expires = state_.lease_expires;
+  } else {
+    for (const auto& n : state_.nodes)
+      if (n.name == v.owner) v.lease_expires = n.lease_expires;
+  }
+  return v;
+}
+
+bool cluster_service::is_owner(const std::string& md) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = state_.owners.find(md);
+  if (it == state_.owners.end() || it->second != opts_.node) return false;
+  auto l = owner_lease_.find(md);
+  return l != owner_lease_.end() && l->second == lease_;
+}
+
+bool cluster_service::publishes(store_group g, const std::string& name) const {
+  switch (g) {
+    case store_group::challenges:
+    case store_group::accounts: return true;
+    case store_group::staging:
+    case store_group::ocsp: return is_owner(name);
+    default: return false;
+  }
+}
+
+cluster_state cluster_service::state() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return state_;
+}
+
+void cluster_service::apply_staging(const std::string& md, const std::string& aspect, bool deleted) {
+  auto& local = *opts_.local;
+  if (deleted) {
+    (void)local.remove(store_group::staging, md, aspect, true);
+    return;
+  }
+  status s;
+  if (is_key_aspect(aspect)) {
+    auto k = opts_.shared->load_key(store_group::staging, md, aspect);
+    if (!k) {
+      if (!is_not_found(k.error()) && opts_.log)
+        opts_.log("cluster: staging/" + md + "/" + aspect + ": " + k.error().message);
+      return;
+    }
+    s = local.save_key(store_group::staging, md, aspect, *k);
+  } else {
+    auto t = opts_.shared->load_text(store_group::staging, md, aspect);
+    if (!t) {
+      if (!is_not_found(t.error()) && opts_.log)
+        opts_.log("cluster: staging/" + md + "/" + aspect + ": " + t.error().message);
+      return;
+    }
+    s = local.save_text(store_group::staging, md, aspect, *t);
+  }
+  if (!s && opts_.log) opts_.log("cluster: copying staging/" + md + "/" + aspect + ": " + s.error().message);
+}
+
+void cluster_service::on_events(const std::vector<etcd::watch_event>& events) {
+  std::set<std::string> changed;
+  const auto nodes_p = key(k_nodes), owners_p = key(k_owners), staging_p = key(k_staging);
+  for (const auto& e : events) {
+    const auto& k = e.kv.key;
+    const bool del = e.what == etcd::watch_event::kind::del;
+    if (starts_with(k, nodes_p)) {
+      auto name = k.substr(nodes_p.size());
+      std::lock_guard<std::mutex> lk(mu_);
+      auto& ns = state_.nodes;
+      ns.erase(std::remove_if(ns.begin(), ns.end(), [&](const auto& n) { return n.name == name; }),
+               ns.end());
+      if (!del) {
+        cluster_state::node_info n;
+        n.name = name;
+        auto j = nlohmann::json::parse(e.kv.value, nullptr, false);
+        if (j.is_object() && j.contains("since") && j["since"].is_string())
+          if (auto t = parse_rfc3339(j["since"].get<std::string>())) n.since = *t;
+        n.lease = e.kv.lease;
+        ns.push_back(std::move(n));
+        std::sort(ns.begin(), ns.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+      }
+    } else if (starts_with(k, owners_p)) {
+      auto md = k.substr(owners_p.size());
+      std::lock_guard<std::mutex> lk(mu_);
+      if (del) {
+        state_.owners.erase(md);
+        owner_lease_.erase(md);
+        free_since_[md] = steady::now();
+        if (mine_.count(md)) changed.insert(md);
+      } else {
+        state_.owners[md] = e.kv.value;
+        owner_lease_[md] = e.kv.lease;
+        free_since_.erase(md);
+      }
+    } else if (starts_with(k, staging_p)) {
+      auto rest = k.substr(staging_p.size());
+      auto slash = rest.find('/');
+      if (slash == std::string::npos) continue;
+      auto md = rest.substr(0, slash), aspect = rest.substr(slash + 1);
+      if (!mine_.count(md) || is_owner(md)) continue;
+      apply_staging(md, aspect, del);
+      // md.json is the last file of a staged set (write_staging): the set is complete
+      if (aspect == "md.json" && !del) changed.insert(md);
+    }
+  }
+  note_success();
+  if (opts_.on_change)
+    for (const auto& md : changed) opts_.on_change(md);
+}
+
+std::vector<std::string> cluster_service::pull_staged() {
+  std::vector<std::string> copied;
+  auto& shared = *opts_.shared;
+  auto& local = *opts_.local;
+  for (const auto& md : mine_) {
+    auto aspects = shared.list_aspects(store_group::staging, md);
+    if (!aspects) {
+      note_failure(aspects.error().message);
+      return copied;
+    }
+    if (std::find(aspects->begin(), aspects->end(), "job.json") == aspects->end()) continue;
+    bool any_cert = false, differs_from_domains = false, differs_from_staging = false;
+    for (const auto& a : *aspects) {
+      if (!starts_with(a, "pubcert")) continue;
+      any_cert = true;
+      auto remote = shared.load_text(store_group::staging, md, a);
+      if (!remote) continue;
+      auto served = local.load_text(store_group::domains, md, a);
+      if (!served || *served != *remote) differs_from_domains = true;
+      auto staged = local.load_text(store_group::staging, md, a);
+      if (!staged || *staged != *remote) differs_from_staging = true;
+    }
+    // an unfinished job (no certificate yet) is copied too: a node that takes over resumes it
+    if (any_cert && (!differs_from_domains || !differs_from_staging)) continue;
+    (void)local.purge(store_group::staging, md);
+    for (const auto& a : *aspects) apply_staging(md, a, false);
+    copied.push_back(md);
+  }
+  return copied;
+}
+
+} // namespace mda
