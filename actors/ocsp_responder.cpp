@@ -114,7 +114,7 @@ struct fetch_result {
 
 void finish(ocsp_responder_pointer self, const std::string& key, fetch_result r);
 
-void start_fetch(ocsp_responder_pointer self, ocsp_entry& e) {
+void start_fetch(ocsp_responder_pointer self, ocsp_entry& e, bool reread = false) {
   auto& st = self->state;
   e.in_flight = true;
   ++st.in_flight;
@@ -127,14 +127,20 @@ void start_fetch(ocsp_responder_pointer self, ocsp_entry& e) {
   auto key = e.key;
   auto loaded = e.loaded;
   auto previous = e.current;
+  auto window = st.cfg.renew_window;
   auto job = [=]() mutable {
     fetch_result r;
-    if (!loaded) {
+    if (!loaded || reread) {
       auto s = ocsp::load_stored(*store, owner, key);
       if (s && *s) previous = **s;
     }
     r.previous = previous;
     p.now = clock->now();
+    if (reread && previous && !ocsp::needs_refresh(previous->valid, window, p.now)) {
+      // another server of the cluster fetched it meanwhile: nothing to ask
+      r.outcome.current = previous;
+      return r;
+    }
     auto fetched = ocsp::fetch(*http, p);
     r.outcome = ocsp::apply_fetch(*store, owner, key, fetched, p.responder_url, previous, p.now);
     return r;
@@ -154,7 +160,18 @@ void run_due(ocsp_responder_pointer self) {
   auto t = now_of(self);
   for (auto& [k, e] : st.entries) {
     if (st.in_flight >= std::max<std::size_t>(1, st.cfg.max_parallel)) break;
-    if (!e.in_flight && e.next_run <= t) start_fetch(self, e);
+    if (e.in_flight || e.next_run > t) continue;
+    if (st.cfg.defer && st.cfg.defer(e.owner)) {
+      if (!e.deferred) {
+        // the cluster's fetcher goes first; look again (in the store) a little later
+        e.deferred = true;
+        e.next_run = t + st.cfg.defer_delay;
+        continue;
+      }
+      start_fetch(self, e, true);
+      continue;
+    }
+    start_fetch(self, e);
   }
   arm(self);
 }
@@ -171,6 +188,7 @@ void finish(ocsp_responder_pointer self, const std::string& key, fetch_result r)
   auto t = now_of(self);
   e.in_flight = false;
   e.loaded = true;
+  e.deferred = false;
   auto& j = st.jobs[e.owner];
   j.name = e.owner;
   j.last_run = t;

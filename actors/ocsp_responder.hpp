@@ -78,6 +78,12 @@ struct ocsp_responder_config {
   milliseconds command_timeout{60'000};            ///< MDCommandTimeout
   command_runner run_command;                      ///< empty = process_command_runner()
   std::function<void(const std::string&)> log;
+  /// MDStoreEtcd: true when another server of the cluster fetches this owner's responses
+  /// (docs/cluster.md). A due certificate then waits `defer_delay` for that server's response
+  /// (the cluster copies it into this store), reads the store again and fetches only when it
+  /// is still due. Empty = fetch everything here.
+  std::function<bool(const std::string& owner)> defer;
+  milliseconds defer_delay{120'000};
 };
 
 struct ocsp_entry {
@@ -86,6 +92,7 @@ struct ocsp_entry {
   ocsp::cert_id id;
   std::string key;                       ///< hex SHA-1 of the leaf
   std::optional<ocsp::stored_response> current;
+  bool deferred = false;                 ///< waited once for the cluster's response (defer)
   sys_time next_run{};
   int errors = 0;
   bool in_flight = false;

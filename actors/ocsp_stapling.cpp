@@ -110,6 +110,7 @@ ocsp_responder_actor responder_for(ocsp_stapling_pointer self, const std::string
   rc.command_timeout = st.cfg.command_timeout;
   rc.run_command = st.cfg.run_command;
   rc.log = st.cfg.log;
+  rc.defer = st.cfg.defer;
   rc.listener = caf::actor_cast<ocsp_stapling_actor>(self);
   auto r = spawn_ocsp_responder(self->system(), std::move(rc));
   self->link_to(r); // ends with this actor

@@ -57,7 +57,9 @@ struct ocsp_stapling_config {
   timeslice keep_response = default_stapling_keep_response(); ///< MDStaplingKeepResponse
   retry_policy retry;                       ///< MDRetryDelay
   event_commands commands;                  ///< MDMessageCmd
-  milliseconds command_timeout{60'000};
+milliseconds command_timeout{60'000};
+  /// MDStoreEtcd: passed to each responder actor (ocsp_responder_config::defer).
+  std::function<bool(const std::string& owner)> defer;
   command_runner run_command;               ///< empty = process_command_runner()
   std::function<void(const std::string&)> log;
   /// MDActivation live: an MD whose staged set is served (staged_set_live) staples the

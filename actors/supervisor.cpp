@@ -159,6 +159,14 @@ ocsp_stapling_actor spawn_stapling(caf::actor_system& sys, const engine_config& 
   c.run_command = opts.run_command;
   c.log = opts.log;
   c.live = s.live_activation && !opts.activate;
+  if (opts.cluster) {
+    // one server of the cluster fetches an MD's responses; the others take its copy
+    std::weak_ptr<cluster_service> weak = opts.cluster;
+    c.defer = [weak](const std::string& owner) {
+      auto cl = weak.lock();
+      return cl && !cl->leads(owner);
+    };
+  }
   return spawn_ocsp_stapling(sys, std::move(c));
 }
 

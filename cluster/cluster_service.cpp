@@ -17,6 +17,7 @@ using sys_clock = std::chrono::system_clock;
 const std::string k_nodes = "/cluster/nodes/";
 const std::string k_owners = "/cluster/owners/";
 const std::string k_staging = "/store/staging/";
+const std::string k_ocsp = "/store/ocsp/";
 
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
@@ -364,10 +365,24 @@ bool cluster_service::publishes(store_group g, const std::string& name) const {
   switch (g) {
     case store_group::challenges:
     case store_group::accounts: return true;
-    case store_group::staging:
-    case store_group::ocsp: return is_owner(name);
+    case store_group::staging: return is_owner(name);
+    case store_group::ocsp: return leads(name);
     default: return false;
   }
+}
+
+bool cluster_service::leads(const std::string& md) const {
+  if (!mine_.count(md)) return true;
+  if (is_owner(md)) return true;
+  std::vector<std::string> live;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!state_.reachable) return true;
+    if (state_.owners.count(md)) return false;
+    for (const auto& n : state_.nodes) live.push_back(n.name);
+  }
+  live.push_back(opts_.node);
+  return rendezvous_order(md, live).front() == opts_.node;
 }
 
 cluster_state cluster_service::state() const {
@@ -375,36 +390,37 @@ cluster_state cluster_service::state() const {
   return state_;
 }
 
-void cluster_service::apply_staging(const std::string& md, const std::string& aspect, bool deleted) {
+void cluster_service::apply_file(store_group g, const std::string& md, const std::string& aspect,
+                                 bool deleted) {
   auto& local = *opts_.local;
+  const std::string where = std::string(group_name(g)) + "/" + md + "/" + aspect;
   if (deleted) {
-    (void)local.remove(store_group::staging, md, aspect, true);
+    (void)local.remove(g, md, aspect, true);
     return;
   }
   status s;
   if (is_key_aspect(aspect)) {
-    auto k = opts_.shared->load_key(store_group::staging, md, aspect);
+    auto k = opts_.shared->load_key(g, md, aspect);
     if (!k) {
-      if (!is_not_found(k.error()) && opts_.log)
-        opts_.log("cluster: staging/" + md + "/" + aspect + ": " + k.error().message);
+      if (!is_not_found(k.error()) && opts_.log) opts_.log("cluster: " + where + ": " + k.error().message);
       return;
     }
-    s = local.save_key(store_group::staging, md, aspect, *k);
+    s = local.save_key(g, md, aspect, *k);
   } else {
-    auto t = opts_.shared->load_text(store_group::staging, md, aspect);
+    auto t = opts_.shared->load_text(g, md, aspect);
     if (!t) {
-      if (!is_not_found(t.error()) && opts_.log)
-        opts_.log("cluster: staging/" + md + "/" + aspect + ": " + t.error().message);
+      if (!is_not_found(t.error()) && opts_.log) opts_.log("cluster: " + where + ": " + t.error().message);
       return;
     }
-    s = local.save_text(store_group::staging, md, aspect, *t);
+    s = local.save_text(g, md, aspect, *t);
   }
-  if (!s && opts_.log) opts_.log("cluster: copying staging/" + md + "/" + aspect + ": " + s.error().message);
+  if (!s && opts_.log) opts_.log("cluster: copying " + where + ": " + s.error().message);
 }
 
 void cluster_service::on_events(const std::vector<etcd::watch_event>& events) {
   std::set<std::string> changed;
-  const auto nodes_p = key(k_nodes), owners_p = key(k_owners), staging_p = key(k_staging);
+  const auto nodes_p = key(k_nodes), owners_p = key(k_owners), staging_p = key(k_staging),
+             ocsp_p = key(k_ocsp);
   for (const auto& e : events) {
     const auto& k = e.kv.key;
     const bool del = e.what == etcd::watch_event::kind::del;
@@ -443,9 +459,17 @@ void cluster_service::on_events(const std::vector<etcd::watch_event>& events) {
       if (slash == std::string::npos) continue;
       auto md = rest.substr(0, slash), aspect = rest.substr(slash + 1);
       if (!mine_.count(md) || is_owner(md)) continue;
-      apply_staging(md, aspect, del);
+      apply_file(store_group::staging, md, aspect, del);
       // md.json is the last file of a staged set (write_staging): the set is complete
       if (aspect == "md.json" && !del) changed.insert(md);
+    } else if (starts_with(k, ocsp_p)) {
+      // the responses the cluster's fetcher got; the workers staple them from the files
+      auto rest = k.substr(ocsp_p.size());
+      auto slash = rest.find('/');
+      if (slash == std::string::npos) continue;
+      auto md = rest.substr(0, slash), aspect = rest.substr(slash + 1);
+      if (!mine_.count(md) || aspect.rfind("ocsp-", 0) != 0 || leads(md)) continue;
+      apply_file(store_group::ocsp, md, aspect, del);
     }
   }
   note_success();
@@ -478,7 +502,7 @@ std::vector<std::string> cluster_service::pull_staged() {
     // an unfinished job (no certificate yet) is copied too: a node that takes over resumes it
     if (any_cert && (!differs_from_domains || !differs_from_staging)) continue;
     (void)local.purge(store_group::staging, md);
-    for (const auto& a : *aspects) apply_staging(md, a, false);
+    for (const auto& a : *aspects) apply_file(store_group::staging, md, a, false);
     copied.push_back(md);
   }
   return copied;

@@ -108,8 +108,12 @@ class cluster_service {
 
   cluster_grant acquire(const std::string& md);
   bool is_owner(const std::string& md) const;
-  /// Whether a write of this server to the shared store should go there: staging/<md> and
-  /// ocsp/<md> of the MDs it owns, every challenge, accounts.
+  /// Whether this server fetches the MD's OCSP responses for the cluster: it renews the MD, or
+  /// nobody does and it comes first of the live servers in the MD's rendezvous order, or etcd
+  /// cannot be reached (then each server keeps its own fresh). True for an MD not managed here.
+  bool leads(const std::string& md) const;
+  /// Whether a write of this server to the shared store should go there: staging/<md> of the
+  /// MDs it owns, ocsp/<md> of those it leads, every challenge, accounts.
   bool publishes(store_group g, const std::string& name) const;
   cluster_state state() const;
   /// md-status's "cluster" of one MD (cheap: no copy of the whole view).
@@ -133,7 +137,8 @@ class cluster_service {
   /// Reads nodes and owners; the revision read at (0 = failed).
   std::int64_t refresh_view();
   void refresh_lease_expiry();
-  void apply_staging(const std::string& md, const std::string& aspect, bool deleted);
+  /// Copies one file of the shared store into the local one (or removes it there).
+  void apply_file(store_group g, const std::string& md, const std::string& aspect, bool deleted);
   std::string key(const std::string& rest) const { return opts_.config.prefix + rest; }
 
   std::shared_ptr<etcd::client> client_;

@@ -5,6 +5,7 @@
 
 #include "actors/ocsp_responder.hpp"
 #include "actors/worker_pool.hpp"
+#include "ocsp/fetch.hpp"
 #include "store/fs_store.hpp"
 #include "tests/actors/actor_fixture.hpp"
 #include "tests/ocsp/ocsp_fixture.hpp"
@@ -53,6 +54,7 @@ struct responder_fixture : test::actor_fixture {
   std::vector<std::pair<std::string, std::string>> events, revoked;
   ocsp_listener_actor listener = sys.spawn(recorder, &events, &revoked);
   ocsp_responder_actor resp;
+  std::function<bool(const std::string&)> defer; ///< the cluster's rule (empty: none)
 
   responder_fixture() {
     auto opened = fs_store::open(dir.path());
@@ -92,6 +94,7 @@ struct responder_fixture : test::actor_fixture {
     c.io_pool = pool;
     c.env = make_test_env(sys, t0);
     c.listener = listener;
+    c.defer = defer;
     resp = spawn_ocsp_responder(sys, std::move(c));
     caf::anon_send(resp, staple_atom_v,
                    ocsp_registration{"a.test", {ocsp_cert{pki.leaf.cert, pki.inter.cert}}, true});
@@ -155,4 +158,45 @@ TEST_CASE_METHOD(responder_fixture, "ocsp responder: revoked is reported to the 
   CHECK(revoked[0].first == "a.test");
   CHECK(revoked[0].second == pki.leaf.cert.fingerprint_sha256());
   CHECK(state().entries.at(key).current->status == ocsp::cert_status::revoked);
+}
+
+TEST_CASE_METHOD(responder_fixture,
+                 "ocsp responder in a cluster: the fetching server's response is taken from the "
+                 "store, not fetched again",
+                 "[actors][ocsp][cluster]") {
+  answer_with(0, 30h);
+  defer = [](const std::string& owner) { return owner == "a.test"; };
+  start();
+  CHECK(http->calls == 0); // another server fetches it: wait for its response
+  CHECK(state().entries.at(key).next_run == t0 + 120s);
+  // that server's response arrives (the cluster copies it into this store)
+  ocsp::fetch_params p{k_url, id, pki.inter.cert, "", t0};
+  auto fetched = ocsp::fetch(*http, p);
+  REQUIRE(ocsp::apply_fetch(*st, "a.test", key, fetched, k_url, std::nullopt, t0).saved);
+  http->calls = 0;
+  advance(120s, 10s);
+  CHECK(http->calls == 0);
+  auto& e = state().entries.at(key);
+  REQUIRE(e.current);
+  CHECK(e.current->status == ocsp::cert_status::good);
+  CHECK(e.next_run == e.current->valid.end - std::chrono::seconds(35640));
+  CHECK_FALSE(e.deferred);
+}
+
+TEST_CASE_METHOD(responder_fixture,
+                 "ocsp responder in a cluster: when no response comes from the fetching server, "
+                 "this one fetches after the wait",
+                 "[actors][ocsp][cluster]") {
+  answer_with(0, 30h);
+  defer = [](const std::string&) { return true; };
+  start();
+  CHECK(http->calls == 0);
+  advance(110s, 10s);
+  CHECK(http->calls == 0);
+  advance(10s, 10s);
+  CHECK(http->calls == 1);
+  auto s = ocsp::load_stored(*st, "a.test", key);
+  REQUIRE(s.ok());
+  REQUIRE(s->has_value());
+  CHECK((*s)->status == ocsp::cert_status::good);
 }

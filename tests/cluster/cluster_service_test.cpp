@@ -152,6 +152,15 @@ TEST_CASE("cluster service: one owner per MD; the owner's staged files reach the
   // a server that does not renew an MD publishes nothing of it
   CHECK_FALSE(r.service->publishes(store_group::staging, "a.test"));
   CHECK(r.service->publishes(store_group::challenges, "a.test"));
+  // OCSP: the owner fetches for the cluster, the other takes its responses from the store
+  CHECK(w.service->leads("a.test"));
+  CHECK_FALSE(r.service->leads("a.test"));
+  CHECK(r.service->leads("not-managed-here.test"));
+  REQUIRE(m.save_text(store_group::ocsp, "a.test", "ocsp-00ff.json", R"({"valid": {}})"));
+  REQUIRE(m.save_text(store_group::ocsp, "a.test", "job.json", R"({"name": "a.test"})"));
+  REQUIRE(eventually([&] { return r.local->exists(store_group::ocsp, "a.test", "ocsp-00ff.json"); }));
+  CHECK(*r.local->load_text(store_group::ocsp, "a.test", "ocsp-00ff.json") == R"({"valid": {}})");
+  CHECK_FALSE(r.local->exists(store_group::ocsp, "a.test", "job.json")); // each server keeps its own job
 
   // the owner of b.test dies without a word (its lease runs out): the other takes over
   auto& dead = owner["b.test"] == "n1" ? s1 : s2;
