@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/base64.hpp"
+#include "http/sigpipe_guard.hpp"
 
 namespace mda::etcd {
 
@@ -325,6 +326,7 @@ expected<std::shared_ptr<client>> client::make(client_options opts) {
 }
 
 expected<std::string> client::call(const std::string& path, const std::string& body) const {
+  sigpipe_guard no_sigpipe;
   std::string tried;
   const auto n = eps_.size();
   const auto first = preferred_.load() % n;
@@ -523,6 +525,7 @@ struct watch::state {
 };
 
 std::string watch::state::stream_once(const client::parsed_endpoint& ep) {
+  sigpipe_guard no_sigpipe;
   auto opts_long = opts;
   auto http = make_http(ep, opts_long);
   // a stream may be idle for long: progress notifications come every few minutes

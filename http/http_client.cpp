@@ -1,4 +1,5 @@
 #include "http/http_client.hpp"
+#include "http/sigpipe_guard.hpp"
 
 #include "core/config_files.hpp"
 #include "core/redact.hpp"
@@ -330,34 +331,6 @@ expected<pooled_client> make_client(const url_parts& u, const std::string& url,
   }
   return pc;
 }
-
-/// Blocks SIGPIPE in this thread while it lives: writing to a connection the server closed
-/// (a reused one, or through OpenSSL, which does not ask for MSG_NOSIGNAL) then fails with
-/// EPIPE instead of killing the process. A SIGPIPE raised meanwhile is consumed.
-class sigpipe_guard {
- public:
-  sigpipe_guard() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-    sigset_t pending;
-    was_pending_ = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
-  }
-  ~sigpipe_guard() {
-    sigset_t pending;
-    if (!was_pending_ && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
-      timespec zero{0, 0};
-      sigtimedwait(&pipe_, nullptr, &zero);
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  sigpipe_guard(const sigpipe_guard&) = delete;
-  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
-
- private:
-  sigset_t pipe_, old_;
-  bool was_pending_ = false;
-};
 
 /// The outcome of one exchange on one client.
 struct exchange_result {

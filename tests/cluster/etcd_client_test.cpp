@@ -227,3 +227,48 @@ TEST_CASE("etcd client: with one member of three down every call succeeds; with 
   REQUIRE(back->kvs.size() == 1);
   CHECK(back->kvs[0].value == "4");
 }
+
+TEST_CASE("etcd client over TLS with a client certificate; without one, or trusting another CA, "
+          "refused with the endpoint named",
+          "[cluster][etcd]") {
+  test::etcd_fixture etcd(1, true);
+  client_options o;
+  o.endpoints = etcd.endpoints();
+  o.ca_file = etcd.tls().ca;
+  o.cert_file = etcd.tls().client_cert;
+  o.key_file = etcd.tls().client_key;
+  o.timeout = 3s;
+  auto c = client::make(o);
+  REQUIRE(c);
+  REQUIRE((*c)->put("/tls/k", "v"));
+  auto g = (*c)->get("/tls/k");
+  REQUIRE(g);
+  REQUIRE(g->kvs.size() == 1);
+  CHECK(g->kvs[0].value == "v");
+  // a watch over TLS too
+  std::atomic<int> seen{0};
+  auto w = (*c)->watch_prefix("/tls/", 0,
+                              [&](const std::vector<watch_event>& es, std::int64_t) { seen += static_cast<int>(es.size()); },
+                              {});
+  std::this_thread::sleep_for(300ms);
+  REQUIRE((*c)->put("/tls/k2", "v2"));
+  CHECK(eventually([&] { return seen.load() >= 1; }));
+  w->stop();
+
+  client_options no_cert = o;
+  no_cert.cert_file.clear();
+  no_cert.key_file.clear();
+  auto nc = client::make(no_cert);
+  REQUIRE(nc);
+  auto refused = (*nc)->get("/tls/k");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find(etcd.endpoint(0)) != std::string::npos);
+
+  client_options other_ca = o;
+  other_ca.ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  auto oc = client::make(other_ca);
+  REQUIRE(oc);
+  auto untrusted = (*oc)->get("/tls/k");
+  REQUIRE_FALSE(untrusted);
+  CHECK(untrusted.error().code == make_error_code(etcd_errc::unreachable));
+}

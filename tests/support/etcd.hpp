@@ -18,10 +18,18 @@ namespace mda::test {
 /// "" when etcd is on PATH; otherwise what to install.
 std::string etcd_missing();
 
+/// Client TLS for the members: a test CA, a server certificate for 127.0.0.1 and a client
+/// certificate (clientAuth) the members require (--client-cert-auth).
+struct etcd_tls {
+  std::string ca, client_cert, client_key; ///< files in the fixture's directory
+};
+
 class etcd_fixture {
  public:
   /// Starts `members` members and waits until the cluster answers (a put through each).
-  explicit etcd_fixture(int members = 1);
+  /// tls: the members serve https and require a client certificate (see tls()).
+  explicit etcd_fixture(int members = 1, bool tls = false);
+  const etcd_tls& tls() const { return tls_; }
   ~etcd_fixture();
   etcd_fixture(const etcd_fixture&) = delete;
   etcd_fixture& operator=(const etcd_fixture&) = delete;
@@ -53,10 +61,16 @@ class etcd_fixture {
     bool started_once = false;
   };
   void spawn(int i);
+  bool health(int i) const;
+  bool listens(int i) const;
+  std::string get(int i, const std::string& path) const; ///< curl's body, "" on failure
   void wait_ready(int i, std::chrono::seconds limit);
 
   temp_dir tmp_;
   std::vector<member_info> members_;
+  bool use_tls_ = false;
+  etcd_tls tls_;
+  std::string server_cert_, server_key_;
 };
 
 } // namespace mda::test
