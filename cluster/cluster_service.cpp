@@ -363,8 +363,7 @@ bool cluster_service::is_owner(const std::string& md) const {
 
 bool cluster_service::publishes(store_group g, const std::string& name) const {
   switch (g) {
-    case store_group::challenges:
-    case store_group::accounts: return true;
+    case store_group::challenges: return true;
     case store_group::staging: return is_owner(name);
     case store_group::ocsp: return leads(name);
     default: return false;

@@ -113,7 +113,8 @@ class cluster_service {
   /// cannot be reached (then each server keeps its own fresh). True for an MD not managed here.
   bool leads(const std::string& md) const;
   /// Whether a write of this server to the shared store should go there: staging/<md> of the
-  /// MDs it owns, ocsp/<md> of those it leads, every challenge, accounts.
+  /// MDs it owns, ocsp/<md> of those it leads, every challenge. Not accounts: each server
+  /// registers its own, and two servers would file theirs under the same id.
   bool publishes(store_group g, const std::string& name) const;
   cluster_state state() const;
   /// md-status's "cluster" of one MD (cheap: no copy of the whole view).

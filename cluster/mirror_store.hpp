@@ -4,10 +4,10 @@
 //
 // - Reads: from the local store only (the cluster service keeps it up to date).
 // - Writes, removes, purges: made locally first (their result is the result); then, when
-//   `publishes(group, name)` says so (staging/<md> and ocsp/<md> of the MDs this server renews,
-//   challenges, accounts), made in the shared store too. A failure there does not fail the
-//   call: it is reported to `on_shared_failure` (md-status shows etcd unreachable) and the
-//   local write stands; the next write of the same file publishes it again. A challenge that
+//   `publishes(group, name)` says so (staging/<md> of the MDs this server renews, ocsp/<md>
+//   of those whose responses it fetches, challenges), made in the shared store too. A
+//   failure there does not fail the call: it is reported to `on_shared_failure` (md-status
+//   shows etcd unreachable) and the local write stands; the next write of the same file publishes it again. A challenge that
 //   cannot be published fails, though: the CA would ask another server for it.
 // - move/rename stay local (the parent's activation; not called by the engine in a cluster).
 // Not here: deciding what is published (cluster_service::publishes).

@@ -152,6 +152,7 @@ TEST_CASE("cluster service: one owner per MD; the owner's staged files reach the
   // a server that does not renew an MD publishes nothing of it
   CHECK_FALSE(r.service->publishes(store_group::staging, "a.test"));
   CHECK(r.service->publishes(store_group::challenges, "a.test"));
+  CHECK_FALSE(w.service->publishes(store_group::accounts, "ACME-acme.example-0000"));
   // OCSP: the owner fetches for the cluster, the other takes its responses from the store
   CHECK(w.service->leads("a.test"));
   CHECK_FALSE(r.service->leads("a.test"));
