@@ -21,6 +21,17 @@ const std::string k_ocsp = "/store/ocsp/";
 
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
+/// A live server as its node key tells it (the value written by join()).
+cluster_state::node_info node_of(std::string name, const etcd::key_value& kv) {
+  cluster_state::node_info n;
+  n.name = std::move(name);
+  auto j = nlohmann::json::parse(kv.value, nullptr, false);
+  if (j.is_object() && j.contains("since") && j["since"].is_string())
+    if (auto t = parse_rfc3339(j["since"].get<std::string>())) n.since = *t;
+  n.lease = kv.lease;
+  return n;
+}
+
 } // namespace
 
 std::vector<std::string> rendezvous_order(const std::string& md, std::vector<std::string> nodes) {
@@ -105,16 +116,7 @@ std::int64_t cluster_service::refresh_view() {
     return 0;
   }
   std::vector<cluster_state::node_info> ns;
-  for (const auto& kv : nodes->kvs) {
-    cluster_state::node_info n;
-    n.name = kv.key.substr(key(k_nodes).size());
-    auto j = nlohmann::json::parse(kv.value, nullptr, false);
-    if (j.is_object() && j.contains("since") && j["since"].is_string()) {
-      if (auto t = parse_rfc3339(j["since"].get<std::string>())) n.since = *t;
-    }
-    n.lease = kv.lease;
-    ns.push_back(std::move(n));
-  }
+  for (const auto& kv : nodes->kvs) ns.push_back(node_of(kv.key.substr(key(k_nodes).size()), kv));
   std::map<std::string, std::string> os;
   std::map<std::string, std::int64_t> leases;
   for (const auto& kv : owners->kvs) {
@@ -430,13 +432,7 @@ void cluster_service::on_events(const std::vector<etcd::watch_event>& events) {
       ns.erase(std::remove_if(ns.begin(), ns.end(), [&](const auto& n) { return n.name == name; }),
                ns.end());
       if (!del) {
-        cluster_state::node_info n;
-        n.name = name;
-        auto j = nlohmann::json::parse(e.kv.value, nullptr, false);
-        if (j.is_object() && j.contains("since") && j["since"].is_string())
-          if (auto t = parse_rfc3339(j["since"].get<std::string>())) n.since = *t;
-        n.lease = e.kv.lease;
-        ns.push_back(std::move(n));
+        ns.push_back(node_of(name, e.kv));
         std::sort(ns.begin(), ns.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
       }
     } else if (starts_with(k, owners_p)) {

@@ -1,9 +1,9 @@
 #include "tests/support/etcd.hpp"
 
+#include <csignal>
 #include <stdexcept>
 #include <thread>
 
-#include <httplib.h>
 #include <unistd.h>
 
 #include "tests/support/child_process.hpp"
@@ -11,23 +11,6 @@
 
 namespace mda::test {
 
-namespace {
-
-bool on_path(const std::string& prog) {
-  const char* path = std::getenv("PATH");
-  std::string p = path ? path : "/usr/bin:/bin";
-  std::size_t start = 0;
-  while (start <= p.size()) {
-    auto end = p.find(':', start);
-    if (end == std::string::npos) end = p.size();
-    auto candidate = p.substr(start, end - start) + "/" + prog;
-    if (::access(candidate.c_str(), X_OK) == 0) return true;
-    start = end + 1;
-  }
-  return false;
-}
-
-} // namespace
 
 std::string etcd_missing() {
   return on_path("etcd") ? "" : "etcd is not on PATH (Debian package etcd-server)";

@@ -40,19 +40,6 @@ int bind_port(int type, int port) {
   return result;
 }
 
-bool on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string p = path ? path : "/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = std::min(p.find(':', start), p.size());
-    std::string candidate = p.substr(start, end - start) + "/" + program;
-    if (::access(candidate.c_str(), X_OK) == 0) return true;
-    start = end + 1;
-  }
-  return false;
-}
-
 /// Reaps pid if it has exited (then pid becomes -1, so nobody signals a reused PID).
 bool reap_if_exited(pid_t& pid) {
   if (pid <= 0 || ::waitpid(pid, nullptr, WNOHANG) != pid) return false;
@@ -76,6 +63,19 @@ std::shared_ptr<acme::httplib_transport> client(const std::string& ca_file) {
 }
 
 } // namespace
+
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t end = std::min(p.find(':', start), p.size());
+    std::string candidate = p.substr(start, end - start) + "/" + program;
+    if (::access(candidate.c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
 
 int free_port() {
   int p = bind_port(SOCK_STREAM, 0);

@@ -40,6 +40,9 @@ struct pebble_options {
   std::chrono::seconds startup_timeout{20};
 };
 
+/// Whether an executable `program` is in a directory of $PATH.
+bool on_path(const std::string& program);
+
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
 int free_port();
 
