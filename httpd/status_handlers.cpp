@@ -8,7 +8,10 @@
 //   never waits longer. A fallback to the file is logged at debug level (MDA0168 md-status,
 //   MDA0170 certificate-status and server-status).
 // - md-status (SetHandler md-status): GET only (else 501); the last segment of path_info names
-//   one MD (by name, then by domain) shown with its log, otherwise all MDs; application/json.
+//   one MD (by name, then by domain) shown with its log, otherwise all MDs; application/json,
+//   or the HTML page (status/status_page.hpp) when the Accept header asks for text/html
+//   (from the engine's snapshot of the MD named, else of all, else the file). "Vary: Accept"
+//   on both.
 // - /.httpd/certificate-status (post_read_request before mod_ssl, so it also answers where
 //   mod_ssl would send its fallback 503): MDCertificateStatus on and the host a domain of an
 //   MD, else declined; GET only (else 501). Public and unauthenticated, so it asks the engine
@@ -44,6 +47,7 @@
 #include "status/md_status.hpp"
 #include "status/metrics.hpp"
 #include "status/server_status.hpp"
+#include "status/status_page.hpp"
 #include "status/snapshot.hpp"
 #include "store/registry.hpp"
 
@@ -162,6 +166,27 @@ int send_md_status(request_rec* r, const module_state& st, const std::string& pa
   return OK;
 }
 
+/// The HTML page: the one MD path_info names (only that MD asked of the engine), else every MD.
+int send_md_status_page(request_rec* r, const module_state& st, const std::string& path_info) {
+  const std::string name = last_path_segment(path_info);
+  auto snap = fetch_snapshot(r, st, name.empty() ? "GET snapshot" : "GET snapshot " + name, "md-status");
+  if (snap && !name.empty() && (**snap).mds.empty()) snap = fetch_snapshot(r, st, "GET snapshot", "md-status");
+  if (!snap) return unavailable(r, snap.error());
+  const status_snapshot& s = **snap;
+  std::string page;
+  if (const md_snapshot* m = find_md_for_path(s, path_info)) {
+    status_snapshot one;
+    one.mds.push_back(*m);
+    for (const auto& e : s.staplings)
+      if (e.domain == m->md.name) one.staplings.push_back(e);
+    page = md_status_html(one, std::chrono::system_clock::now());
+  } else {
+    page = md_status_html(s, std::chrono::system_clock::now());
+  }
+  send_body(r, "text/html; charset=utf-8", page);
+  return OK;
+}
+
 int unavailable(request_rec* r, const error& e) {
   ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "MDA0165: no status from the engine: %s", e.message.c_str());
   return HTTP_SERVICE_UNAVAILABLE;
@@ -173,6 +198,9 @@ int md_status_handler(request_rec* r) {
     if (r->method_number != M_GET) return HTTP_NOT_IMPLEMENTED;
     const module_state* st = current_state();
     if (!st) return HTTP_SERVICE_UNAVAILABLE;
+    apr_table_mergen(r->headers_out, "Vary", "Accept");
+    const char* accept = apr_table_get(r->headers_in, "Accept");
+    if (accept && wants_html(accept)) return send_md_status_page(r, *st, r->path_info ? r->path_info : "");
     return send_md_status(r, *st, r->path_info ? r->path_info : "");
   });
 }

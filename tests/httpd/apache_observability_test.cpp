@@ -1,11 +1,14 @@
 // What an admin watches, in a real Apache with MDs certified by pebble and served live (issue
-// 19, item 2):
+// 19, items 2 and 3):
 // - [metrics]: `SetHandler md-metrics` on /md-metrics with three MDs; the test starts
 //   Debian's prometheus (/usr/bin/prometheus) on a free loopback port with a temporary config
 //   and storage directory, lets it scrape the Apache every second (it asks for OpenMetrics)
 //   and asks its HTTP API (/api/v1/query) for each certificate's not-after: exactly the
 //   notAfter of the certificate each name serves. The 0.0.4 text passes `promtool check
 //   metrics`; the OpenMetrics answer has its content type and ends with "# EOF".
+// - [statuspage]: the md-status page as headless Chromium (/usr/bin/chromium) renders it:
+//   a PNG screenshot at a phone's width, and the DOM holding every MD with the days left of
+//   its served certificate, and the error text of an MD whose CA refuses (nothing listens).
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -182,4 +185,81 @@ TEST_CASE("Prometheus scrapes md-metrics: the not-after of each served certifica
   REQUIRE(scrape.is_array());
   REQUIRE(scrape.size() == 1);
   CHECK(scrape[0]["value"][1] == "1");
+}
+
+namespace {
+
+/// Headless Chromium on `url` with `what` (--screenshot=FILE or --dump-dom): its output.
+run_result chromium(const temp_dir& dir, const std::string& what, const std::string& url) {
+  return run({"timeout", "90", "/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--user-data-dir=" + (dir / "chromium"), "--window-size=412,2400", what, url});
+}
+
+/// Text as a DOM serializer writes it in an element: &, < and > escaped, quotes as they are.
+std::string dom_text(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : std::string(1, c);
+  return out;
+}
+
+/// Whole days from now to `unix_seconds`, rounded down (as the page counts them).
+long long days_from_now(const std::string& unix_seconds) {
+  const long long left = std::stoll(unix_seconds) - to_unix(sys_clock::now());
+  return left >= 0 ? left / 86400 : -((-left + 86399) / 86400);
+}
+
+} // namespace
+
+TEST_CASE("the md-status page in headless Chromium: every MD, days left, an MD's error", "[statuspage][httpd][apache][pebble]") {
+  observed_site o;
+  md_site& site = o.site;
+  const int http = o.http, https = o.https;
+  const std::string refused = "refused.example.test";
+  configure(site, o.pebble,
+            "<MDomain " + refused + ">\n  MDCertificateAuthority https://127.0.0.1:" + std::to_string(free_port()) +
+                "/dir\n</MDomain>\n<VirtualHost 127.0.0.1:" + std::to_string(https) + ">\n  ServerName " + refused +
+                "\n  SSLEngine on\n</VirtualHost>\n");
+  const bool started = site.start();
+  INFO(site.log());
+  REQUIRE(started);
+  const std::map<std::string, std::string> not_after = wait_all_served(site);
+  REQUIRE(not_after.size() == k_names.size());
+
+  // the refused MD's error, as md-status JSON reports it
+  std::string detail;
+  for (int i = 0; i < 600 && detail.empty(); ++i) {
+    const auto j = nlohmann::json::parse(site.http_get("/md-status/" + refused), nullptr, false);
+    if (j.is_object() && j.contains("renewal") && j["renewal"].value("errors", 0) > 0 && j["renewal"].contains("last"))
+      detail = j["renewal"]["last"].value("detail", "");
+    if (detail.empty()) ::usleep(100'000);
+  }
+  INFO(site.http_get("/md-status/" + refused));
+  REQUIRE(!detail.empty());
+
+  // JSON stays the answer without Accept: text/html
+  CHECK(site.http_get("/md-status").rfind("{\n  \"version\": ", 0) == 0);
+
+  const std::string url = "http://127.0.0.1:" + std::to_string(http) + "/md-status";
+  temp_dir tmp;
+  const run_result shot = chromium(tmp, "--screenshot=" + (tmp / "page.png"), url);
+  INFO(shot.output);
+  REQUIRE(path_exists(tmp / "page.png"));
+  const std::string png = read_file(tmp / "page.png");
+  CHECK(png.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
+  CHECK(png.size() > 10000);
+
+  const run_result dom = chromium(tmp, "--dump-dom", url);
+  INFO(dom.output);
+  CHECK(dom.exit_code == 0);
+  for (const auto& name : k_names) {
+    CHECK(dom.output.find("<h2>" + name + "</h2>") != std::string::npos);
+    const std::string section = dom.output.substr(dom.output.find("<h2>" + name + "</h2>"));
+    const std::string days = "<span class=\"days\">" + std::to_string(days_from_now(not_after.at(name))) + " days left</span>";
+    CHECK(section.substr(0, section.find("</section>")).find(days) != std::string::npos);
+  }
+  CHECK(dom.output.find("<h2>" + refused + "</h2>") != std::string::npos);
+  INFO(detail);
+  CHECK(dom.output.find(dom_text(detail)) != std::string::npos);
+  CHECK(dom.output.find("<svg") != std::string::npos);
 }
