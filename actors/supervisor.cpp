@@ -222,6 +222,8 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   sc.socket_path = s.status_socket;
   sc.warn = opts.warn ? opts.warn : opts.log;
   sc.seed = std::move(opts.status_seed);
+  sc.engine.restarts = opts.engine_restarts;
+  sc.engine.started = started;
   sc.cert_check_name = s.cert_check_name;
   sc.cert_check_url = s.cert_check_url;
   sc.pool = a.io_pool;
