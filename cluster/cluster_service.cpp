@@ -7,9 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cluster/etcd_store.hpp"
+#include "cluster/lazy_store.hpp"
 #include "core/digest.hpp"
-#include "store/accounts.hpp"
 #include "core/timefmt.hpp"
+#include "store/accounts.hpp"
 
 namespace mda {
 
@@ -476,10 +478,72 @@ void cluster_service::on_events(const std::vector<etcd::watch_event>& events) {
     for (const auto& md : changed) opts_.on_change(md);
 }
 
+namespace {
+
+/// The etcd store behind the shared store (directly or opened by a lazy_store); null when the
+/// shared store is something else (a test's) or cannot be opened now.
+const etcd_store* etcd_behind(const store& shared, std::shared_ptr<store>& hold) {
+  if (const auto* e = dynamic_cast<const etcd_store*>(&shared)) return e;
+  if (const auto* lz = dynamic_cast<const lazy_store*>(&shared)) {
+    auto got = lz->get();
+    if (!got) return nullptr;
+    hold = *got;
+    return dynamic_cast<const etcd_store*>(hold.get());
+  }
+  return nullptr;
+}
+
+} // namespace
+
+bool cluster_service::should_pull(const std::string& md,
+                                  const std::vector<std::pair<std::string, std::string>>& certs) const {
+  auto& local = *opts_.local;
+  if (certs.empty()) return true; // an unfinished job: a node that takes over resumes it
+  bool differs_from_domains = false, differs_from_staging = false;
+  for (const auto& [aspect, remote] : certs) {
+    auto served = local.load_text(store_group::domains, md, aspect);
+    if (!served || *served != remote) differs_from_domains = true;
+    auto staged = local.load_text(store_group::staging, md, aspect);
+    if (!staged || *staged != remote) differs_from_staging = true;
+  }
+  return differs_from_domains && differs_from_staging;
+}
+
 std::vector<std::string> cluster_service::pull_staged() {
   std::vector<std::string> copied;
   auto& shared = *opts_.shared;
   auto& local = *opts_.local;
+  std::shared_ptr<store> hold;
+  if (const etcd_store* es = etcd_behind(shared, hold)) {
+    // one range request per page of keys, not one per file (a cold start reads every set)
+    auto st = es->scan_group(store_group::staging, [&](const std::string& md,
+                                                       std::vector<etcd_store::group_file>& files) {
+      if (!mine_.count(md)) return true;
+      bool has_job = false;
+      std::vector<std::pair<std::string, std::string>> certs;
+      for (const auto& f : files) {
+        has_job = has_job || f.aspect == "job.json";
+        if (starts_with(f.aspect, "pubcert")) certs.emplace_back(f.aspect, f.bytes);
+      }
+      if (!has_job || !should_pull(md, certs)) return true;
+      (void)local.purge(store_group::staging, md);
+      const std::string where = "staging/" + md + "/";
+      for (const auto& f : files) {
+        status s;
+        if (is_key_aspect(f.aspect)) {
+          auto k = es->key_from_bytes(f.bytes, "etcd " + where + f.aspect);
+          s = k ? local.save_key(store_group::staging, md, f.aspect, *k) : status{k.error()};
+        } else {
+          s = local.save_text(store_group::staging, md, f.aspect, f.bytes);
+        }
+        if (!s && opts_.log) opts_.log("cluster: copying " + where + f.aspect + ": " + s.error().message);
+      }
+      copied.push_back(md);
+      return true;
+    });
+    if (!st) note_failure(st.error().message);
+    return copied;
+  }
   for (const auto& md : mine_) {
     auto aspects = shared.list_aspects(store_group::staging, md);
     if (!aspects) {
@@ -487,19 +551,12 @@ std::vector<std::string> cluster_service::pull_staged() {
       return copied;
     }
     if (std::find(aspects->begin(), aspects->end(), "job.json") == aspects->end()) continue;
-    bool any_cert = false, differs_from_domains = false, differs_from_staging = false;
+    std::vector<std::pair<std::string, std::string>> certs;
     for (const auto& a : *aspects) {
       if (!starts_with(a, "pubcert")) continue;
-      any_cert = true;
-      auto remote = shared.load_text(store_group::staging, md, a);
-      if (!remote) continue;
-      auto served = local.load_text(store_group::domains, md, a);
-      if (!served || *served != *remote) differs_from_domains = true;
-      auto staged = local.load_text(store_group::staging, md, a);
-      if (!staged || *staged != *remote) differs_from_staging = true;
+      if (auto remote = shared.load_text(store_group::staging, md, a)) certs.emplace_back(a, *remote);
     }
-    // an unfinished job (no certificate yet) is copied too: a node that takes over resumes it
-    if (any_cert && (!differs_from_domains || !differs_from_staging)) continue;
+    if (!should_pull(md, certs)) continue;
     (void)local.purge(store_group::staging, md);
     for (const auto& a : *aspects) apply_file(store_group::staging, md, a, false);
     copied.push_back(md);

@@ -155,6 +155,10 @@ class cluster_service {
   void refresh_lease_expiry();
   /// Copies one file of the shared store into the local one (or removes it there).
   void apply_file(store_group g, const std::string& md, const std::string& aspect, bool deleted);
+  /// Whether a staged set of the cluster (its pubcert files' texts) is to be copied in: it has
+  /// no certificate yet (a job to resume), or this server neither serves nor stages it.
+  bool should_pull(const std::string& md,
+                   const std::vector<std::pair<std::string, std::string>>& certs) const;
   /// The cluster's accounts into the local store (see with_cluster_accounts).
   status pull_accounts();
   /// accounts/<id> of the local store into the cluster's, unless it holds that id already.

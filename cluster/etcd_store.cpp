@@ -176,6 +176,44 @@ expected<std::vector<etcd::key_value>> etcd_store::scan(const std::string& prefi
   }
 }
 
+status etcd_store::scan_group(
+    store_group g,
+    const std::function<bool(const std::string& name, std::vector<group_file>& files)>& each) const {
+  const std::string prefix = prefix_ + "/store/" + group_name(g) + "/";
+  const std::string end = etcd::prefix_end(prefix);
+  std::string from = prefix, current;
+  std::vector<group_file> files;
+  for (;;) {
+    auto r = client_->get_range(from, end, k_page, false);
+    if (!r) return etcd_failed("listing etcd keys '" + prefix + "*'", r.error());
+    for (auto& kv : r->kvs) {
+      const std::string rest = kv.key.substr(prefix.size());
+      const auto slash = rest.find('/');
+      if (slash == std::string::npos) continue; // not a file of a name
+      std::string name = rest.substr(0, slash);
+      if (name != current) {
+        if (!current.empty() && !files.empty() && !each(current, files)) return {};
+        current = std::move(name);
+        files.clear();
+      }
+      group_file f;
+      f.aspect = rest.substr(slash + 1);
+      if (!split_value(kv.value, f.bytes, f.modified))
+        return error{store_errc::corrupt, key_text(kv.key) + " has no 'mda1' header"};
+      OPENSSL_cleanse(kv.value.data(), kv.value.size());
+      files.push_back(std::move(f));
+    }
+    if (!r->more || r->kvs.empty()) break;
+    from = r->kvs.back().key + std::string(1, '\0');
+  }
+  if (!current.empty() && !files.empty()) (void)each(current, files);
+  return {};
+}
+
+expected<private_key> etcd_store::key_from_bytes(const std::string& bytes, const std::string& where) const {
+  return private_key::from_pem(bytes, &secret_, where);
+}
+
 // --- reading and writing -------------------------------------------------------------------
 
 expected<etcd_store::value> etcd_store::read(const std::string& key) const {

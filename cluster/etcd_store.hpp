@@ -105,6 +105,20 @@ class etcd_store final : public store {
                                                   const std::string& pattern = "*") const override;
   status move(store_group from, store_group to, const std::string& name, bool archive) override;
   status rename(store_group g, const std::string& from, const std::string& to) override;
+  /// One file as scan_group reads it: the bytes of the value (keys still encrypted).
+  struct group_file {
+    std::string aspect;
+    std::string bytes;
+    time_point modified;
+  };
+  /// Every file of a group, in pages of k_page keys (one range request per page, not one per
+  /// file): `each` gets each name, in key order, with all its files; returning false stops.
+  /// Errors: etcd's, or a value without its header, naming the key.
+  status scan_group(store_group g,
+                    const std::function<bool(const std::string& name, std::vector<group_file>& files)>& each) const;
+  /// The private key in bytes scan_group read (decrypted with the secret); `where` names it.
+  expected<private_key> key_from_bytes(const std::string& bytes, const std::string& where) const;
+
   /// Always store_errc::invalid: etcd_store has no files.
   expected<std::string> file_path(store_group g, const std::string& name,
                                   const std::string& aspect) const override;

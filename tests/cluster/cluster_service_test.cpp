@@ -292,3 +292,50 @@ TEST_CASE("cluster service: one set of accounts, chosen under the cluster's lock
     CHECK_FALSE(overlapped.load());
   }
 }
+
+TEST_CASE("cluster service: a starting server copies the cluster's staged sets in a few range "
+          "reads: unfinished jobs and sets it neither serves nor stages",
+          "[cluster][etcd]") {
+  test::etcd_fixture etcd(1);
+  const std::vector<std::string> mds{"a.test", "b.test", "c.test", "d.test"};
+  server s1(etcd, "n1", secret48(), mds);
+  auto& shared = *s1.shared;
+  const auto key = account_key();
+  // a.test: a complete staged set; b.test: a job under way (no certificate yet);
+  // c.test: a set s2 serves already; d.test: files but no job; e.test: not s2's
+  for (const std::string md : {"a.test", "c.test", "e.test"}) {
+    REQUIRE(shared.save_text(store_group::staging, md, "pubcert.pem", "CERT of " + md));
+    REQUIRE(shared.save_key(store_group::staging, md, "privkey.pem", key));
+    REQUIRE(shared.save_text(store_group::staging, md, "md.json", "{\"name\": \"" + md + "\"}"));
+    REQUIRE(shared.save_text(store_group::staging, md, "job.json", "{}"));
+  }
+  REQUIRE(shared.save_text(store_group::staging, "b.test", "job.json", "{\"name\": \"b.test\"}"));
+  REQUIRE(shared.save_text(store_group::staging, "b.test", "order.json", "{\"url\": \"https://ca.test/o/1\"}"));
+  REQUIRE(shared.save_key(store_group::staging, "b.test", "privkey.pem", key));
+  REQUIRE(shared.save_key(store_group::staging, "b.test", "order-account.pem", key));
+  REQUIRE(shared.save_text(store_group::staging, "d.test", "order.json", "{}"));
+
+  std::vector<std::string> mds2{"a.test", "b.test", "c.test", "d.test"};
+  server s2(etcd, "n2", secret48(), mds2);
+  REQUIRE(s2.local->save_text(store_group::domains, "c.test", "pubcert.pem", "CERT of c.test"));
+  REQUIRE(s2.local->save_text(store_group::staging, "a.test", "leftover.txt", "old"));
+  const auto copied = s2.service->pull_staged();
+  CHECK(copied == std::vector<std::string>{"a.test", "b.test"});
+  auto& local = *s2.local;
+  CHECK(local.load_text(store_group::staging, "a.test", "pubcert.pem").value() == "CERT of a.test");
+  CHECK(local.load_text(store_group::staging, "a.test", "md.json").value() == "{\"name\": \"a.test\"}");
+  CHECK_FALSE(local.exists(store_group::staging, "a.test", "leftover.txt")); // replaced as a whole
+  auto k = local.load_key(store_group::staging, "a.test", "privkey.pem");
+  REQUIRE(k);
+  CHECK(k->same_public_key(key));
+  CHECK(local.load_text(store_group::staging, "b.test", "order.json").value() ==
+        "{\"url\": \"https://ca.test/o/1\"}");
+  auto oa = local.load_key(store_group::staging, "b.test", "order-account.pem");
+  REQUIRE(oa);
+  CHECK(oa->same_public_key(key));
+  CHECK_FALSE(local.exists(store_group::staging, "c.test", "pubcert.pem"));
+  CHECK_FALSE(local.exists(store_group::staging, "d.test", "order.json"));
+  CHECK_FALSE(local.exists(store_group::staging, "e.test", "pubcert.pem"));
+  // a second start copies only the job under way again (it may have moved on meanwhile)
+  CHECK(s2.service->pull_staged() == std::vector<std::string>{"b.test"});
+}
