@@ -19,21 +19,26 @@ client::client(std::shared_ptr<http_transport> transport, client_options opts,
       nonces_(opts_.nonce_capacity) {}
 
 acme_result<directory> client::get_directory() {
+  constexpr auto kind = request_kind::directory;
   std::lock_guard<std::mutex> lock(dir_mu_);
   if (dir_) return *dir_;
   auto res = transport_->get(opts_.directory_url);
-  if (!res) return problem_from_error(res.error(), opts_.directory_url);
+  if (!res) return report(kind, problem_from_error(res.error(), opts_.directory_url));
   nonces_.add_from(*res);
   if (res->status < 200 || res->status > 299) {
     // mod_md: any non-2xx directory answer means "try again later" (503 = maintenance).
-    problem p = problem_from_response(*res, clock_->now());
+    problem p = report(kind, problem_from_response(*res, clock_->now()));
     p.code = acme_errc::again;
     auto d = directory_from_response(*res);
     if (!d) return acme_result<directory>(d.error(), p);
     return p;
   }
   auto d = directory_from_response(*res);
-  if (!d) return d.error();
+  if (!d) {
+    report(kind, k_request_bad_response);
+    return d.error();
+  }
+  report(kind, k_request_ok);
   dir_ = *d;
   return *dir_;
 }
@@ -44,16 +49,30 @@ void client::reset_directory() {
 }
 
 acme_result<std::string> client::next_nonce() {
+  constexpr auto kind = request_kind::new_nonce;
   if (auto n = nonces_.take()) return *n;
   auto dir = get_directory();
   if (!dir) return dir.failure<std::string>();
   auto res = transport_->head(dir->new_nonce);
-  if (!res) return problem_from_error(res.error(), dir->new_nonce);
-  if (res->status < 200 || res->status > 299) return problem_from_response(*res, clock_->now());
+  if (!res) return report(kind, problem_from_error(res.error(), dir->new_nonce));
+  if (res->status < 200 || res->status > 299) return report(kind, problem_from_response(*res, clock_->now()));
   nonces_.add_from(*res);
-  if (auto n = nonces_.take()) return *n;
+  if (auto n = nonces_.take()) {
+    report(kind, k_request_ok);
+    return *n;
+  }
+  report(kind, k_request_bad_response);
   return error(acme_errc::bad_response,
                "no Replay-Nonce in the answer to HEAD " + dir->new_nonce);
+}
+
+void client::report(request_kind kind, std::string_view result) const {
+  if (opts_.observe) opts_.observe(request_event{opts_.directory_url, kind, result});
+}
+
+problem client::report(request_kind kind, problem p) const {
+  report(kind, request_result_of(p));
+  return p;
 }
 
 namespace {
@@ -75,7 +94,7 @@ expected<nlohmann::json> parse_text(const http_response& res, const std::string&
 
 } // namespace
 
-acme_result<acme_response> client::signed_request(const std::string& url,
+acme_result<acme_response> client::signed_request(request_kind kind, const std::string& url,
                                                   const std::string& payload, const signer& who) {
   const std::string step = "POST " + url;
   for (int attempt = 0;; ++attempt) {
@@ -84,7 +103,7 @@ acme_result<acme_response> client::signed_request(const std::string& url,
     auto jws = jws_sign(who.key, payload, jws_header{url, *nonce, who.kid});
     if (!jws) return jws.error().prefixed(step);
     auto res = transport_->post(url, jws->dump(), "application/jose+json");
-    if (!res) return problem_from_error(res.error(), url);
+    if (!res) return report(kind, problem_from_error(res.error(), url));
     nonces_.add_from(*res);
     if (res->status >= 200 && res->status <= 299) {
       acme_response out{std::move(*res), nullptr};
@@ -92,12 +111,16 @@ acme_result<acme_response> client::signed_request(const std::string& url,
       if (!out.http.body.empty() &&
           (is_json_type(media) || (media.empty() && out.http.body.front() == '{'))) {
         auto j = parse_text(out.http, step);
-        if (!j) return j.error();
+        if (!j) {
+          report(kind, k_request_bad_response);
+          return j.error();
+        }
         out.body = std::move(*j);
       }
+      report(kind, k_request_ok);
       return out;
     }
-    problem p = problem_from_response(*res, clock_->now());
+    problem p = report(kind, problem_from_response(*res, clock_->now()));
     // RFC 8555 §6.5: a badNonce answer carries a fresh nonce; retry with it, bounded.
     if (p.short_type() == "badNonce" && attempt < opts_.max_bad_nonce_retries) continue;
     return p;
@@ -112,18 +135,20 @@ acme_result<acme_response> client::post(const std::string& url, const nlohmann::
   } catch (const nlohmann::json::exception& e) { // invalid UTF-8 in a configured value
     return error(acme_errc::invalid, "POST " + url + ": cannot serialize the payload: " + e.what());
   }
-  return signed_request(url, text, who);
+  return signed_request(request_kind::post, url, text, who);
 }
 
 acme_result<acme_response> client::post_as_get(const std::string& url, const signer& who) {
-  return signed_request(url, "", who);
+  return signed_request(request_kind::post_as_get, url, "", who);
 }
 
 acme_result<http_response> client::get(const std::string& url) {
+  constexpr auto kind = request_kind::get;
   auto res = transport_->get(url);
-  if (!res) return problem_from_error(res.error(), url);
+  if (!res) return report(kind, problem_from_error(res.error(), url));
   nonces_.add_from(*res);
-  if (res->status < 200 || res->status > 299) return problem_from_response(*res, clock_->now());
+  if (res->status < 200 || res->status > 299) return report(kind, problem_from_response(*res, clock_->now()));
+  report(kind, k_request_ok);
   return std::move(*res);
 }
 

@@ -10,6 +10,10 @@
 // - Every non-2xx answer is a failure carrying the parsed problem (acme/problem.hpp): status,
 //   type, detail, subproblems, Retry-After. A transport failure carries a problem too
 //   (problem_from_error), so callers can `classify` every failure.
+// - An observer (client_options::observe), when given, is told of every HTTP exchange with
+//   the CA (directory, newNonce, POST, POST-as-GET, GET) with its result label
+//   (acme/request_result.hpp), each badNonce attempt on its own; the engine counts them for
+//   its metrics. The client itself keeps no counts.
 // - Thread-safe: one client may be shared by several threads (the directory cache and the
 //   nonce pool are locked; requests themselves run concurrently). No global state: time and
 //   transport are injected.
@@ -33,6 +37,7 @@
 #include "acme/directory.hpp"
 #include "acme/nonce_pool.hpp"
 #include "acme/problem.hpp"
+#include "acme/request_result.hpp"
 #include "core/error.hpp"
 #include "core/pkey.hpp"
 #include "core/timefmt.hpp"
@@ -108,10 +113,24 @@ using sleep_fn = std::function<void(std::chrono::milliseconds)>;
 /// A sleep_fn that really sleeps (std::this_thread::sleep_for).
 sleep_fn real_sleep();
 
+/// Which exchange a request_event is about.
+enum class request_kind { directory, new_nonce, post, post_as_get, get };
+
+/// One HTTP exchange of the client with its CA, as its observer is told of it.
+struct request_event {
+  const std::string& ca;   ///< the client's directory URL
+  request_kind kind;
+  std::string_view result; ///< one of request_result_labels()
+};
+
+/// Told of every exchange, on the thread that made it: several threads may call it at once.
+using request_observer = std::function<void(const request_event&)>;
+
 struct client_options {
   std::string directory_url;
   int max_bad_nonce_retries = 9; ///< extra attempts after badNonce (mod_md: max_retries 9)
   std::size_t nonce_capacity = 16;
+  request_observer observe = {}; ///< empty = nobody is told
 };
 
 class client {
@@ -139,8 +158,12 @@ class client {
  private:
   /// One nonce: from the pool, else HEAD newNonce.
   acme_result<std::string> next_nonce();
-  acme_result<acme_response> signed_request(const std::string& url,
+  acme_result<acme_response> signed_request(request_kind kind, const std::string& url,
                                             const std::string& payload, const signer& who);
+  /// Tells the observer, if any, of one exchange.
+  void report(request_kind kind, std::string_view result) const;
+  /// Tells the observer of a failed exchange and gives its problem back.
+  problem report(request_kind kind, problem p) const;
 
   std::shared_ptr<http_transport> transport_;
   client_options opts_;

@@ -267,6 +267,7 @@ status_actor::behavior_type status_behavior(status_pointer self, status_config c
   self->state.cfg = std::move(cfg);
   self->state.md_status->set_cert_check(self->state.cfg.cert_check_name, self->state.cfg.cert_check_url);
   self->state.md_status->set_engine(self->state.cfg.engine);
+  self->state.md_status->set_acme_requests(self->state.cfg.acme_requests);
   for (auto& m : self->state.cfg.seed) {
     const std::string name = m.md.name;
     render_file_md(self->state, m);

@@ -27,7 +27,8 @@
 //   "GET snapshot <name>" keeps each MD's md-status fragment and snapshot texts
 //   (md_status_cache; the file's texts when there is a file), re-rendering an MD's texts in
 //   the handler of an update that changes the MD or its staplings, and its metric samples
-//   (status/metrics.hpp) the same way, for "GET metrics". Without a socket no md-status
+//   (status/metrics.hpp) the same way, for "GET metrics", which also reads the engine's ACME
+//   request counts (`acme_requests`, shared with the ACME clients) as they are then. Without a socket no md-status
 //   fragment is rendered. A socket that cannot be bound (its directory missing,
 //   no permission) is reported through `warn` and left out; the actor runs on.
 // - with a `live_file` (MDActivation live), keeps the announcement of the sets served live
@@ -101,6 +102,9 @@ struct status_config {
   std::string live_file;       ///< the live announcement (store/live.hpp); "" = none
   /// What the metrics say of the engine: its restarts (told by the Apache parent) and start.
   engine_figures engine;
+  /// The engine's ACME request counts (the supervisor's), read per "GET metrics"; none = no
+  /// samples of mdactor_acme_requests_total.
+  std::shared_ptr<const acme_request_counts> acme_requests;
 };
 
 /// The warning for a status socket that could not be bound: the path, why, what serves the

@@ -69,6 +69,12 @@ transport_factory default_transports(const engine_settings& s, const managed_dom
   };
 }
 
+/// An ACME client's observer adding each request to `counts` (none: nobody counts).
+acme::request_observer counting(std::shared_ptr<acme_request_counts> counts) {
+  if (!counts) return {};
+  return [counts](const acme::request_event& e) { counts->add(e.ca, e.result); };
+}
+
 /// The blocking selection of one account actor.
 account_source make_source(const supervisor_options& opts, transport_factory transports,
                            const managed_domain& md, const std::string& ca_url) {
@@ -78,12 +84,14 @@ account_source make_source(const supervisor_options& opts, transport_factory tra
   auto retries = opts.max_bad_nonce_retries;
   auto log = opts.log;
   auto cluster = opts.cluster;
-  return [st, clock, retries, log, transports, ao, ca_url, cluster]() -> account_answer {
+  auto observe = counting(opts.acme_requests);
+  return [st, clock, retries, log, transports, ao, ca_url, cluster, observe]() -> account_answer {
     auto t = transports(ca_url);
     if (!t) return account_answer{std::nullopt, plain_failure(t.error().message)};
     acme::client_options co;
     co.directory_url = ca_url;
     co.max_bad_nonce_retries = retries;
+    co.observe = observe;
     auto c = std::make_shared<acme::client>(*t, co, clock);
     std::optional<acme::acme_result<acme::account_choice>> chosen;
     auto select = [&]() -> expected<std::string> {
@@ -116,13 +124,13 @@ account_source make_source(const supervisor_options& opts, transport_factory tra
 
 /// One unauthenticated session per CA for renewalInfo, made on first use.
 client_factory ari_clients(transport_factory transports, std::shared_ptr<const time_source> clock,
-                           int retries) {
+                           int retries, acme::request_observer observe) {
   struct cache {
     std::mutex mu;
     std::map<std::string, std::shared_ptr<acme::client>> by_url;
   };
   auto c = std::make_shared<cache>();
-  return [c, transports, clock, retries](
+  return [c, transports, clock, retries, observe](
            const std::string& url) -> expected<std::shared_ptr<acme::client>> {
     std::lock_guard<std::mutex> lock(c->mu);
     auto i = c->by_url.find(url);
@@ -132,6 +140,7 @@ client_factory ari_clients(transport_factory transports, std::shared_ptr<const t
     acme::client_options co;
     co.directory_url = url;
     co.max_bad_nonce_retries = retries;
+    co.observe = observe;
     auto client = std::make_shared<acme::client>(*t, co, clock);
     c->by_url[url] = client;
     return client;
@@ -217,6 +226,7 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   if (auto err = validate(pc)) return err;
   a.policy = spawn_ca_policy(sys, pc);
   const sys_time started = std::chrono::time_point_cast<std::chrono::seconds>(opts.env.clock->now());
+  if (!opts.acme_requests) opts.acme_requests = std::make_shared<acme_request_counts>();
   status_config sc;
   sc.file = status_file_path(s);
   sc.socket_path = s.status_socket;
@@ -224,6 +234,7 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   sc.seed = std::move(opts.status_seed);
   sc.engine.restarts = opts.engine_restarts;
   sc.engine.started = started;
+  sc.acme_requests = opts.acme_requests;
   sc.cert_check_name = s.cert_check_name;
   sc.cert_check_url = s.cert_check_url;
   sc.pool = a.io_pool;
@@ -242,7 +253,8 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   if (!opts.backend) {
     store_backend_options bo;
     bo.challenges = opts.challenges;
-    bo.clients = ari_clients(opts.transports, opts.env.clock, opts.max_bad_nonce_retries);
+    bo.clients = ari_clients(opts.transports, opts.env.clock, opts.max_bad_nonce_retries,
+                             counting(opts.acme_requests));
     bo.can_http = s.can_http;
     bo.can_https = s.can_https;
     bo.dns01_cmd = s.dns01_cmd;

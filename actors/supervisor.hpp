@@ -10,7 +10,9 @@
 // The accounts and domains are spawned by the supervisor actor (supervisor_actor.hpp), which
 // monitors every actor here and restarts a domain or account actor that died abnormally.
 // Accounts: selected or registered in the store on first use (acme/account_store.hpp), with
-// an acme::client per account (shared by that account's orders: one nonce pool).
+// an acme::client per account (shared by that account's orders: one nonce pool). Every ACME
+// client made here (accounts', renewalInfo's) tells one counter set of its requests
+// (supervisor_options::acme_requests), which the status actor shows as metrics.
 // Not here: the actor_system and its thread (engine.hpp), md.json sync, responders (mdctl).
 #pragma once
 
@@ -34,6 +36,7 @@
 #include "actors/worker_pool.hpp"
 #include "core/engine_config.hpp"
 #include "http/http_client.hpp"
+#include "status/acme_requests.hpp"
 #include "store/store.hpp"
 
 namespace mda {
@@ -69,6 +72,9 @@ struct supervisor_options {
   bool detached_pools = true;
   /// MDStoreEtcd: the cluster service every domain actor asks before it renews (optional).
   std::shared_ptr<cluster_service> cluster;
+  /// Every request of the engine's ACME clients (accounts' and renewalInfo's), by CA and
+  /// result, for the metrics; empty = spawn_engine_actors makes the set.
+  std::shared_ptr<acme_request_counts> acme_requests;
 };
 
 /// The handles of everything spawned.

@@ -80,9 +80,15 @@ void md_status_cache::set_engine(engine_figures e) {
   engine_ = e;
 }
 
+void md_status_cache::set_acme_requests(std::shared_ptr<const acme_request_counts> counts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  acme_requests_.swap(counts); // the old one goes after the lock, with `counts`
+}
+
 std::optional<std::string> md_status_cache::metrics(metrics_format f) const {
   std::vector<std::shared_ptr<const metrics_fragment>> held; // joined after the lock
   engine_figures e;
+  std::shared_ptr<const acme_request_counts> counts;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_)
@@ -91,8 +97,10 @@ std::optional<std::string> md_status_cache::metrics(metrics_format f) const {
     for (const auto& [name, frag] : metrics_)
       held.push_back(frag);
     e = engine_;
+    counts = acme_requests_;
   }
   e.up = true;
+  if (counts) e.acme_requests = counts->read();
   std::vector<const metrics_fragment*> frags;
   frags.reserve(held.size());
   for (const auto& h : held)

@@ -104,9 +104,12 @@ class md_status_cache {
   void set_metrics(const std::string& name, metrics_fragment fragment);
   /// What the metrics say of the engine itself (`up` is set by metrics()).
   void set_engine(engine_figures e);
+  /// The engine's ACME request counts, read by every metrics() (none: no samples).
+  void set_acme_requests(std::shared_ptr<const acme_request_counts> counts);
   /// Removes every text of MD `name`.
   void erase(const std::string& name);
-  /// The metrics of every MD in name order (metrics_join), the engine up; nullopt once closed.
+  /// The metrics of every MD in name order (metrics_join), the engine up with its ACME request
+  /// counts as they are now; nullopt once closed.
   std::optional<std::string> metrics(metrics_format f) const;
   /// The actor has ended: fragments() and snapshot() give nullopt from now on.
   void close();
@@ -124,6 +127,7 @@ class md_status_cache {
   std::map<std::string, md_snapshot_texts> snapshots_;
   std::map<std::string, std::shared_ptr<const metrics_fragment>> metrics_;
   engine_figures engine_;
+  std::shared_ptr<const acme_request_counts> acme_requests_;
   std::string cert_check_name_, cert_check_url_;
   bool closed_ = false;
 };

@@ -59,6 +59,8 @@ constexpr family k_engine_started{"mdactor_engine_start_time_seconds", kind::gau
                                   "When the running engine started, in unix seconds."};
 constexpr family k_orders{"mdactor_orders_in_flight", kind::gauge, false,
                           "Renewal runs in progress right now."};
+constexpr family k_acme_requests{"mdactor_acme_requests", kind::counter, false,
+                                 "ACME requests to the CA by result: ok, the CA's problem type, or how the exchange failed."};
 constexpr family k_mds{"mdactor_managed_domains", kind::gauge, false, "Managed domains (MDs) configured."};
 
 std::string sample_name(const family& f) {
@@ -170,6 +172,14 @@ void append_engine(std::string& out, const family& f, metrics_format fmt, const 
   append_sample(out, sample_name(f), {}, value);
 }
 
+void append_acme_requests(std::string& out, const engine_figures& e, metrics_format fmt) {
+  if (!e.up) return;
+  append_header(out, k_acme_requests, fmt);
+  const std::string name = sample_name(k_acme_requests);
+  for (const acme_request_count& c : e.acme_requests)
+    append_sample(out, name, {{"ca", c.ca}, {"result", c.result}}, std::to_string(c.count));
+}
+
 metrics_fragment fragment_of(const md_snapshot& m, const std::vector<const stapling_info*>& staplings) {
   metrics_fragment frag;
   frag.renewing = m.renewing;
@@ -233,6 +243,7 @@ std::string metrics_join(const std::vector<const metrics_fragment*>& mds, const 
   append_engine(out, k_mds, f, std::to_string(mds.size()));
   const auto renewing = std::count_if(mds.begin(), mds.end(), [](const metrics_fragment* m) { return m->renewing; });
   append_engine(out, k_orders, f, std::to_string(renewing));
+  append_acme_requests(out, e, f);
   for (std::size_t i = 0; i < k_md_families; ++i) {
     append_header(out, k_md_family_table[i], f);
     for (const metrics_fragment* m : mds) out += m->lines[i];

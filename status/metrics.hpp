@@ -15,8 +15,10 @@
 //   joins them family by family (metrics_join); no JSON, no X.509 at scrape time.
 // - Points in time, not ages: an OCSP staple's age is time() - its this-update timestamp in
 //   PromQL; the fragments stay valid until the MD changes.
+// - ACME requests by CA and result are engine figures (engine_figures::acme_requests), read
+//   from the engine's counter set (status/acme_requests.hpp) per scrape: a few lines per CA.
 // Not here: HTTP (the handler in httpd/status_handlers.cpp), where the snapshot comes from,
-// ACME request counts (the engine keeps none).
+// counting the requests (the ACME client's observer, set up by the supervisor).
 #pragma once
 
 #include <array>
@@ -26,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "status/acme_requests.hpp"
 #include "status/snapshot.hpp"
 
 namespace mda {
@@ -78,10 +81,12 @@ struct engine_figures {
   bool up = false;                    ///< the engine answered (false: read from the status file)
   std::optional<std::int64_t> restarts; ///< engine processes re-forked since Apache's last start
   sys_time started{};                 ///< when the running engine started; the epoch = unknown
+  /// ACME requests of the running engine by CA and result (only when it answers: `up`).
+  std::vector<acme_request_count> acme_requests;
 };
 
 /// The whole answer: every family's header (when it has samples, and always for the engine's
-/// families), then its samples from every fragment in the given order; "# EOF" last for
+/// families; the ACME requests' when the engine is up), then its samples from every fragment in the given order; "# EOF" last for
 /// OpenMetrics.
 std::string metrics_join(const std::vector<const metrics_fragment*>& mds, const engine_figures& e,
                          metrics_format f);

@@ -4,8 +4,9 @@
 //   Debian's prometheus (/usr/bin/prometheus) on a free loopback port with a temporary config
 //   and storage directory, lets it scrape the Apache every second (it asks for OpenMetrics)
 //   and asks its HTTP API (/api/v1/query) for each certificate's not-after: exactly the
-//   notAfter of the certificate each name serves. The 0.0.4 text passes `promtool check
-//   metrics`; the OpenMetrics answer has its content type and ends with "# EOF".
+//   notAfter of the certificate each name serves, and for the engine's ACME requests to
+//   pebble's directory that answered ok (more than none). The 0.0.4 text passes `promtool
+//   check metrics`; the OpenMetrics answer has its content type and ends with "# EOF".
 // - [statuspage]: the md-status page as headless Chromium (/usr/bin/chromium) renders it:
 //   a PNG screenshot at a phone's width, and the DOM holding every MD with the days left of
 //   its served certificate, and the error text of an MD whose CA refuses (nothing listens).
@@ -152,6 +153,11 @@ TEST_CASE("Prometheus scrapes md-metrics: the not-after of each served certifica
   CHECK(text.find("mdactor_engine_up 1\n") != std::string::npos);
   CHECK(text.find("mdactor_engine_restarts_total 0\n") != std::string::npos);
   CHECK(text.find("mdactor_managed_domains 3\n") != std::string::npos);
+  // the engine's ACME requests to pebble: some answered ok (directory, nonces, orders...)
+  const std::string ok_series = "mdactor_acme_requests_total{ca=\"" + o.pebble.directory_url() + "\",result=\"ok\"} ";
+  const auto ok_at = text.find("\n" + ok_series);
+  REQUIRE(ok_at != std::string::npos);
+  CHECK(std::stoll(text.substr(ok_at + 1 + ok_series.size())) > 0);
   const run_result lint = run({"/usr/bin/promtool", "check", "metrics"}, text);
   INFO(lint.output);
   CHECK(lint.exit_code == 0);
@@ -181,6 +187,11 @@ TEST_CASE("Prometheus scrapes md-metrics: the not-after of each served certifica
   REQUIRE(up.is_array());
   REQUIRE(up.size() == 1);
   CHECK(up[0]["value"][1] == "1");
+  const auto requests = prom.query("mdactor_acme_requests_total{result=\"ok\"}");
+  REQUIRE(requests.is_array());
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0]["metric"]["ca"] == o.pebble.directory_url());
+  CHECK(std::stoll(requests[0]["value"][1].get<std::string>()) > 0);
   const auto scrape = prom.query("up{job=\"mdactor\"}");
   REQUIRE(scrape.is_array());
   REQUIRE(scrape.size() == 1);

@@ -104,11 +104,21 @@ TEST_CASE("status socket: GET metrics joins the actor's per-MD samples", "[ipc][
   told.restarts = 3;
   told.started = snap.mds[0].renew_at + std::chrono::hours(1);
   cache.set_engine(told);
+  auto counts = std::make_shared<acme_request_counts>();
+  cache.set_acme_requests(counts);
   for (const auto& m : snap.mds) cache.set_metrics(m.md.name, md_metrics_fragment(snap, m));
   engine_figures expected_figures = told;
   expected_figures.up = true; // it answers: it is up
   CHECK(answer_status_request("GET metrics", gone, &cache).str() ==
         ok(metrics_text(snap, expected_figures, metrics_format::text_004)));
+  // the ACME request counts as they are at each scrape
+  counts->add("https://ca.test/dir", "ok");
+  counts->add("https://ca.test/dir", "ok");
+  counts->add("https://ca.test/dir", "rateLimited");
+  expected_figures.acme_requests = {{"https://ca.test/dir", "ok", 2}, {"https://ca.test/dir", "rateLimited", 1}};
+  const std::string now = answer_status_request("GET metrics", gone, &cache).str();
+  CHECK(now == ok(metrics_text(snap, expected_figures, metrics_format::text_004)));
+  CHECK(now.find("\nmdactor_acme_requests_total{ca=\"https://ca.test/dir\",result=\"ok\"} 2\n") != std::string::npos);
   CHECK(answer_status_request("GET metrics openmetrics", gone, &cache).str() ==
         ok(metrics_text(snap, expected_figures, metrics_format::openmetrics)));
   cache.erase("a.example");

@@ -1,5 +1,6 @@
 // The Prometheus / OpenMetrics renderer (status/metrics.hpp): the exact text for a snapshot
-// with a failing MD that staples and a renewing MD with a hostile name, in both formats;
+// with a failing MD that staples and a renewing MD with a hostile name, and the engine's ACME
+// request counts, in both formats;
 // the format chosen from Accept; joining cached fragments gives the text rendered whole.
 // Tag [metrics].
 #include <catch2/catch.hpp>
@@ -70,6 +71,9 @@ TEST_CASE("metrics: the text format 0.0.4 of a snapshot", "[metrics]") {
   e.up = true;
   e.restarts = 2;
   e.started = k_now - 24h;
+  e.acme_requests = {{"https://acme.example/dir", "badNonce", 3},
+                     {"https://acme.example/dir", "ok", 41},
+                     {"https://ca.test/acme/directory", "rateLimited", 1}};
   const std::string text = metrics_text(sample_snapshot(), e, metrics_format::text_004);
   const std::string expected =
     "# HELP mdactor_engine_up 1 when the engine answered this scrape, 0 when it was read from the status file.\n"
@@ -87,6 +91,11 @@ TEST_CASE("metrics: the text format 0.0.4 of a snapshot", "[metrics]") {
     "# HELP mdactor_orders_in_flight Renewal runs in progress right now.\n"
     "# TYPE mdactor_orders_in_flight gauge\n"
     "mdactor_orders_in_flight 1\n"
+    "# HELP mdactor_acme_requests_total ACME requests to the CA by result: ok, the CA's problem type, or how the exchange failed.\n"
+    "# TYPE mdactor_acme_requests_total counter\n"
+    "mdactor_acme_requests_total{ca=\"https://acme.example/dir\",result=\"badNonce\"} 3\n"
+    "mdactor_acme_requests_total{ca=\"https://acme.example/dir\",result=\"ok\"} 41\n"
+    "mdactor_acme_requests_total{ca=\"https://ca.test/acme/directory\",result=\"rateLimited\"} 1\n"
     "# HELP mdactor_certificate_not_after_timestamp_seconds When the certificate expires (notAfter), in unix seconds.\n"
     "# TYPE mdactor_certificate_not_after_timestamp_seconds gauge\n"
     "mdactor_certificate_not_after_timestamp_seconds{md=\"a.test\",key=\"rsa\"} 1802865600\n"
@@ -157,6 +166,7 @@ TEST_CASE("metrics: OpenMetrics differs in the headers and ends with # EOF", "[m
                    "from the status file.\n# TYPE mdactor_engine_up gauge\nmdactor_engine_up 0\n"
                    "# HELP mdactor_managed_domains ", 0) == 0);
   CHECK(text.find("mdactor_engine_restarts") == std::string::npos);
+  CHECK(text.find("mdactor_acme_requests") == std::string::npos); // the engine's own figure
   CHECK(text.find("# HELP mdactor_certificate_not_after_timestamp_seconds When the certificate expires "
                   "(notAfter), in unix seconds.\n"
                   "# TYPE mdactor_certificate_not_after_timestamp_seconds gauge\n"
@@ -174,8 +184,18 @@ TEST_CASE("metrics: OpenMetrics differs in the headers and ends with # EOF", "[m
   engine_figures up;
   up.up = true;
   up.restarts = 0;
+  up.acme_requests = {{"https://ca.test/dir", "ok", 7}};
   const std::string om = metrics_text(s, up, metrics_format::openmetrics);
   CHECK(om.find("# TYPE mdactor_engine_restarts counter\nmdactor_engine_restarts_total 0\n") != std::string::npos);
+  CHECK(om.find("mdactor_orders_in_flight 0\n"
+                "# HELP mdactor_acme_requests ACME requests to the CA by result: ok, the CA's problem type, or how "
+                "the exchange failed.\n"
+                "# TYPE mdactor_acme_requests counter\n"
+                "mdactor_acme_requests_total{ca=\"https://ca.test/dir\",result=\"ok\"} 7\n"
+                "# HELP mdactor_certificate_not_after") != std::string::npos);
+  up.acme_requests.clear(); // no request yet: the family without samples
+  CHECK(metrics_text(s, up, metrics_format::text_004)
+          .find("# TYPE mdactor_acme_requests_total counter\n# HELP mdactor_certificate_not_after") != std::string::npos);
 }
 
 TEST_CASE("metrics: the format from Accept, the content types", "[metrics]") {
