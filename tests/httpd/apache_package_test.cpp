@@ -1,6 +1,6 @@
 // End to end (issue 19 item 1): the Debian package libapache2-mod-mdactor, built from this
 // tree with dpkg-buildpackage in a temporary copy (tests/support/deb_package.hpp), once for
-// the whole test case (about 8 minutes on 2 shared CPUs: it compiles the module and the tools).
+// the whole test case (it compiles the module and the tools: 16.5 CPU minutes, docs/package.md).
 // - contents: the package's name and version (the project's, -1), its files, conffiles, no
 //   enabling postinst, tools answering --help, man pages;
 // - the unpacked module, loaded through the shipped mdactor.load (its module path moved into
@@ -150,7 +150,7 @@ TEST_CASE("the Debian package libapache2-mod-mdactor built from the tree", "[pac
     // Not enabled on install (a2enmod would refuse while mod_md is enabled); disabled on removal.
     CHECK_FALSE(path_exists(control + "/postinst"));
     CHECK(read_file(control + "/prerm").find("apache2_invoke dismod $conf") != std::string::npos);
-    CHECK(read_file(control + "/prerm").find("for conf in mdactor ;") != std::string::npos);
+    CHECK(read_file(control + "/prerm").find("for conf in mdactor  ; do") != std::string::npos);
 
     check_ran(run({p.root + "/usr/bin/mdctl", "--help"}), 0, "usage: mdctl <command> [options]\n");
     check_ran(run({p.root + "/usr/bin/md-replay", "--help"}), 0, "usage: md-replay FILE|STOREDIR");
