@@ -82,6 +82,14 @@ struct order_options {
   std::vector<std::string> domains;   ///< the MD's names; the first one is the CSR CN
   key_spec spec;                      ///< the key spec (progress texts, key generation)
   std::optional<private_key> cert_key;///< use this key instead of generating one
+  /// Without cert_key: the key kept for this MD and spec by an earlier run (mod_md keeps it in
+  /// staging before it sends the CSR), or nullopt. A resumed order past finalization needs it;
+  /// without it a new order is made. Empty = none kept.
+  std::function<std::optional<private_key>()> load_key;
+  /// Keeps a key made here before the CSR goes out, so that a run (or another server) taking
+  /// the order up after a crash downloads the certificate instead of ordering again. An error
+  /// fails the run before the CA saw the key. Empty = not kept.
+  std::function<status(const private_key&)> keep_key;
   bool must_staple = false;
   std::string profile;                ///< MDProfile; "" = none
   bool profile_mandatory = false;     ///< MDProfileMandatory

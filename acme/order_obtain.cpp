@@ -223,12 +223,23 @@ acme_status finalize(run& r, const private_key& key) {
   return std::monostate{};
 }
 
-/// The order to work on: the resumed one when it is still usable, else a new one.
-acme_status start_order(run& r) {
+bool past_finalization(order_status s) {
+  return s == order_status::processing || s == order_status::valid;
+}
+
+/// The order to work on: the resumed one when it is still usable, else a new one. An order
+/// past finalization is usable only with the key its CSR was made from (`have_key`).
+acme_status start_order(run& r, bool have_key, bool& resumed_past_finalization) {
   if (r.o.resume && !r.o.resume->url.empty()) {
     r.state = *r.o.resume;
     auto st = refresh(r, nullptr);
-    if (st) return std::monostate{};
+    if (st && !(past_finalization(r.state.status) && !have_key)) {
+      resumed_past_finalization = past_finalization(r.state.status);
+      return std::monostate{};
+    }
+    if (st)
+      r.report("Order " + r.state.url + " is past finalization but its certificate key is gone: "
+               "a new order");
     // mod_md: a gone or invalid order is purged and a new one created.
     for (const auto& entry : r.state.challenge_setups)
       if (auto d = challenge_data_from_entry(entry, r.o.md_name)) (void)r.o.setup->teardown(*d);
@@ -249,14 +260,15 @@ acme_status start_order(run& r) {
 }
 
 /// Downloads and checks the chain (leaf matches the key and covers the names).
-acme_result<obtained_cert> fetch_result(run& r, const private_key& key) {
+acme_result<obtained_cert> fetch_result(run& r, const private_key& key, bool& key_mismatch) {
   r.report("Retrieving " + r.o.spec.name() + " certificate chain for " + r.o.md_name);
   if (r.state.certificate.empty())
     return error(acme_errc::bad_response, "the valid order " + r.state.url + " has no certificate URL");
   auto dl = download_chain(r.c, r.who, r.state.certificate);
   if (!dl) return dl.failure<obtained_cert>();
   const certificate& leaf = dl->chain.front();
-  if (!leaf.matches_key(key))
+  key_mismatch = !leaf.matches_key(key);
+  if (key_mismatch)
     return error(acme_errc::bad_response,
                  "the certificate at " + r.state.certificate + " does not match the key");
   if (!leaf.covers(r.names()))
@@ -282,18 +294,24 @@ acme_result<obtained_cert> fetch_result(run& r, const private_key& key) {
 acme_result<obtained_cert> obtain(client& c, const signer& who, const order_options& o) {
   if (!o.setup) return error(acme_errc::config, "no challenge setup given for '" + o.md_name + "'");
   run r{c, who, o, {}};
-  if (auto st = start_order(r); !st) return st.failure<obtained_cert>();
+  std::optional<private_key> key = o.cert_key;
+  if (!key && o.load_key) key = o.load_key();
+  bool resumed_past_finalization = false;
+  if (auto st = start_order(r, key.has_value(), resumed_past_finalization); !st)
+    return st.failure<obtained_cert>();
   if (r.state.status == order_status::pending) {
     if (auto st = authorize_all(r); !st) return st.failure<obtained_cert>();
     r.report("Waiting for order to become ready");
     if (auto st = await_order(r, order_status::pending, order_status::pending, "ready"); !st)
       return st.failure<obtained_cert>();
   }
-  std::optional<private_key> key = o.cert_key;
   if (r.state.status == order_status::ready) {
     if (!key) {
       auto k = private_key::generate(o.spec);
       if (!k) return k.error().prefixed("key for '" + o.md_name + "'");
+      if (o.keep_key)
+        if (auto kept = o.keep_key(*k); !kept)
+          return kept.error().prefixed("keeping the " + o.spec.name() + " key of '" + o.md_name + "'");
       key = *k;
     }
     if (auto st = finalize(r, *key); !st) return st.failure<obtained_cert>();
@@ -309,7 +327,17 @@ acme_result<obtained_cert> obtain(client& c, const signer& who, const order_opti
   if (r.state.status != order_status::valid)
     return error(acme_errc::bad_response, "the order " + r.state.url + " is '" +
                                               to_string(r.state.status) + "' after finalizing");
-  return fetch_result(r, *key);
+  bool key_mismatch = false;
+  auto out = fetch_result(r, *key, key_mismatch);
+  if (!out && key_mismatch && resumed_past_finalization) {
+    // the kept key is not the one this order's CSR was made from (another key spec's order
+    // was running): that certificate is of no use, a new order is
+    r.report("The certificate of order " + r.state.url + " was made for another key: a new order");
+    order_options fresh = o;
+    fresh.resume.reset();
+    return obtain(c, who, fresh);
+  }
+  return out;
 }
 
 } // namespace mda::acme

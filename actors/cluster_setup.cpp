@@ -66,6 +66,8 @@ expected<engine_cluster> setup_cluster(const engine_config& cfg, std::shared_ptr
   if (auto st = out.service->start(); !st) log("cluster: joining failed: " + st.error().message);
   auto copied = out.service->pull_staged();
   for (const auto& md : copied) log("cluster: staged set of " + md + " copied from the cluster");
+  if (auto n = out.service->pull_ocsp(); n > 0)
+    log("cluster: " + std::to_string(n) + " OCSP response(s) copied from the cluster");
   log("cluster: node " + out.service->node() + " of " + std::to_string(cc.endpoints.size()) +
       " etcd endpoint(s), prefix " + prefix);
   return out;

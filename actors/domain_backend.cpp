@@ -135,6 +135,16 @@ class store_backend final : public domain_backend {
     o.progress = r.progress;
     o.on_update = r.on_update;
     o.resume = r.resume;
+    keep_keys_in_staging(o, r.md.name, r.spec);
+    if (!opts_.order_accounts) return acme::obtain(*r.account.client, r.account.who, o);
+    if (r.resume)
+      if (auto theirs = usable_order_account(r)) {
+        if (r.progress)
+          r.progress("Resuming order " + r.resume->url + " of account " + theirs->kid +
+                     " (started by another server)");
+        return acme::obtain(*r.account.client, *theirs, o);
+      }
+    if (auto s = keep_order_account(r); !s) return s.error();
     return acme::obtain(*r.account.client, r.account.who, o);
   }
 
@@ -198,6 +208,45 @@ class store_backend final : public domain_backend {
   }
 
  private:
+  /// The certificate key of the order in staging/<md> (see domain_backend.hpp): one of another
+  /// key type or size than the spec is not taken (a new one replaces it).
+  void keep_keys_in_staging(acme::order_options& o, const std::string& md, const key_spec& spec) {
+    auto st = st_;
+    const std::string aspect = aspect::privkey(spec);
+    o.load_key = [st, md, aspect, spec]() -> std::optional<private_key> {
+      auto k = st->load_key(store_group::staging, md, aspect);
+      if (!k || !k->matches(spec)) return std::nullopt;
+      return *k;
+    };
+    o.keep_key = [st, md, aspect](const private_key& k) {
+      return st->save_key(store_group::staging, md, aspect, k);
+    };
+  }
+
+  /// The signer of the account the resumed order belongs to, when that is not ours, is kept
+  /// for the same CA and the CA still shows it the order (not invalid); else nullopt and the
+  /// order is resumed (or replaced) with our own account.
+  std::optional<acme::signer> usable_order_account(const order_request& r) {
+    auto kept = load_order_account(*st_, r.md.name);
+    if (!kept || !*kept) return std::nullopt;
+    const order_account& a = **kept;
+    if (a.url == r.account.who.kid || a.ca_url != r.md.ca.url) return std::nullopt;
+    acme::signer theirs{a.key, a.url};
+    auto seen = acme::fetch_order(*r.account.client, theirs, r.resume->url, *r.resume);
+    if (!seen || seen->status == order_status::invalid) return std::nullopt;
+    return theirs;
+  }
+
+  /// Files our account as the order's before the order is made (or resumed with it).
+  status keep_order_account(const order_request& r) {
+    if (auto kept = load_order_account(*st_, r.md.name); kept && *kept && (*kept)->url == r.account.who.kid)
+      return {};
+    order_account a{r.account.id, r.account.who.kid, r.md.ca.url, r.account.who.key};
+    if (auto s = save_order_account(*st_, r.md.name, a); !s)
+      return s.error().prefixed("keeping the account of the order of '" + r.md.name + "'");
+    return {};
+  }
+
   std::uint64_t next_random() {
     std::lock_guard<std::mutex> lock(rng_mu_);
     return rng_();

@@ -12,7 +12,13 @@
 //   and the job starts over (md.json is not touched).
 // - save_job / save_order: staging/<md>/job.json, order.json (atomic writes).
 // - obtain: acme::obtain with the MD's challenge setup (challenges/ group files plus, for
-//   `mdctl run`, the embedded responders, via `challenge_factory`).
+//   `mdctl run`, the embedded responders, via `challenge_factory`). The certificate key is
+//   kept in staging/<md>/privkey[.<curve>].pem before the CSR goes out, as mod_md does, and
+//   taken from there by the next run: an order resumed past finalization (the process died
+//   between the CSR and the download) is downloaded, not ordered again. With order_accounts
+//   the order's account is kept beside it, and a resumed order of another account (another
+//   server of the cluster started it) is continued with that account while the CA still
+//   answers for it.
 // - stage: write_staging (encrypted keys, pubcert files, md.json, job.json, account).
 // - activate: activate_staging (staging -> domains, old set archived).
 // - check_live: load_live_set of staging/<md> (keys decrypted, matched, names, validity).
@@ -131,6 +137,10 @@ struct store_backend_options {
   /// MDActivation live: where a set that goes live is copied (store/live.hpp
   /// live_store_dir); null: not copied (the workers then load staging/ itself).
   std::shared_ptr<store> live_copies;
+  /// MDStoreEtcd: keep the account of each order in staging (store/staging.hpp order_account)
+  /// and resume an order with the account it belongs to, so a server taking an MD over
+  /// finishes the order another server started instead of ordering again.
+  bool order_accounts = false;
 };
 
 /// The real backend over a store (which must outlive it).

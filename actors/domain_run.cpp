@@ -65,8 +65,9 @@ void order(domain_pointer self, std::size_t index) {
   r.spec = specs.at(index);
   r.account = *st.grant;
   if (index < st.leaves.size()) r.predecessor = st.leaves[index];
-  if (index == 0 && st.order &&
-      (st.order->status == order_status::pending || st.order->status == order_status::ready))
+  // an order past finalization too: the backend downloads its certificate when it still has
+  // the key the CSR was made from (domain_backend.hpp)
+  if (index == 0 && st.order && st.order->status != order_status::invalid)
     r.resume = st.order;
   domain_actor me = caf::actor_cast<domain_actor>(self);
   r.progress = [me](const std::string& s) {

@@ -177,6 +177,7 @@ int run_engine(const engine_config& cfg, const engine_options& opts) {
     so.warn = opts.warn ? opts.warn : log;
     so.error = opts.gave_up ? opts.gave_up : log;
     so.status_seed = opts.status_seed;
+    so.engine_restarts = opts.restarts;
     auto user = opts.observer;
     so.observer = [seen, user, log](const md_report& r) {
       seen->put(r);

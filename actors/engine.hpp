@@ -14,9 +14,11 @@
 // Not here: the store's md.json sync and the embedded responders (mdctl run), forking.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "actors/domain.hpp"
@@ -42,6 +44,9 @@ struct engine_options {
   /// Every MD's status entry as the store showed it at start (the Apache parent makes it):
   /// the status actor publishes it before the domain actors report. Empty = none.
   std::vector<md_snapshot> status_seed;
+  /// Engine processes the Apache parent started anew after one ended, since its last
+  /// (re)start (the md-metrics counter); nullopt = not under Apache.
+  std::optional<std::int64_t> restarts;
   /// The store to use; empty = open cfg.settings.store_dir (the unprivileged engine of the
   /// Apache module gets an engine_store over what the parent read for it).
   std::shared_ptr<store> st;

@@ -14,6 +14,7 @@
 #include "actors/worker_pool.hpp"
 #include "ipc/status_socket.hpp"
 #include "status/md_status.hpp"
+#include "status/metrics.hpp"
 #include "store/fs_io.hpp"
 
 namespace mda {
@@ -256,6 +257,7 @@ void render_fragment(status_state& st, const std::string& name) {
     texts.staplings.push_back(file_text(st.file_staplings, it->first, it->second, snapshot_stapling_text));
   }
   st.md_status->set(name, md_status_fragment(ctx, m->second));
+  st.md_status->set_metrics(name, md_metrics_fragment(ctx, m->second));
   st.md_status->set_snapshot(name, std::move(texts));
 }
 
@@ -264,6 +266,7 @@ void render_fragment(status_state& st, const std::string& name) {
 status_actor::behavior_type status_behavior(status_pointer self, status_config cfg) {
   self->state.cfg = std::move(cfg);
   self->state.md_status->set_cert_check(self->state.cfg.cert_check_name, self->state.cfg.cert_check_url);
+  self->state.md_status->set_engine(self->state.cfg.engine);
   for (auto& m : self->state.cfg.seed) {
     const std::string name = m.md.name;
     render_file_md(self->state, m);

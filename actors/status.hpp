@@ -26,8 +26,9 @@
 //   started by spawn_status and stopped when this actor ends; for its "GET md-status" and
 //   "GET snapshot <name>" keeps each MD's md-status fragment and snapshot texts
 //   (md_status_cache; the file's texts when there is a file), re-rendering an MD's texts in
-//   the handler of an update that changes the MD or its staplings. Without a socket no
-//   md-status fragment is rendered. A socket that cannot be bound (its directory missing,
+//   the handler of an update that changes the MD or its staplings, and its metric samples
+//   (status/metrics.hpp) the same way, for "GET metrics". Without a socket no md-status
+//   fragment is rendered. A socket that cannot be bound (its directory missing,
 //   no permission) is reported through `warn` and left out; the actor runs on.
 // - with a `live_file` (MDActivation live), keeps the announcement of the sets served live
 //   (store/live.hpp): an MD whose snapshot says it is served from staging/ is listed with the
@@ -98,6 +99,8 @@ struct status_config {
   /// replaces its MD's entry.
   std::vector<md_snapshot> seed;
   std::string live_file;       ///< the live announcement (store/live.hpp); "" = none
+  /// What the metrics say of the engine: its restarts (told by the Apache parent) and start.
+  engine_figures engine;
 };
 
 /// The warning for a status socket that could not be bound: the path, why, what serves the

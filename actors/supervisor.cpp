@@ -77,16 +77,31 @@ account_source make_source(const supervisor_options& opts, transport_factory tra
   auto clock = opts.env.clock;
   auto retries = opts.max_bad_nonce_retries;
   auto log = opts.log;
-  return [st, clock, retries, log, transports, ao, ca_url]() -> account_answer {
+  auto cluster = opts.cluster;
+  return [st, clock, retries, log, transports, ao, ca_url, cluster]() -> account_answer {
     auto t = transports(ca_url);
     if (!t) return account_answer{std::nullopt, plain_failure(t.error().message)};
     acme::client_options co;
     co.directory_url = ca_url;
     co.max_bad_nonce_retries = retries;
     auto c = std::make_shared<acme::client>(*t, co, clock);
-    auto sel = acme::select_or_register_account(*c, *st, ao, [log](const std::string& line) {
-      if (log) log("account: " + line);
-    });
+    std::optional<acme::acme_result<acme::account_choice>> chosen;
+    auto select = [&]() -> expected<std::string> {
+      chosen.emplace(acme::select_or_register_account(*c, *st, ao, [log](const std::string& line) {
+        if (log) log("account: " + line);
+      }));
+      if (!*chosen) return chosen->error();
+      return (*chosen)->id;
+    };
+    if (cluster) {
+      // one set of accounts for the cluster, chosen under its lock (docs/cluster.md)
+      auto shared = cluster->with_cluster_accounts(select, std::chrono::seconds(30));
+      if (!shared && (!chosen || *chosen))
+        return account_answer{std::nullopt, plain_failure(shared.error().message)};
+    } else {
+      (void)select();
+    }
+    auto& sel = *chosen;
     if (!sel) {
       // as mod_md keeps it: the CA's problem type and its own detail
       const auto& p = sel.prob();
@@ -207,6 +222,8 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
   sc.socket_path = s.status_socket;
   sc.warn = opts.warn ? opts.warn : opts.log;
   sc.seed = std::move(opts.status_seed);
+  sc.engine.restarts = opts.engine_restarts;
+  sc.engine.started = started;
   sc.cert_check_name = s.cert_check_name;
   sc.cert_check_url = s.cert_check_url;
   sc.pool = a.io_pool;
@@ -229,6 +246,7 @@ caf::expected<engine_actors> spawn_engine_actors(caf::actor_system& sys, const e
     bo.can_http = s.can_http;
     bo.can_https = s.can_https;
     bo.dns01_cmd = s.dns01_cmd;
+    bo.order_accounts = opts.cluster != nullptr;
     if (live) {
       // the served sets' copies, in the engine's own directory (store/live.hpp)
       const std::string secret = secret_of(*opts.st);

@@ -14,9 +14,11 @@
 // Not here: the actor_system and its thread (engine.hpp), md.json sync, responders (mdctl).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,8 @@ struct supervisor_options {
   engine_log log;
   engine_log warn;                      ///< an optional part left out (status socket); empty = log
   std::vector<md_snapshot> status_seed; ///< the status actor's first entries (status_config::seed)
+  /// Engine processes started anew since Apache's last (re)start (metrics); nullopt = unknown.
+  std::optional<std::int64_t> engine_restarts;
   int max_bad_nonce_retries = 30;       ///< per request (pebble rejects nonces at random)
   std::size_t io_jobs = 4;              ///< bound of the io pool
   /// Transports to OCSP responders; empty = httplib with MDHttpProxy and MDCACertificateFile,

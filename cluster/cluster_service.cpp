@@ -1,11 +1,14 @@
 #include "cluster/cluster_service.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <thread>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "core/digest.hpp"
+#include "store/accounts.hpp"
 #include "core/timefmt.hpp"
 
 namespace mda {
@@ -51,7 +54,8 @@ bool is_key_aspect(const std::string& aspect) {
   auto ends_pem = aspect.size() > 4 && aspect.compare(aspect.size() - 4, 4, ".pem") == 0;
   if (!ends_pem) return false;
   return starts_with(aspect, "privkey") || starts_with(aspect, "fallback-privkey") ||
-         starts_with(aspect, "acme-tls-alpn-01-privkey") || aspect == "account.pem";
+         starts_with(aspect, "acme-tls-alpn-01-privkey") || aspect == "account.pem" ||
+         aspect == "order-account.pem";
 }
 
 cluster_service::cluster_service(std::shared_ptr<etcd::client> client, cluster_options opts)
@@ -499,6 +503,139 @@ std::vector<std::string> cluster_service::pull_staged() {
     (void)local.purge(store_group::staging, md);
     for (const auto& a : *aspects) apply_file(store_group::staging, md, a, false);
     copied.push_back(md);
+  }
+  return copied;
+}
+
+namespace {
+
+/// A free "<prefix>NNNN" in both stores (the local one first; both are checked).
+expected<std::string> free_account_id(const store& local, const store& shared, const std::string& id) {
+  const auto dash = id.rfind('-');
+  const std::string prefix = dash == std::string::npos ? id + "-" : id.substr(0, dash + 1);
+  char num[8];
+  for (int n = 0; n < k_max_account_ids; ++n) {
+    std::snprintf(num, sizeof num, "%04d", n);
+    const std::string candidate = prefix + num;
+    if (local.exists(store_group::accounts, candidate, aspect::account) ||
+        local.exists(store_group::accounts, candidate, aspect::account_key) ||
+        shared.exists(store_group::accounts, candidate, aspect::account) ||
+        shared.exists(store_group::accounts, candidate, aspect::account_key))
+      continue;
+    return candidate;
+  }
+  return error(store_errc::exists, "no free account id " + prefix + "0000 .. " + prefix + "0999");
+}
+
+} // namespace
+
+status cluster_service::pull_accounts() {
+  auto& shared = *opts_.shared;
+  auto& local = *opts_.local;
+  auto names = shared.list_names(store_group::accounts);
+  if (!names) return is_not_found(names.error()) ? status{} : status{names.error()};
+  for (const auto& id : *names) {
+    auto json = shared.load_text(store_group::accounts, id, aspect::account);
+    auto key = shared.load_key(store_group::accounts, id, aspect::account_key);
+    if (!json || !key) continue; // half an account (a registration under way): not usable yet
+    if (auto mine = local.load_key(store_group::accounts, id, aspect::account_key); mine) {
+      if (mine->same_public_key(*key)) continue;
+      // the same id for another account here: ours moves aside, the cluster's takes the id
+      auto to = free_account_id(local, shared, id);
+      if (!to) return to.error();
+      if (auto r = local.rename(store_group::accounts, id, *to); !r) return r;
+      if (opts_.log) opts_.log("cluster: account " + id + " of this server moved to " + *to +
+                               " (the cluster files another account under " + id + ")");
+    } else if (!is_not_found(mine.error())) {
+      return mine.error();
+    }
+    if (auto r = local.save_key(store_group::accounts, id, aspect::account_key, *key); !r) return r;
+    if (auto r = local.save_text(store_group::accounts, id, aspect::account, *json); !r) return r;
+  }
+  return {};
+}
+
+status cluster_service::publish_account(const std::string& id) {
+  auto& shared = *opts_.shared;
+  auto& local = *opts_.local;
+  if (shared.exists(store_group::accounts, id, aspect::account)) return {};
+  auto key = local.load_key(store_group::accounts, id, aspect::account_key);
+  if (!key) return key.error();
+  auto json = local.load_text(store_group::accounts, id, aspect::account);
+  if (!json) return json.error();
+  if (auto r = shared.save_key(store_group::accounts, id, aspect::account_key, *key, true); !r) return r;
+  if (auto r = shared.save_text(store_group::accounts, id, aspect::account, *json, true); !r) return r;
+  if (opts_.log) opts_.log("cluster: account " + id + " shared with the cluster");
+  return {};
+}
+
+expected<std::string> cluster_service::with_cluster_accounts(
+    const std::function<expected<std::string>()>& select, std::chrono::milliseconds wait) {
+  const std::string lock_key = key("/cluster/locks/accounts");
+  const auto until = steady::now() + wait;
+  for (;;) {
+    std::int64_t lease;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      lease = lease_;
+      if (!state_.reachable || lease == 0)
+        return error(store_errc::io, "cluster: etcd unreachable (" + state_.problem +
+                                              "): accounts are chosen when it answers");
+    }
+    auto t = client_->txn({etcd::compare::absent(lock_key)},
+                          {etcd::txn_op::put(lock_key, opts_.node, lease)},
+                          {etcd::txn_op::get(lock_key)});
+    if (!t) {
+      note_failure(t.error().message);
+      return t.error().prefixed("cluster: the account lock");
+    }
+    if (t->succeeded) break;
+    if (steady::now() >= until) {
+      std::string holder = "another node";
+      if (!t->ranges.empty() && !t->ranges[0].kvs.empty()) holder = "node " + t->ranges[0].kvs[0].value;
+      return error(store_errc::lock_timeout, "cluster: the account lock is held by " + holder);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  struct unlock {
+    cluster_service* self;
+    std::string k;
+    ~unlock() {
+      etcd::compare mine;
+      mine.key = k;
+      mine.what = etcd::compare::target::value;
+      mine.value = self->opts_.node;
+      (void)self->client_->txn({mine}, {etcd::txn_op::del(k)}, {});
+    }
+  } release{this, lock_key};
+  if (auto p = pull_accounts(); !p) return p.error().prefixed("cluster: copying the cluster's accounts");
+  auto chosen = select();
+  if (!chosen) return chosen;
+  if (auto p = publish_account(*chosen); !p)
+    return p.error().prefixed("cluster: sharing account " + *chosen);
+  return chosen;
+}
+
+std::size_t cluster_service::pull_ocsp() {
+  std::size_t copied = 0;
+  auto& shared = *opts_.shared;
+  auto& local = *opts_.local;
+  for (const auto& md : mine_) {
+    auto aspects = shared.list_aspects(store_group::ocsp, md);
+    if (!aspects) {
+      if (is_not_found(aspects.error())) continue;
+      note_failure(aspects.error().message);
+      return copied;
+    }
+    for (const auto& a : *aspects) {
+      if (!starts_with(a, "ocsp-")) continue;
+      auto remote = shared.modified(store_group::ocsp, md, a);
+      if (!remote) continue;
+      auto here = local.modified(store_group::ocsp, md, a);
+      if (here && *here >= *remote) continue;
+      apply_file(store_group::ocsp, md, a, false);
+      ++copied;
+    }
   }
   return copied;
 }

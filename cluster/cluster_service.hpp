@@ -113,8 +113,8 @@ class cluster_service {
   /// cannot be reached (then each server keeps its own fresh). True for an MD not managed here.
   bool leads(const std::string& md) const;
   /// Whether a write of this server to the shared store should go there: staging/<md> of the
-  /// MDs it owns, ocsp/<md> of those it leads, every challenge. Not accounts: each server
-  /// registers its own, and two servers would file theirs under the same id.
+  /// MDs it owns, ocsp/<md> of those it leads, every challenge. Not accounts: those are
+  /// shared under the cluster's account lock (with_cluster_accounts), never by a plain write.
   bool publishes(store_group g, const std::string& name) const;
   cluster_state state() const;
   /// md-status's "cluster" of one MD (cheap: no copy of the whole view).
@@ -126,6 +126,21 @@ class cluster_service {
   /// the server serves (its pubcert files differ from domains/<md>'s); at start, before the
   /// domain actors check. The MDs copied.
   std::vector<std::string> pull_staged();
+  /// Copies the OCSP responses the cluster holds for this server's MDs (ocsp/<md>/ocsp-*.json)
+  /// that are newer than the local ones; at start, before the responders read the store, so a
+  /// server joining a running cluster staples what was fetched and does not ask again. The
+  /// number of files copied.
+  std::size_t pull_ocsp();
+
+  /// Accounts, one set for the cluster (docs/cluster.md, "Accounts"): run `select` (the
+  /// engine's reuse-or-register on the local store) under the cluster's account lock
+  /// (P/cluster/locks/accounts, create-if-absent under this server's lease, waited for up to
+  /// `wait`), after copying the cluster's accounts/ into the local store, and publish the
+  /// account it chose when the cluster does not hold it yet. A local account filed under an
+  /// id the cluster uses for another key moves to a free id first (nothing is lost). Without
+  /// etcd or a lease: an error, the selection does not run (renewals wait for etcd anyway).
+  expected<std::string> with_cluster_accounts(const std::function<expected<std::string>()>& select,
+                                              std::chrono::milliseconds wait);
 
   /// An etcd call failed / succeeded: the reachable state (for the mirror's writes too).
   void note_failure(const std::string& what);
@@ -140,6 +155,10 @@ class cluster_service {
   void refresh_lease_expiry();
   /// Copies one file of the shared store into the local one (or removes it there).
   void apply_file(store_group g, const std::string& md, const std::string& aspect, bool deleted);
+  /// The cluster's accounts into the local store (see with_cluster_accounts).
+  status pull_accounts();
+  /// accounts/<id> of the local store into the cluster's, unless it holds that id already.
+  status publish_account(const std::string& id);
   std::string key(const std::string& rest) const { return opts_.config.prefix + rest; }
 
   std::shared_ptr<etcd::client> client_;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -48,6 +49,7 @@ struct engine_proc {
   pid_t parent = 0;
   apr_time_t forked_at = 0;
   int quick_deaths = 0; ///< deaths in a row within k_quick_death of the fork
+  std::int64_t restarts = 0; ///< re-forks after a death in this pass (md-metrics' counter)
 };
 
 std::unique_ptr<engine_proc> g_engine;
@@ -199,6 +201,7 @@ int child_run() {
   if (backoff(stop, g_engine->quick_deaths)) return 0;
   ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MDA0144: engine process %ld started for %d MD(s)",
                static_cast<long>(getpid()), static_cast<int>(g_engine->cfg.mds.size()));
+  opts.restarts = g_engine->restarts;
   const int rc = run_engine(g_engine->cfg, opts);
   ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MDA0149: engine process %ld ends with %d",
                static_cast<long>(getpid()), rc);
@@ -259,6 +262,7 @@ void maintenance(int reason, void* data, apr_wait_t status) {
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, e->server,
                  "MDA0147: engine process %ld ended (exit code or signal %d), starting a new one",
                  static_cast<long>(e->proc->pid), static_cast<int>(status));
+    ++e->restarts;
     fork_engine();
     break;
   case APR_OC_REASON_RESTART:

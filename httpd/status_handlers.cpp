@@ -8,11 +8,18 @@
 //   never waits longer. A fallback to the file is logged at debug level (MDA0168 md-status,
 //   MDA0170 certificate-status and server-status).
 // - md-status (SetHandler md-status): GET only (else 501); the last segment of path_info names
-//   one MD (by name, then by domain) shown with its log, otherwise all MDs; application/json.
+//   one MD (by name, then by domain) shown with its log, otherwise all MDs; application/json,
+//   or the HTML page (status/status_page.hpp) when the Accept header asks for text/html
+//   (from the engine's snapshot of the MD named, else of all, else the file). "Vary: Accept"
+//   on both.
 // - /.httpd/certificate-status (post_read_request before mod_ssl, so it also answers where
 //   mod_ssl would send its fallback 503): MDCertificateStatus on and the host a domain of an
 //   MD, else declined; GET only (else 501). Public and unauthenticated, so it asks the engine
 //   for that one MD ("GET snapshot <md>"), never for the whole snapshot.
+// - md-metrics (SetHandler md-metrics): GET only (else 501); Prometheus' text format 0.0.4,
+//   or OpenMetrics when the Accept header asks for application/openmetrics-text; the engine's
+//   joined per-MD fragments ("GET metrics"), else rendered from the status file with
+//   mdactor_engine_up 0 (fallback logged at debug level, MDA0190).
 // - server-status (mod_status's optional status_hook, MDServerStatus on): the "Managed
 //   Certificates" and "Managed Staplings" sections, HTML or `?auto`; the MDCertificateCheck
 //   links come from this configuration, not from whatever the snapshot carried.
@@ -21,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <httpd.h>
@@ -37,7 +45,9 @@
 #include "httpd/request_rules.hpp"
 #include "ipc/status_client.hpp"
 #include "status/md_status.hpp"
+#include "status/metrics.hpp"
 #include "status/server_status.hpp"
+#include "status/status_page.hpp"
 #include "status/snapshot.hpp"
 #include "store/registry.hpp"
 
@@ -77,11 +87,14 @@ expected<shared_snapshot> fetch_snapshot(request_rec* r, const module_state& st,
 
 int unavailable(request_rec* r, const error& e);
 
-void send_json(request_rec* r, const std::string& body) {
-  ap_set_content_type(r, "application/json");
+/// The whole answer, of `type`, with its length.
+void send_body(request_rec* r, const char* type, const std::string& body) {
+  ap_set_content_type(r, type);
   ap_set_content_length(r, static_cast<apr_off_t>(body.size()));
   if (!r->header_only) ap_rwrite(body.data(), static_cast<int>(body.size()), r);
 }
+
+void send_json(request_rec* r, const std::string& body) { send_body(r, "application/json", body); }
 
 /// Passes the engine's answer on while it arrives: each block becomes a heap bucket that takes
 /// it over (no copy; the bucket frees it) and goes down the filters at once, so the worker
@@ -153,6 +166,27 @@ int send_md_status(request_rec* r, const module_state& st, const std::string& pa
   return OK;
 }
 
+/// The HTML page: the one MD path_info names (only that MD asked of the engine), else every MD.
+int send_md_status_page(request_rec* r, const module_state& st, const std::string& path_info) {
+  const std::string name = last_path_segment(path_info);
+  auto snap = fetch_snapshot(r, st, name.empty() ? "GET snapshot" : "GET snapshot " + name, "md-status");
+  if (snap && !name.empty() && (**snap).mds.empty()) snap = fetch_snapshot(r, st, "GET snapshot", "md-status");
+  if (!snap) return unavailable(r, snap.error());
+  const status_snapshot& s = **snap;
+  std::string page;
+  if (const md_snapshot* m = find_md_for_path(s, path_info)) {
+    status_snapshot one;
+    one.mds.push_back(*m);
+    for (const auto& e : s.staplings)
+      if (e.domain == m->md.name) one.staplings.push_back(e);
+    page = md_status_html(one, std::chrono::system_clock::now());
+  } else {
+    page = md_status_html(s, std::chrono::system_clock::now());
+  }
+  send_body(r, "text/html; charset=utf-8", page);
+  return OK;
+}
+
 int unavailable(request_rec* r, const error& e) {
   ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "MDA0165: no status from the engine: %s", e.message.c_str());
   return HTTP_SERVICE_UNAVAILABLE;
@@ -164,7 +198,42 @@ int md_status_handler(request_rec* r) {
     if (r->method_number != M_GET) return HTTP_NOT_IMPLEMENTED;
     const module_state* st = current_state();
     if (!st) return HTTP_SERVICE_UNAVAILABLE;
+    apr_table_mergen(r->headers_out, "Vary", "Accept");
+    const char* accept = apr_table_get(r->headers_in, "Accept");
+    if (accept && wants_html(accept)) return send_md_status_page(r, *st, r->path_info ? r->path_info : "");
     return send_md_status(r, *st, r->path_info ? r->path_info : "");
+  });
+}
+
+/// md-metrics: the engine's answer, else the status file's MDs with the engine down.
+int send_metrics(request_rec* r, const module_state& st) {
+  const char* accept = apr_table_get(r->headers_in, "Accept");
+  const metrics_format f = metrics_format_for(accept ? accept : "");
+  const std::string& socket = st.linked.config.settings.status_socket;
+  std::optional<std::string> body;
+  if (!socket.empty()) {
+    auto text = query_status_socket(socket, f == metrics_format::openmetrics ? "GET metrics openmetrics" : "GET metrics",
+                                    k_socket_timeout);
+    if (text) body = std::move(*text);
+    else ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MDA0190: md-metrics: no answer from the engine (%s), "
+                       "reading the status file", text.error().message.c_str());
+  }
+  if (!body) {
+    auto snap = file_cache().get(status_file_of(st));
+    if (!snap) return unavailable(r, snap.error());
+    body = metrics_text(**snap, engine_figures{}, f); // up 0: the engine did not answer
+  }
+  send_body(r, metrics_content_type(f), *body);
+  return OK;
+}
+
+int md_metrics_handler(request_rec* r) {
+  if (!r->handler || std::strcmp(r->handler, "md-metrics") != 0) return DECLINED;
+  return guarded(r->server, "MDA0169", "md-metrics", HTTP_INTERNAL_SERVER_ERROR, [&]() -> int {
+    if (r->method_number != M_GET) return HTTP_NOT_IMPLEMENTED;
+    const module_state* st = current_state();
+    if (!st) return HTTP_SERVICE_UNAVAILABLE;
+    return send_metrics(r, *st);
   });
 }
 
@@ -222,6 +291,7 @@ void register_status_hooks() {
   static const char* const mod_ssl[] = {"mod_ssl.c", nullptr};
   ap_hook_post_read_request(certificate_status, nullptr, mod_ssl, APR_HOOK_FIRST);
   ap_hook_handler(md_status_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_handler(md_metrics_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
   APR_OPTIONAL_HOOK(ap, status_hook, server_status_section, nullptr, nullptr, APR_HOOK_MIDDLE);
 }
 

@@ -69,10 +69,46 @@ void md_status_cache::set_cert_check(std::string name, std::string url) {
   cert_check_url_ = std::move(url);
 }
 
+void md_status_cache::set_metrics(const std::string& name, metrics_fragment fragment) {
+  auto frag = std::make_shared<const metrics_fragment>(std::move(fragment));
+  std::lock_guard<std::mutex> lock(mu_);
+  metrics_[name].swap(frag); // the old one goes after the lock, with `frag`
+}
+
+void md_status_cache::set_engine(engine_figures e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  engine_ = e;
+}
+
+std::optional<std::string> md_status_cache::metrics(metrics_format f) const {
+  std::vector<std::shared_ptr<const metrics_fragment>> held; // joined after the lock
+  engine_figures e;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_)
+      return std::nullopt;
+    held.reserve(metrics_.size());
+    for (const auto& [name, frag] : metrics_)
+      held.push_back(frag);
+    e = engine_;
+  }
+  e.up = true;
+  std::vector<const metrics_fragment*> frags;
+  frags.reserve(held.size());
+  for (const auto& h : held)
+    frags.push_back(h.get());
+  return metrics_join(frags, e, f);
+}
+
 void md_status_cache::erase(const std::string& name) {
   std::shared_ptr<const std::string> old;
+  std::shared_ptr<const metrics_fragment> old_metrics;
   md_snapshot_texts old_texts;
   std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = metrics_.find(name); it != metrics_.end()) {
+    old_metrics.swap(it->second);
+    metrics_.erase(it);
+  }
   if (auto it = snapshots_.find(name); it != snapshots_.end()) {
     std::swap(old_texts, it->second);
     snapshots_.erase(it);
@@ -188,6 +224,15 @@ std::optional<status_answer> one_md(const std::string& name, const md_snapshot_f
   return ok_answer(render_json(md_status_json(*snap, snap->mds.front(), true)));
 }
 
+/// The format a "GET metrics [openmetrics]" line asks for; nullopt for other lines.
+std::optional<metrics_format> metrics_request(const std::string& req) {
+  if (req == "GET metrics")
+    return metrics_format::text_004;
+  if (req == "GET metrics openmetrics")
+    return metrics_format::openmetrics;
+  return std::nullopt;
+}
+
 } // namespace
 
 std::optional<status_answer> answer_from_cache(std::string_view line, const md_status_cache& cache) {
@@ -195,6 +240,12 @@ std::optional<status_answer> answer_from_cache(std::string_view line, const md_s
   const auto req = trim_line(line);
   if (req == "GET md-status")
     return md_status_from_cache(cache);
+  if (auto f = metrics_request(req)) {
+    auto text = cache.metrics(*f);
+    if (!text)
+      return error_answer("the status actor is gone");
+    return ok_answer(std::move(*text));
+  }
   if (req.compare(0, snapshot_prefix.size(), snapshot_prefix) != 0 || req.size() == snapshot_prefix.size())
     return std::nullopt;
   auto text = cache.snapshot(req.substr(snapshot_prefix.size()));
@@ -245,6 +296,13 @@ status_answer answer_status_request(std::string_view line, const snapshot_fetch&
     if (!snap)
       return error_answer(snap.error().message);
     return ok_answer(render_json(to_json(*snap)));
+  } else if (auto f = metrics_request(req)) {
+    auto snap = fetch();
+    if (!snap)
+      return error_answer(snap.error().message);
+    engine_figures e;
+    e.up = true;
+    return ok_answer(metrics_text(*snap, e, *f));
   } else {
     if (req.size() > 100)
       req = req.substr(0, 100) + "...";

@@ -12,6 +12,9 @@
 //                               the MD of that name or domain with its logs (the actor
 //                               copies just that MD), else all MDs
 //   "GET snapshot"           -> the whole snapshot JSON (status/snapshot.hpp to_json)
+//   "GET metrics"            -> Prometheus' text format 0.0.4 of every MD (status/metrics.hpp),
+//                               joined from the status actor's per-MD metric fragments;
+//   "GET metrics openmetrics"   the same in OpenMetrics 1.0 (the md-metrics handler)
 //   "RENEW <name>"           -> a renewal of the MD of that exact name now, whatever its renew
 //                               window says (mdctl renew): the domain actor's decision text,
 //                               "renewal started: <reason>", or ERR with why not
@@ -61,6 +64,7 @@
 
 #include "core/error.hpp"
 #include "ipc/status_client.hpp"
+#include "status/metrics.hpp"
 #include "status/snapshot.hpp"
 
 namespace mda {
@@ -96,7 +100,14 @@ class md_status_cache {
   void set_snapshot(const std::string& name, md_snapshot_texts texts);
   /// MDCertificateCheck, as the snapshot carries it.
   void set_cert_check(std::string name, std::string url);
+  /// MD `name`'s metric samples (status/metrics.hpp md_metrics_fragment).
+  void set_metrics(const std::string& name, metrics_fragment fragment);
+  /// What the metrics say of the engine itself (`up` is set by metrics()).
+  void set_engine(engine_figures e);
+  /// Removes every text of MD `name`.
   void erase(const std::string& name);
+  /// The metrics of every MD in name order (metrics_join), the engine up; nullopt once closed.
+  std::optional<std::string> metrics(metrics_format f) const;
   /// The actor has ended: fragments() and snapshot() give nullopt from now on.
   void close();
   /// The fragments in name order; nullopt once closed.
@@ -111,6 +122,8 @@ class md_status_cache {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const std::string>> by_name_;
   std::map<std::string, md_snapshot_texts> snapshots_;
+  std::map<std::string, std::shared_ptr<const metrics_fragment>> metrics_;
+  engine_figures engine_;
   std::string cert_check_name_, cert_check_url_;
   bool closed_ = false;
 };
@@ -161,15 +174,17 @@ std::optional<status_answer> answer_renew_request(std::string_view line, const r
 /// what belongs to one thread, as the engine's scoped actor); the source ends with the thread.
 using snapshot_source_maker = std::function<snapshot_source()>;
 
-/// The answer to a request line that `cache` answers alone: "GET md-status", and "GET
-/// snapshot <name>" for an MD of exactly that name; nullopt for anything else.
+/// The answer to a request line that `cache` answers alone: "GET md-status", "GET metrics
+/// [openmetrics]", and "GET snapshot <name>" for an MD of exactly that name; nullopt for
+/// anything else.
 std::optional<status_answer> answer_from_cache(std::string_view line, const md_status_cache& cache);
 
 /// The answer to one request line; `fetch` gets the whole snapshot (the listener asks its
 /// source). What answer_from_cache answers comes from `cache` when one is given, else
 /// "GET md-status" is rendered from the snapshot; "GET md-status <name>" asks `fetch_one` when
 /// given (falling back to all MDs when no MD matches), else looks in the whole snapshot;
-/// "GET snapshot <name>" not in the cache needs `fetch_one` (without it: an error answer).
+/// "GET snapshot <name>" not in the cache needs `fetch_one` (without it: an error answer);
+/// "GET metrics [openmetrics]" without a cache is rendered from the whole snapshot.
 /// Pure apart from the functions: unit-testable without a socket.
 status_answer answer_status_request(std::string_view line, const snapshot_fetch& fetch,
                                     const md_status_cache* cache = nullptr,

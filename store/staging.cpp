@@ -122,6 +122,44 @@ expected<std::optional<staged_account>> load_staged_account(const store& st,
 
 } // namespace
 
+status save_order_account(store& st, const std::string& md_name, const order_account& a) {
+  // the key first: a json without its key is never left behind
+  if (auto s = st.save_key(store_group::staging, md_name, order_account_key_aspect, a.key); !s)
+    return s;
+  nlohmann::ordered_json j;
+  j["id"] = a.id;
+  j["url"] = a.url;
+  j["ca-url"] = a.ca_url;
+  return st.save_json(store_group::staging, md_name, order_account_aspect, j);
+}
+
+expected<std::optional<order_account>> load_order_account(const store& st,
+                                                          const std::string& md_name) {
+  auto j = st.load_json(store_group::staging, md_name, order_account_aspect);
+  if (!j) {
+    if (is_not_found(j.error())) return std::optional<order_account>{};
+    return j.error();
+  }
+  const auto where = staged_path(md_name, order_account_aspect);
+  order_account a;
+  for (auto [field, into] : {std::pair<const char*, std::string*>{"id", &a.id}, {"url", &a.url},
+                             {"ca-url", &a.ca_url}}) {
+    auto f = j->find(field);
+    if (f == j->end() || !f->is_string())
+      return error(store_errc::corrupt, where + ": no string \"" + std::string(field) + "\"");
+    *into = f->get<std::string>();
+  }
+  if (a.url.empty() || a.ca_url.empty())
+    return error(store_errc::corrupt, where + ": empty \"url\" or \"ca-url\"");
+  auto key = st.load_key(store_group::staging, md_name, order_account_key_aspect);
+  if (!key) {
+    if (is_not_found(key.error())) return std::optional<order_account>{};
+    return key.error();
+  }
+  a.key = std::move(*key);
+  return std::optional<order_account>{std::move(a)};
+}
+
 expected<std::optional<staged_set>> load_staging(const store& st, const std::string& name) {
   using result = std::optional<staged_set>;
   auto j = st.load_json(store_group::staging, name, aspect::md);

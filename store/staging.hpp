@@ -95,6 +95,25 @@ expected<std::optional<staged_set>> load_staging(const store& st, const std::str
 /// Errors: "activating the staged set of '<md>': <step>: <reason>".
 expected<bool> activate_staging(store& st, const std::string& md_name);
 
+/// In a cluster (docs/cluster.md): the account an MD's pending order belongs to, kept beside
+/// order.json as staging/<md>/order-account.json ({"id", "url", "ca-url"}) and
+/// order-account.pem (its key, encrypted as staged keys are), so that the server taking the
+/// order over signs with that account, whichever account it uses itself. Not mod_md's: only
+/// a server with MDStoreEtcd writes them; mod_md ignores them and purges them with staging/<md>.
+struct order_account {
+  std::string id;     ///< the filing server's accounts/ id, for the log
+  std::string url;    ///< the account URL at the CA (the kid)
+  std::string ca_url; ///< the directory URL
+  private_key key;
+};
+inline constexpr const char* order_account_aspect = "order-account.json";
+inline constexpr const char* order_account_key_aspect = "order-account.pem";
+
+status save_order_account(store& st, const std::string& md_name, const order_account& a);
+/// nullopt when there is none (or only half of it); a corrupt file is an error naming it.
+expected<std::optional<order_account>> load_order_account(const store& st,
+                                                          const std::string& md_name);
+
 /// The current leaf of each certificate slot of the MD (certificate_slots in
 /// core/renewal.hpp): domains/<md>/pubcert[.<curve>].pem per key spec, or the configured
 /// MDCertificateFile files. nullopt for a slot whose file is missing or unreadable.

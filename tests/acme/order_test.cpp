@@ -183,6 +183,15 @@ struct order_session {
     };
   }
   auto run() { return obtain(c, signer{acct, "https://ca.test/acct/1"}, o); }
+  /// Resume order 1 as a run left it right after the CSR (processing); the CA says valid.
+  void resume_finalized() {
+    acme_order_file saved;
+    saved.url = "https://ca.test/order/1";
+    saved.status = order_status::processing;
+    saved.finalize = "https://ca.test/order/1/fin";
+    o.resume = saved;
+    order_states = {"valid"};
+  }
 };
 
 } // namespace
@@ -389,16 +398,76 @@ TEST_CASE("order: obtain against a scripted CA", "[acme][acme-flow][order]") {
     }
   }
   SECTION("resume a valid order: only the download") {
-    acme_order_file saved;
-    saved.url = "https://ca.test/order/1";
-    saved.status = order_status::processing;
-    saved.finalize = "https://ca.test/order/1/fin";
-    s.o.resume = saved;
-    s.order_states = {"valid"};
+    s.resume_finalized();
     auto r = s.run();
     REQUIRE(r.ok());
     CHECK(s.ca->posts[0].url == "https://ca.test/order/1");
     CHECK(s.progress == std::vector<std::string>{"Retrieving P-256 certificate chain for a.test"});
+  }
+  SECTION("a key made here is kept before the CSR goes out, and a kept one is used") {
+    s.o.cert_key.reset();
+    std::vector<private_key> kept;
+    std::size_t posts_when_kept = 0;
+    s.o.keep_key = [&](const private_key& k) {
+      kept.push_back(k);
+      posts_when_kept = s.ca->posts.size();
+      return status{};
+    };
+    SECTION("none kept: made, kept, then finalized (the leaf does not match it)") {
+      s.o.load_key = [] { return std::optional<private_key>{}; };
+      auto r = s.run();
+      REQUIRE(kept.size() == 1);
+      CHECK(kept[0].matches(key_spec::ec("P-256")));
+      CHECK(s.ca->posts[posts_when_kept].url == "https://ca.test/order/1/fin");
+      REQUIRE_FALSE(r.ok()); // the scripted leaf is for the session's key
+      CHECK(r.error().message == "the certificate at https://ca.test/cert/1 does not match the key");
+    }
+    SECTION("the kept key signs the CSR; nothing new kept") {
+      s.o.load_key = [&] { return std::optional<private_key>{s.key}; };
+      REQUIRE(s.run().ok());
+      CHECK(kept.empty());
+    }
+    SECTION("keeping fails: the CSR never goes out") {
+      s.o.load_key = [] { return std::optional<private_key>{}; };
+      s.o.keep_key = [](const private_key&) {
+        return status{error(std::make_error_code(std::errc::no_space_on_device), "disk full")};
+      };
+      auto r = s.run();
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().message == "keeping the P-256 key of 'a.test': disk full");
+      for (const auto& p : s.ca->posts) CHECK(p.url != "https://ca.test/order/1/fin");
+    }
+  }
+  SECTION("resume past finalization: the kept key downloads, no key or another key orders anew") {
+    s.resume_finalized();
+    s.o.cert_key.reset();
+    SECTION("the kept key") {
+      s.o.load_key = [&] { return std::optional<private_key>{s.key}; };
+      REQUIRE(s.run().ok());
+      CHECK(s.progress == std::vector<std::string>{"Retrieving P-256 certificate chain for a.test"});
+      for (const auto& p : s.ca->posts) CHECK(p.url != "https://ca.test/order");
+    }
+    SECTION("no key kept") {
+      s.o.load_key = [] { return std::optional<private_key>{}; };
+      (void)s.run();
+      REQUIRE(s.progress.size() >= 2);
+      CHECK(s.progress[0] == "Order https://ca.test/order/1 is past finalization but its certificate "
+                             "key is gone: a new order");
+      CHECK(s.progress[1] == "Creating new order, key-spec=p-256, profile=none, replacing-cert=none");
+      CHECK(s.ca->posts[1].url == "https://ca.test/order");
+    }
+    SECTION("the key of another order") {
+      auto other = private_key::generate(key_spec::ec("P-256"));
+      REQUIRE(other.ok());
+      s.o.load_key = [&] { return std::optional<private_key>{*other}; };
+      auto r = s.run();
+      INFO((r ? std::string("ok") : r.error().message));
+      REQUIRE(s.progress.size() >= 3);
+      CHECK(s.progress[0] == "Retrieving P-256 certificate chain for a.test");
+      CHECK(s.progress[1] == "The certificate of order https://ca.test/order/1 was made for another "
+                             "key: a new order");
+      CHECK(s.progress[2] == "Creating new order, key-spec=p-256, profile=none, replacing-cert=none");
+    }
   }
   SECTION("resume a gone order: torn down and created anew") {
     acme_order_file saved;

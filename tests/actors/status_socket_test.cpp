@@ -1,5 +1,6 @@
 // The status socket served by the status actor (actors/status.hpp, status_actor_source) on
-// CAF's real scheduler: live queries, the listener ending with the actor, many clients at once.
+// CAF's real scheduler: live queries (md-status, metrics, snapshots), the listener ending
+// with the actor, many clients at once.
 #include "ipc/status_socket.hpp"
 
 #include <thread>
@@ -24,7 +25,7 @@ using namespace mda;
 using namespace mda::socket_test;
 using namespace std::chrono_literals;
 
-TEST_CASE("status socket: live queries to a status actor", "[actors][status-socket]") {
+TEST_CASE("status socket: live queries to a status actor", "[actors][status-socket][metrics]") {
   test::temp_dir dir;
   auto sock = dir / "status.sock";
   caf::actor_system_config cfg;
@@ -52,6 +53,14 @@ TEST_CASE("status socket: live queries to a status actor", "[actors][status-sock
   auto j = nlohmann::json::parse(*all);
   REQUIRE(j["managed-domains"].size() == 1);
   CHECK(j["managed-domains"][0]["name"] == "a.example");
+
+  // the engine's metrics: the MD's samples rendered by the actor, its figures as configured
+  auto metrics = query_status_socket(sock, "GET metrics", 2000ms);
+  REQUIRE(metrics.ok());
+  CHECK(metrics->find("\nmdactor_engine_up 1\n") != std::string::npos);
+  CHECK(metrics->find("mdactor_engine_restarts") == std::string::npos); // not told: not under Apache
+  CHECK(metrics->find("mdactor_managed_domains 1\n") != std::string::npos);
+  CHECK(metrics->find("mdactor_md_renewal_state{md=\"a.example\",state=\"ok\"} 1\n") != std::string::npos);
 
   auto one = query_status_socket(sock, "GET md-status www.a.example", 2000ms);
   REQUIRE(one.ok());

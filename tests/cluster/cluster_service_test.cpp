@@ -12,6 +12,7 @@
 #include "cluster/etcd_store.hpp"
 #include "cluster/mirror_store.hpp"
 #include "status/snapshot.hpp"
+#include "store/accounts.hpp"
 #include "store/fs_store.hpp"
 #include "tests/support/etcd.hpp"
 #include "tests/test_util.hpp"
@@ -98,6 +99,7 @@ TEST_CASE("rendezvous order: stable, spread, independent of the list's order", "
   CHECK(is_key_aspect("privkey.secp384r1.pem"));
   CHECK(is_key_aspect("account.pem"));
   CHECK(is_key_aspect("acme-tls-alpn-01-privkey.pem"));
+  CHECK(is_key_aspect("order-account.pem"));
   CHECK_FALSE(is_key_aspect("pubcert.pem"));
   CHECK_FALSE(is_key_aspect("job.json"));
 }
@@ -193,4 +195,100 @@ TEST_CASE("cluster service: etcd down is reported, and the MDs wait", "[cluster]
   etcd.start(0);
   REQUIRE(eventually([&] { return s1.service->state().reachable; }, 15s));
   CHECK(cluster_json(s1.service->view_of("a.test")).dump() == R"({"node":"n1","etcd":"reachable"})");
+}
+
+namespace {
+
+/// An account filed in a store as the engine's selection does (account.json + account.pem).
+std::string file_account(store& st, const std::string& id, const private_key& key, const std::string& url) {
+  account_file f;
+  f.status = account_status::valid;
+  f.url = url;
+  f.ca_url = "https://ca.test/dir";
+  REQUIRE(save_account(st, id, f, key));
+  return id;
+}
+
+private_key account_key() {
+  auto k = private_key::generate(key_spec::ec("P-256"));
+  REQUIRE(k);
+  return *k;
+}
+
+} // namespace
+
+TEST_CASE("cluster service: one set of accounts, chosen under the cluster's lock", "[cluster][etcd]") {
+  test::etcd_fixture etcd(1);
+  server s1(etcd, "n1", secret48(), {"a.test"});
+  server s2(etcd, "n2", secret48(), {"a.test"});
+  const auto k1 = account_key();
+
+  SECTION("the account one server registered is the other's, under the same id") {
+    auto chosen = s1.service->with_cluster_accounts(
+        [&]() -> expected<std::string> { return file_account(*s1.local, "ACME-ca.test-0000", k1, "https://ca.test/acct/1"); },
+        5s);
+    REQUIRE(chosen);
+    CHECK(*chosen == "ACME-ca.test-0000");
+    auto there = s1.shared->load_key(store_group::accounts, "ACME-ca.test-0000", aspect::account_key);
+    REQUIRE(there);
+    CHECK(there->same_public_key(k1));
+    // the second server finds it in its own store when it chooses
+    std::optional<std::string> seen;
+    auto second = s2.service->with_cluster_accounts(
+        [&]() -> expected<std::string> {
+          seen = find_account_id(*s2.local, "https://ca.test/dir", md_eab{});
+          return seen.value_or("none");
+        },
+        5s);
+    REQUIRE(second);
+    CHECK(seen == std::optional<std::string>("ACME-ca.test-0000"));
+    auto copied = s2.local->load_key(store_group::accounts, "ACME-ca.test-0000", aspect::account_key);
+    REQUIRE(copied);
+    CHECK(copied->same_public_key(k1));
+    CHECK(s2.local->load_text(store_group::accounts, "ACME-ca.test-0000", aspect::account).value() ==
+          s1.local->load_text(store_group::accounts, "ACME-ca.test-0000", aspect::account).value());
+  }
+  SECTION("a server's own account under an id the cluster uses for another moves aside") {
+    REQUIRE(s1.service->with_cluster_accounts(
+        [&]() -> expected<std::string> { return file_account(*s1.local, "ACME-ca.test-0000", k1, "https://ca.test/acct/1"); },
+        5s));
+    const auto k2 = account_key();
+    file_account(*s2.local, "ACME-ca.test-0000", k2, "https://ca.test/acct/2");
+    auto chosen = s2.service->with_cluster_accounts(
+        [&]() -> expected<std::string> { return std::string("ACME-ca.test-0001"); }, 5s);
+    REQUIRE(chosen);
+    auto at0 = s2.local->load_key(store_group::accounts, "ACME-ca.test-0000", aspect::account_key);
+    auto at1 = s2.local->load_key(store_group::accounts, "ACME-ca.test-0001", aspect::account_key);
+    REQUIRE(at0);
+    REQUIRE(at1);
+    CHECK(at0->same_public_key(k1));
+    CHECK(at1->same_public_key(k2));
+    // chosen, so now shared too
+    auto shared1 = s2.shared->load_key(store_group::accounts, "ACME-ca.test-0001", aspect::account_key);
+    REQUIRE(shared1);
+    CHECK(shared1->same_public_key(k2));
+  }
+  SECTION("one server at a time: the other waits, or says who holds the lock") {
+    std::atomic<bool> inside{false}, overlapped{false};
+    auto slow = [&]() -> expected<std::string> {
+      if (inside.exchange(true)) overlapped = true;
+      std::this_thread::sleep_for(1500ms);
+      inside = false;
+      return file_account(*s1.local, "ACME-ca.test-0000", k1, "https://ca.test/acct/1");
+    };
+    std::thread t([&] { (void)s1.service->with_cluster_accounts(slow, 5s); });
+    REQUIRE(eventually([&] { return inside.load(); }, 5s));
+    auto impatient = s2.service->with_cluster_accounts(slow, 200ms);
+    REQUIRE_FALSE(impatient);
+    CHECK(impatient.error().message == "cluster: the account lock is held by node n1");
+    auto patient = s2.service->with_cluster_accounts(
+        [&]() -> expected<std::string> {
+          if (inside.load()) overlapped = true;
+          return std::string("ACME-ca.test-0000"); // s1's, copied in under the lock
+        },
+        10s);
+    t.join();
+    CHECK(patient);
+    CHECK_FALSE(overlapped.load());
+  }
 }

@@ -10,7 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
+#include "acme/account_store.hpp"
+#include "acme/order.hpp"
 #include "cluster/etcd_client.hpp"
+#include "cluster/etcd_store.hpp"
+#include "store/staging.hpp"
 #include "store/fs_store.hpp"
 #include "tests/support/apache.hpp"
 #include "tests/support/etcd.hpp"
@@ -28,6 +32,7 @@ namespace {
 struct cluster_node : private_apache {
   std::string name;
   int http = 0, https = 0;
+  std::string challenges = "http-01";
 
   void configure(const pebble_fixture& p, const std::string& endpoints,
                  const std::vector<std::string>& mds, const std::string& extra = "") {
@@ -46,7 +51,7 @@ struct cluster_node : private_apache {
                             "MDPortMap http:" + h + " https:" + s + "\n"
                             "MDStoreDir " + dir.path() + "/md\n"
                             "MDRetryDelay 1s\n"
-                            "MDCAChallenges http-01\n"
+                            "MDCAChallenges " + challenges + "\n"
                             "MDStoreEtcd " + endpoints + " node=" + name + " lease=4\n" + extra +
                             "<Location /md-status>\n  SetHandler md-status\n</Location>\n";
     for (const auto& md : mds)
@@ -122,7 +127,12 @@ struct cluster_fixture {
   std::unique_ptr<pebble_fixture> pebble;
   std::vector<std::string> mds;
 
-  cluster_fixture(int md_count, std::optional<int> va_sleep = std::nullopt) {
+  std::unique_ptr<rr_proxy> tls_proxy; ///< pebble's tls-alpn-01 port, when asked for
+
+  /// `tls_backends`: the nodes (indexes) pebble's tls-alpn-01 validations go to, through a
+  /// second proxy; empty = none (a closed port).
+  explicit cluster_fixture(int md_count, std::optional<int> va_sleep = std::nullopt,
+                           bool always_valid = false, std::vector<std::size_t> tls_backends = {}) {
     REQUIRE(pebble_missing().empty());
     std::vector<int> http_ports;
     for (int i = 0; i < 3; ++i) {
@@ -137,6 +147,13 @@ struct cluster_fixture {
     pebble_options po;
     po.http_port = proxy->port();
     po.va_sleep = va_sleep;
+    po.always_valid = always_valid;
+    if (!tls_backends.empty()) {
+      std::vector<int> ports;
+      for (auto i : tls_backends) ports.push_back(nodes[i]->https);
+      tls_proxy = std::make_unique<rr_proxy>(ports);
+      po.tls_port = tls_proxy->port();
+    }
     pebble = std::make_unique<pebble_fixture>(po);
     char buf[32];
     for (int i = 1; i <= md_count; ++i) {
@@ -144,7 +161,11 @@ struct cluster_fixture {
       mds.emplace_back(buf);
     }
     share_secret(nodes);
-    for (auto& n : nodes) n->configure(*pebble, etcd.endpoint_list(), mds);
+    configure_all();
+  }
+
+  void configure_all(const std::string& extra = "") {
+    for (auto& n : nodes) n->configure(*pebble, etcd.endpoint_list(), mds, extra);
   }
 
   /// Starts the three one after the other (a second or two each: well inside the two lease
@@ -251,6 +272,132 @@ TEST_CASE("cluster: the server holding an order is killed; another completes it 
         const std::string owner = m["cluster"].value("owner", std::string());
         CHECK((owner == f.nodes[alive[0]]->name || owner == f.nodes[alive[1]]->name));
       }
+  }
+}
+
+namespace {
+
+/// A challenge setup with nothing to set up (pebble validates every challenge by itself).
+struct no_setup final : acme::challenge_setup {
+  bool supports(acme::challenge_type t) const override { return t == acme::challenge_type::http_01; }
+  status setup(const acme::challenge_data&) override { return {}; }
+  status teardown(const acme::challenge_data&) override { return {}; }
+};
+
+} // namespace
+
+TEST_CASE("cluster: a server died between finalizing and staging; another downloads that "
+          "certificate with the order's account instead of ordering again",
+          "[cluster][apache][pebble]") {
+  cluster_fixture f(1, std::nullopt, true);
+  const std::string md = f.mds[0];
+  // what the dead server left in etcd: its account, the order finalized (pebble issued the
+  // certificate), the key the CSR was made from, the job; no certificate staged, no owner
+  test::temp_dir other;
+  auto dead_store = fs_store::open(other.path() + "/md");
+  REQUIRE(dead_store);
+  acme::http_options ho;
+  ho.ca_file = f.pebble->ca_file();
+  auto transport = acme::httplib_transport::create(ho);
+  REQUIRE(transport);
+  acme::client c(std::shared_ptr<acme::http_transport>(*transport),
+                 acme::client_options{f.pebble->directory_url(), 9},
+                 std::make_shared<system_time_source>());
+  acme::account_options ao;
+  ao.contacts = {"dead@example.test"};
+  ao.agreement = "accepted";
+  auto acct = acme::select_or_register_account(c, *dead_store, ao, nullptr);
+  REQUIRE(acct);
+  no_setup setup;
+  acme::order_options oo;
+  oo.md_name = md;
+  oo.domains = {md};
+  oo.spec = key_spec::rsa(2048);
+  oo.setup = &setup;
+  std::vector<acme_order_file> states;
+  oo.on_update = [&](const acme_order_file& o) { states.push_back(o); };
+  auto got = acme::obtain(c, acct->acct.as_signer(), oo);
+  REQUIRE(got);
+  REQUIRE(pebble_issued(*f.pebble) == 1);
+  // the state order.json had right after the CSR went out
+  auto finalized = std::find_if(states.begin(), states.end(), [](const acme_order_file& o) {
+    return o.status == order_status::processing || o.status == order_status::valid;
+  });
+  REQUIRE(finalized != states.end());
+  auto etcd_client = etcd::client::make({f.etcd.endpoints(), "", "", "", std::chrono::seconds(2)});
+  REQUIRE(etcd_client);
+  auto node1_store = fs_store::open(f.nodes[0]->dir.path() + "/md");
+  REQUIRE(node1_store);
+  auto shared = etcd_store::open(*etcd_client, "/mdactor", node1_store->secret());
+  REQUIRE(shared);
+  job j;
+  j.name = md;
+  REQUIRE(shared->save_json(store_group::staging, md, aspect::job, to_json(j)));
+  REQUIRE(shared->save_json(store_group::staging, md, aspect::order, to_json(*finalized)));
+  REQUIRE(shared->save_key(store_group::staging, md, aspect::privkey(oo.spec), got->key));
+  REQUIRE(save_order_account(*shared, md,
+                             order_account{acct->id, acct->acct.url(), f.pebble->directory_url(),
+                                           acct->acct.key}));
+
+  f.start_all();
+  const bool done = wait_until([&] { return f.all_served({0, 1, 2}); }, 120);
+  INFO(f.logs());
+  REQUIRE(done);
+  CHECK(pebble_issued(*f.pebble) == 1);
+  const auto serial = got->chain.front().serial_hex();
+  for (const auto& n : f.nodes) CHECK(n->served()[md] == serial);
+}
+
+TEST_CASE("cluster: tls-alpn-01 answered by a server that did not order",
+          "[cluster][apache][pebble]") {
+  // every validation goes to node3: the MDs node1 and node2 renew are validated through it
+  cluster_fixture f(6, std::nullopt, false, {2});
+  for (auto& n : f.nodes) n->challenges = "tls-alpn-01";
+  f.configure_all("Protocols http/1.1 acme-tls/1\n");
+  f.start_all();
+  const bool done = wait_until([&] { return f.all_served({0, 1, 2}); }, 180);
+  INFO(f.logs());
+  REQUIRE(done);
+  CHECK(pebble_issued(*f.pebble) == 6);
+  CHECK(f.tls_proxy->counts().at(0) >= 6);
+  CHECK(f.proxy->counts() == std::vector<int>{0, 0, 0}); // no http-01
+  int elsewhere = 0;
+  const auto status = f.nodes[0]->md_status();
+  for (const auto& m : status["managed-domains"])
+    if (m["cluster"].value("owner", std::string()) != "node3") ++elsewhere;
+  CHECK(elsewhere > 0);
+  auto reference = f.nodes[0]->served();
+  for (const auto& n : f.nodes) CHECK(n->served() == reference);
+}
+
+TEST_CASE("cluster: with MDActivation restart every server serves the renewed set after its "
+          "own graceful restart, not before",
+          "[cluster][apache][pebble]") {
+  cluster_fixture f(2);
+  f.configure_all("MDActivation restart\n");
+  f.start_all();
+  // the set is staged on every server (the owner's run, the others' copy by the watch)
+  const auto staged_everywhere = [&] {
+    for (const auto& n : f.nodes)
+      for (const auto& md : f.mds)
+        if (!path_exists(n->dir.path() + "/md/staging/" + md + "/pubcert.pem") ||
+            !path_exists(n->dir.path() + "/md/staging/" + md + "/md.json"))
+          return false;
+    return true;
+  };
+  const bool staged = wait_until(staged_everywhere, 180);
+  INFO(f.logs());
+  REQUIRE(staged);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  for (const auto& n : f.nodes) CHECK(n->served().empty());
+  for (auto& n : f.nodes) REQUIRE(n->graceful());
+  const bool done = wait_until([&] { return f.all_served({0, 1, 2}); }, 30);
+  REQUIRE(done);
+  CHECK(pebble_issued(*f.pebble) == 2);
+  auto reference = f.nodes[0]->served();
+  for (const auto& n : f.nodes) {
+    CHECK(n->served() == reference);
+    for (const auto& md : f.mds) CHECK(n->handshake_serial(md) == upper(reference[md]));
   }
 }
 

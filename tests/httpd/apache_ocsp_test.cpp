@@ -38,7 +38,9 @@
 #include "store/live.hpp"
 #include "tests/ocsp/ocsp_fixture.hpp"
 #include "tests/support/apache.hpp"
+#include "tests/support/etcd.hpp"
 #include "tests/support/pebble.hpp"
+#include "tests/support/rr_proxy.hpp"
 #include "tests/test_util.hpp"
 
 using namespace mda;
@@ -444,4 +446,49 @@ TEST_CASE("stapling: a response signed by an unrelated key is rejected and not s
   CHECK(eventually([&] { return text_of(a.messages).find("ocsp-errored a.example.test") !=
                                                           std::string::npos; },
                    seconds(10)));
+}
+
+TEST_CASE("stapling: in a cluster one server fetches, the others staple its response",
+          "[httpd][apache][ocsp-engine][cluster]") {
+  etcd_fixture etcd{1};
+  stapling_pki pki;
+  const certificate leaf = pki.leaf("a.example.test");
+  pki.write_index({{leaf, false}});
+  // the AIA URL's port is a proxy that counts the requests; the responder listens behind it
+  const int aia_port = pki.port;
+  pki.port = free_port();
+  rr_proxy counter({pki.port}, aia_port);
+  auto responder = pki.serve("responder", 10);
+  std::vector<std::unique_ptr<stapling_apache>> nodes;
+  for (int i = 1; i <= 3; ++i) {
+    auto a = std::make_unique<stapling_apache>();
+    a->configure("MDStoreEtcd " + etcd.endpoint_list() + " node=node" + std::to_string(i) + " lease=4\n",
+                 stapling_apache::md_site(pki, "a.example.test", a->https));
+    nodes.push_back(std::move(a));
+  }
+  // one store secret for all (docs/cluster.md: md_store.json copied root to root)
+  REQUIRE(fs_store::open(nodes[0]->dir / "md").ok());
+  const std::string secret_file = read_file(nodes[0]->dir / "md/md_store.json");
+  for (std::size_t i = 1; i < nodes.size(); ++i) {
+    ::mkdir((nodes[i]->dir / "md").c_str(), 0755);
+    write_file(nodes[i]->dir / "md/md_store.json", secret_file);
+    ::chmod((nodes[i]->dir / "md/md_store.json").c_str(), 0600);
+  }
+  // the first server fetches (alone, it is the cluster's fetcher)
+  REQUIRE(nodes[0]->start());
+  INFO(nodes[0]->log());
+  REQUIRE(eventually([&] { return nodes[0]->stapled("a.example.test", "good"); }, seconds(30)));
+  CHECK(counter.counts() == std::vector<int>{1});
+  // the others join: they take its response from etcd at start and when it changes
+  REQUIRE(nodes[1]->start());
+  REQUIRE(nodes[2]->start());
+  for (const auto& n : nodes) {
+    INFO(n->log());
+    CHECK(eventually([&] { return n->stapled("a.example.test", "good"); }, seconds(30)));
+  }
+  std::this_thread::sleep_for(seconds(5));
+  CHECK(counter.counts() == std::vector<int>{1});
+  const std::string file = nodes[0]->response_file("a.example.test", key_of(leaf));
+  for (const auto& n : nodes)
+    CHECK(text_of(n->response_file("a.example.test", key_of(leaf))) == text_of(file));
 }

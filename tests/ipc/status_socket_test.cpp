@@ -89,6 +89,38 @@ TEST_CASE("status socket: answers to request lines", "[ipc][status-socket]") {
   CHECK(answer_status_request("GET md-status", fetch, &cache).str() == "ERR the status actor is gone\n");
 }
 
+TEST_CASE("status socket: GET metrics joins the actor's per-MD samples", "[ipc][status-socket][metrics]") {
+  auto snap = two_mds();
+  auto gone = []() -> expected<status_snapshot> { return unavailable("the status actor is gone"); };
+  engine_figures up;
+  up.up = true;
+  // without a cache: rendered from the snapshot
+  auto fetch = [&]() -> expected<status_snapshot> { return snap; };
+  CHECK(answer_status_request("GET metrics", fetch).str() == ok(metrics_text(snap, up, metrics_format::text_004)));
+  CHECK(answer_status_request("GET metrics", gone).str() == "ERR the status actor is gone\n");
+
+  md_status_cache cache;
+  engine_figures told;
+  told.restarts = 3;
+  told.started = snap.mds[0].renew_at + std::chrono::hours(1);
+  cache.set_engine(told);
+  for (const auto& m : snap.mds) cache.set_metrics(m.md.name, md_metrics_fragment(snap, m));
+  engine_figures expected_figures = told;
+  expected_figures.up = true; // it answers: it is up
+  CHECK(answer_status_request("GET metrics", gone, &cache).str() ==
+        ok(metrics_text(snap, expected_figures, metrics_format::text_004)));
+  CHECK(answer_status_request("GET metrics openmetrics", gone, &cache).str() ==
+        ok(metrics_text(snap, expected_figures, metrics_format::openmetrics)));
+  cache.erase("a.example");
+  auto only_b = snap;
+  only_b.mds.pop_back(); // a.example
+  CHECK(answer_status_request("GET metrics\r", gone, &cache).str() ==
+        ok(metrics_text(only_b, expected_figures, metrics_format::text_004)));
+  CHECK(answer_status_request("GET metrics x", gone, &cache).str() == "ERR unknown request 'GET metrics x'\n");
+  cache.close();
+  CHECK(answer_status_request("GET metrics", fetch, &cache).str() == "ERR the status actor is gone\n");
+}
+
 TEST_CASE("status socket: RENEW <md> is passed on as it is", "[ipc][status-socket]") {
   std::vector<std::string> asked;
   renew_request renew = [&](const std::string& name) -> expected<std::string> {

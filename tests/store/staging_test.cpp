@@ -410,3 +410,44 @@ TEST_CASE_METHOD(two_specs, "staging: a finished, announced job needs its staged
   j.notified_renewed = true;
   CHECK(staging_job_plausible(st, md, j));
 }
+
+TEST_CASE_METHOD(staging_case, "staging: the account of an order (clusters)", "[store][staging]") {
+  auto key = private_key::generate(key_spec::ec("P-256"));
+  REQUIRE(key);
+  const std::string name = md.name;
+  auto none = load_order_account(st, name);
+  REQUIRE(none);
+  CHECK_FALSE(*none);
+  REQUIRE(save_order_account(st, name, order_account{"ACME-ca.test-0003", "https://ca.test/acct/9",
+                                                     "https://ca.test/dir", *key}));
+  // the key encrypted as every staged key
+  const std::string pem = read_file(tmp / ("staging/" + name + "/order-account.pem"));
+  CHECK(pem.find("ENCRYPTED PRIVATE KEY") != std::string::npos);
+  CHECK(nlohmann::json::parse(read_file(tmp / ("staging/" + name + "/order-account.json"))) ==
+        nlohmann::json::parse(R"({"id":"ACME-ca.test-0003","url":"https://ca.test/acct/9","ca-url":"https://ca.test/dir"})"));
+  auto back = load_order_account(st, name);
+  REQUIRE(back);
+  REQUIRE(*back);
+  CHECK((*back)->id == "ACME-ca.test-0003");
+  CHECK((*back)->url == "https://ca.test/acct/9");
+  CHECK((*back)->ca_url == "https://ca.test/dir");
+  CHECK((*back)->key.same_public_key(*key));
+  SECTION("a corrupt file is named") {
+    write_file(tmp / ("staging/" + name + "/order-account.json"), R"({"id":"x","url":7})");
+    auto bad = load_order_account(st, name);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message == "staging/" + name + "/order-account.json: no string \"url\"");
+  }
+  SECTION("without its key: none") {
+    REQUIRE(st.remove(store_group::staging, name, order_account_key_aspect));
+    auto half = load_order_account(st, name);
+    REQUIRE(half);
+    CHECK_FALSE(*half);
+  }
+  SECTION("activation purges it with the rest of staging/<md>") {
+    stage(st, md);
+    REQUIRE(activate_staging(st, name));
+    CHECK_FALSE(st.exists(store_group::staging, name, order_account_aspect));
+    CHECK_FALSE(st.exists(store_group::staging, name, order_account_key_aspect));
+  }
+}

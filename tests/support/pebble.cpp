@@ -180,6 +180,7 @@ bool pebble_fixture::start_once(std::string& why) {
                                                  : std::string("PEBBLE_VA_NOSLEEP=1")};
   if (opts_.nonce_reject)
     env.push_back("PEBBLE_WFE_NONCEREJECT=" + std::to_string(*opts_.nonce_reject));
+  if (opts_.always_valid) env.push_back("PEBBLE_VA_ALWAYS_VALID=1");
   if (opts_.authz_reuse) env.push_back("PEBBLE_AUTHZREUSE=" + std::to_string(*opts_.authz_reuse));
   pebble_pid_ = spawn_child({"pebble", "-config", tmp_ / "pebble-config.json", "-dnsserver",
                              lo + std::to_string(dns_port_)},

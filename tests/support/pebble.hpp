@@ -37,6 +37,8 @@ struct pebble_options {
   /// PEBBLE_VA_SLEEPTIME: the validation waits up to this many seconds (random); unset: no
   /// wait (PEBBLE_VA_NOSLEEP).
   std::optional<int> va_sleep;
+  /// PEBBLE_VA_ALWAYS_VALID: every challenge is valid without a validation request.
+  bool always_valid = false;
   std::chrono::seconds startup_timeout{20};
 };
 

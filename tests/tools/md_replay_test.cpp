@@ -15,8 +15,8 @@
 #include "tests/test_util.hpp"
 #include "tools/replay/cli.hpp"
 #include "tools/replay/explain.hpp"
-#include "tools/replay/svg.hpp"
-#include "tools/replay/timeline.hpp"
+#include "status/timeline_svg.hpp"
+#include "tools/replay/input.hpp"
 
 using namespace mda;
 using namespace mda::replay;

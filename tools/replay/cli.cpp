@@ -6,8 +6,8 @@
 #include "core/engine_config.hpp"
 #include "store/fs_io.hpp"
 #include "tools/replay/explain.hpp"
-#include "tools/replay/svg.hpp"
-#include "tools/replay/timeline.hpp"
+#include "status/timeline_svg.hpp"
+#include "tools/replay/input.hpp"
 
 namespace mda::replay {
 

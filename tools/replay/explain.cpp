@@ -10,7 +10,7 @@
 #include "core/md_spec.hpp"
 #include "store/fs_io.hpp"
 #include "store/paths.hpp"
-#include "tools/replay/timeline.hpp"
+#include "tools/replay/input.hpp"
 
 namespace mda::replay {
 

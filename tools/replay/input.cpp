@@ -1,7 +1,7 @@
 // Reading the jobs md-replay shows: job.json files, md-status documents, status snapshots and
 // store directories (timeline.hpp). Read only: the store is not opened through fs_store, which
 // would create md_store.json in a directory that has none.
-#include "tools/replay/timeline.hpp"
+#include "tools/replay/input.hpp"
 
 #include <algorithm>
 #include <filesystem>

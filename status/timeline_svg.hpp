@@ -1,4 +1,5 @@
-// md-replay --svg: the timelines drawn as one SVG picture, by our own small writer.
+// Timelines drawn as one SVG picture, by our own small writer: md-replay --svg writes the
+// document, the md-status page (status_page.hpp) puts the element inline.
 //
 // - One lane per timeline (MD and job kind), labelled on the left; a shared time axis from the
 //   oldest to the newest step (and next-run), with its two end times written below.
@@ -13,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "tools/replay/timeline.hpp"
+#include "status/timeline.hpp"
 
 namespace mda::replay {
 
@@ -25,5 +26,8 @@ std::string xml_escape(const std::string& s);
 
 /// The whole SVG document (with the XML declaration), width 1000 px.
 std::string render_svg(const std::vector<timeline>& tls);
+
+/// The <svg> element alone (no XML declaration), for inline use in HTML.
+std::string render_svg_element(const std::vector<timeline>& tls);
 
 } // namespace mda::replay

@@ -1,5 +1,5 @@
 // Timelines from jobs, and their text and JSON forms (timeline.hpp).
-#include "tools/replay/timeline.hpp"
+#include "status/timeline.hpp"
 
 #include <cstdio>
 

@@ -1,6 +1,6 @@
 // The SVG picture of the timelines (svg.hpp). Coordinates are whole pixels so that the output
 // is the same on every machine.
-#include "tools/replay/svg.hpp"
+#include "status/timeline_svg.hpp"
 
 #include <algorithm>
 
@@ -109,12 +109,15 @@ std::string xml_escape(const std::string& s) {
 }
 
 std::string render_svg(const std::vector<timeline>& tls) {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + render_svg_element(tls);
+}
+
+std::string render_svg_element(const std::vector<timeline>& tls) {
   const time_range r = range_of(tls);
   const long long n = static_cast<long long>(tls.size());
   const long long axis_y = k_top + n * k_lane + 10;
   const long long height = axis_y + 30;
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(k_width) + "\" height=\"" +
+  std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(k_width) + "\" height=\"" +
          num(height) + "\" viewBox=\"0 0 " + num(k_width) + " " + num(height) +
          "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   out += "  <rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";

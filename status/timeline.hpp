@@ -1,16 +1,16 @@
-// md-replay's timelines: the job files of mod_md (and of mdactor, which writes the same
-// job.json, core/job.hpp) read back and laid out oldest first, one timeline per job.
+// Job timelines, as md-replay shows them and the md-status page draws them: the job files of
+// mod_md (and of mdactor, which writes the same job.json, core/job.hpp) laid out oldest
+// first, one timeline per job.
 //
-// - Inputs: a job.json (reference §2.4), an md-status document of one MD or of all
-//   ("managed-domains"), an mdactor status snapshot ("mds"), or a store directory:
-//   domains/<md>/job.json (the job copied at activation), staging/<md>/job.json (the current
-//   renewal job) and ocsp/<md>/job.json (the OCSP job), in that order per MD.
+// - A job_source is one job with the time texts as its file had them; md-replay reads them
+//   (tools/replay/input.hpp), the status page makes them from a snapshot (status_page.hpp).
 // - Times are printed as the file gives them: RFC 822 as mod_md writes, RFC 3339 accepted too.
 // - Runs: a "starting" entry opens a run; a run with a renewal-, ocsp- or notify-error entry
 //   failed, one with "finished" and no such error finished, anything else is open. A retry is
 //   a run after a failed one; its delay counts from the failed run's last error entry. The
 //   next retry is the job's next-run while it counts errors.
-// Not here: the SVG drawing (svg.hpp), the renewal decision (explain.hpp), writing anything.
+// Not here: reading files (tools/replay/input.hpp), the SVG drawing (timeline_svg.hpp), the
+// renewal decision (tools/replay/explain.hpp), writing anything.
 #pragma once
 
 #include <chrono>
@@ -36,25 +36,6 @@ struct job_source {
   std::string next_run_text;          ///< "" when absent
   std::string last_run_text;
 };
-
-/// Reads one job.json object. Times in RFC 3339 are accepted besides RFC 822. Errors name
-/// `origin` and the member (core/job.hpp).
-expected<job_source> read_job(const nlohmann::ordered_json& j, const std::string& origin,
-                              const std::string& md, const std::string& kind);
-
-/// The jobs of one JSON document: a job.json, an md-status of one MD or of all MDs, or a
-/// status snapshot (see above). A document with no job at all is an error.
-expected<std::vector<job_source>> read_document(const nlohmann::ordered_json& doc,
-                                                const std::string& origin);
-
-/// The jobs of a store directory (see above), MDs sorted by name. Nothing is written.
-expected<std::vector<job_source>> read_store(const std::string& dir);
-
-/// A file (read_document) or a store directory (read_store). Errors name the path.
-expected<std::vector<job_source>> load_input(const std::string& path);
-
-/// The directory names in a store group directory, sorted; none when it is absent.
-std::vector<std::string> group_names(const std::string& group_dir);
 
 /// One log entry in time order.
 struct step {
