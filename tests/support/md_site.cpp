@@ -31,8 +31,8 @@ void md_site::configure(const pebble_fixture& p, const std::string& module, cons
                                            : "MDCertificateAuthority " + p.directory_url() + "\n";
   write_file(conf, base_conf(mpm) +
                        "Listen 127.0.0.1:" + h + "\n"
-                       "Listen 127.0.0.1:" + s + " https\n"
-                       "LoadModule md_module " + module + "\n" + ca +
+                       "Listen 127.0.0.1:" + s + " https\n" +
+                       (load_lines.empty() ? "LoadModule md_module " + module + "\n" : load_lines) + ca +
                        "MDCACertificateFile " + ca_file + "\n"
                        "MDCertificateAgreement accepted\n"
                        "MDContactEmail admin@example.test\n"

@@ -23,10 +23,14 @@ struct md_site : private_apache {
   std::string md = "a.example.test"; ///< the MD name and its only domain
   std::string challenges = "http-01"; ///< MDCAChallenges; "" leaves the directive out
   std::string mpm = "event";          ///< base_conf's MPM
+  /// The lines that load the module; "" (the default): `LoadModule md_module <module>` of
+  /// configure(). The package test sets Include lines of a .load/.conf pair here.
+  std::string load_lines;
 
   md_site(int http_port, int https_port) : http(http_port), https(https_port) {}
 
-  /// Writes httpd.conf: base_conf(), both listeners, `LoadModule md_module <module>`, the CA
+  /// Writes httpd.conf: base_conf(), both listeners, `LoadModule md_module <module>` (or
+  /// `load_lines`), the CA
   /// lines for `p` (unless `ca_lines` replaces them; the CA file copied to <root>/pebble-ca.pem
   /// where the User can read it), agreement, contact, MDPortMap,
   /// MDStoreDir <root>/md, MDRetryDelay 1s, MDCAChallenges `challenges`, `extra` (module directives), md-status, the MD

@@ -109,6 +109,13 @@ void make_localhost_tls(const std::string& dir) {
                dir + "/leaf.pem"});
 }
 
+pebble_options pebble_answering(int http_port, int tls_port) {
+  pebble_options po;
+  po.http_port = http_port;
+  po.tls_port = tls_port;
+  return po;
+}
+
 std::string pebble_missing() {
   std::string missing;
   for (const char* prog : {"pebble", "pebble-challtestsrv"})

@@ -42,6 +42,9 @@ struct pebble_options {
   std::chrono::seconds startup_timeout{20};
 };
 
+/// Options for a pebble that validates http-01 on `http_port` and tls-alpn-01 on `tls_port`.
+pebble_options pebble_answering(int http_port, int tls_port);
+
 /// Whether an executable `program` is in a directory of $PATH.
 bool on_path(const std::string& program);
 
