@@ -3,9 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <mutex>
 #include <netinet/in.h>
+#include <random>
+#include <set>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -77,7 +82,36 @@ bool on_path(const std::string& program) {
   return false;
 }
 
+namespace {
+
+/// The lowest port the kernel hands out for outgoing connections (ip_local_port_range).
+int ephemeral_low() {
+  std::ifstream f("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0, high = 0;
+  if (f >> low >> high && low > 11000) return low;
+  return 32768;
+}
+
+} // namespace
+
 int free_port() {
+  // Below the ephemeral range: a port the kernel gave out as a free one (bind to port 0) is
+  // also what it gives the next outgoing connection, and a server of a test binding it a
+  // moment later then finds it taken (seen under ctest -j2). Random per process, never the
+  // same one twice in a process.
+  static std::mutex mu;
+  static std::set<int> handed;
+  static std::mt19937 rng(static_cast<unsigned>(::getpid()) * 2654435761u ^
+                          static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::lock_guard<std::mutex> lock(mu);
+  static const int high = ephemeral_low() - 1;
+  std::uniform_int_distribution<int> pick(10000, high);
+  for (int i = 0; i < 500; ++i) {
+    const int p = pick(rng);
+    if (handed.count(p) || bind_port(SOCK_STREAM, p) != p) continue;
+    handed.insert(p);
+    return p;
+  }
   int p = bind_port(SOCK_STREAM, 0);
   if (p <= 0) throw std::runtime_error("cannot find a free port on 127.0.0.1");
   return p;

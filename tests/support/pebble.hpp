@@ -48,7 +48,8 @@ pebble_options pebble_answering(int http_port, int tls_port);
 /// Whether an executable `program` is in a directory of $PATH.
 bool on_path(const std::string& program);
 
-/// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
+/// A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral range (so
+/// no outgoing connection takes it before the test binds it), not handed out before in this process.
 int free_port();
 
 /// A port free for both TCP and UDP (DNS).
