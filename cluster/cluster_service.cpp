@@ -677,6 +677,27 @@ std::size_t cluster_service::pull_ocsp() {
   std::size_t copied = 0;
   auto& shared = *opts_.shared;
   auto& local = *opts_.local;
+  std::shared_ptr<store> hold;
+  if (const etcd_store* es = etcd_behind(shared, hold)) {
+    // as pull_staged: one range request per page of keys, not a listing per MD
+    auto st = es->scan_group(store_group::ocsp, [&](const std::string& md,
+                                                    std::vector<etcd_store::group_file>& files) {
+      if (!mine_.count(md)) return true;
+      for (const auto& f : files) {
+        if (!starts_with(f.aspect, "ocsp-")) continue;
+        auto here = local.modified(store_group::ocsp, md, f.aspect);
+        if (here && *here >= f.modified) continue;
+        if (auto s = local.save_text(store_group::ocsp, md, f.aspect, f.bytes); !s) {
+          if (opts_.log) opts_.log("cluster: copying ocsp/" + md + "/" + f.aspect + ": " + s.error().message);
+          continue;
+        }
+        ++copied;
+      }
+      return true;
+    });
+    if (!st) note_failure(st.error().message);
+    return copied;
+  }
   for (const auto& md : mine_) {
     auto aspects = shared.list_aspects(store_group::ocsp, md);
     if (!aspects) {
